@@ -1,0 +1,51 @@
+"""Backgrounds: one module per algorithm family, one public entry point."""
+
+from __future__ import annotations
+
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import DataError
+from .als import als_background
+from .polynomial import linear_background, polynomial_background
+from .shirley import cumulative_trapezoid, shirley_background, shirley_step
+from .tougaard import TOUGAARD_C, tougaard_background, tougaard_kernel
+
+_KINDS = {
+    "shirley": shirley_background,
+    "linear": linear_background,
+    "polynomial": polynomial_background,
+    "tougaard": tougaard_background,
+    "als": als_background,
+    "arpls": lambda x, y, **kw: als_background(x, y, method="arpls", **kw),
+}
+
+BACKGROUND_KINDS: tuple[str, ...] = tuple(_KINDS)
+
+__all__ = [
+    "BACKGROUND_KINDS", "TOUGAARD_C", "als_background", "background", "cumulative_trapezoid",
+    "linear_background", "polynomial_background", "shirley_background", "shirley_step",
+    "tougaard_background", "tougaard_kernel",
+]
+
+
+def background(x: ArrayLike, y: ArrayLike, kind: str = "shirley", **options) -> NDArray:
+    """Background of one spectrum.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Spectral axis (either order) and intensity.
+    kind : {"shirley", "linear", "polynomial", "tougaard", "als", "arpls"}
+        Algorithm; ``options`` go to it (e.g. ``n_average`` for Shirley,
+        ``degree`` for polynomial, ``lam``/``p`` for ALS).
+
+    Returns
+    -------
+    numpy.ndarray
+        The background, in the order of ``x``.
+    """
+    try:
+        func = _KINDS[kind]
+    except KeyError:
+        raise DataError(f"unknown background kind {kind!r}; choose one of {', '.join(_KINDS)}") from None
+    return func(x, y, **options)

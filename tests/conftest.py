@@ -1,0 +1,30 @@
+"""Shared fixtures.  Reference data live in ``../shared/data`` beside the repo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_path(*parts: str) -> Path:
+    """Path inside ``../shared/data``; fails under CI (skips locally) if absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        message = f"reference data missing: {path}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def shared_data():
+    """Callable returning paths inside ``../shared/data``."""
+    return shared_path
