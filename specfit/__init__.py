@@ -1,0 +1,20 @@
+"""specfit: spectra in, quantified chemistry out (Raman ion pairs, XPS depth profiles, 7Li NMR).
+
+The public API is what this module exports; everything else is private.
+"""
+
+from __future__ import annotations
+
+from . import accessor as _accessor  # noqa: F401  (registers DataArray.specfit)
+from ._version import __version__
+from .backgrounds import background
+from .errors import DataError, FileFormatError, FitError, LibraryError, SpecfitError
+from .fitting import fit
+from .io import read
+from .library import Library, list_libraries, load_library
+from .results import open_results, save
+
+__all__ = [
+    "DataError", "FileFormatError", "FitError", "Library", "LibraryError", "SpecfitError", "__version__",
+    "background", "fit", "list_libraries", "load_library", "open_results", "read", "save",
+]

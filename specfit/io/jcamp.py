@@ -95,14 +95,14 @@ def read(path: str | Path) -> xr.DataArray:
         x, y = _xy_pairs(path, labels, table)
     y = y * _float(labels, "YFACTOR", 1.0)
     dim, x, units = _axis(labels, x)
-    attrs = {"source_file": str(path), "units": units}
+    attrs = {"source_file": str(path), "units": labels.get("YUNITS", "")}  # intensity units
     attrs |= {name: labels[key] for key, name in _KEPT_ATTRS.items() if key in labels}
     if "observe_frequency_MHz" in attrs:
         attrs["observe_frequency_MHz"] = _float(labels, ".OBSERVE FREQUENCY", np.nan)
     for key in ("$SF", "$BF1", "$OFFSET", "$SW_P", ".SHIFT REFERENCE"):
         if key in labels:
             attrs[key.strip("$.").lower().replace(" ", "_")] = labels[key]
-    coord = xr.Variable(dim, x, attrs={"units": units})
+    coord = xr.Variable(dim, x, attrs={"units": units, "long_name": dim.replace("_", " ").capitalize()})
     name = labels.get("TITLE") or None
     return xr.DataArray(y, dims=(dim,), coords={dim: coord}, name=name, attrs=attrs)
 
@@ -154,7 +154,7 @@ def _xydata(path: Path, labels: dict[str, str], table: list[str]) -> tuple[np.nd
         ordinates = values[1:]  # values[0] is the abscissa, x / XFACTOR
         if previous_was_dif and ordinates:
             # Y-check: a line after a DIF line starts with the previous last ordinate again.
-            if abs(ordinates[0] - y[-1]) > 1e-6 * max(1.0, abs(y[-1])):
+            if abs(ordinates[0] - y[-1]) > 1e-9 * max(1.0, abs(y[-1])):
                 raise FileFormatError(where(path, f"DIF Y-check failed in data line {offset + 1}"))
             ordinates = ordinates[1:]
         y.extend(ordinates)
@@ -196,7 +196,7 @@ def _decode_line(path: Path, line: str) -> tuple[list[float], bool]:
             last_dif = None
         elif c in _DIF:
             if not values:
-                raise FileFormatError(where(path, f"DIF value without a preceding ordinate: {line.strip()!r}"))
+                raise FileFormatError(where(path, f"DIF value with no ordinate before it: {line.strip()!r}"))
             last_dif = float(f"{_DIF[c]}{digits}") if _DIF[c] >= 0 else -float(f"{-_DIF[c]}{digits}")
             values.append(values[-1] + last_dif)
         elif c in _DUP:

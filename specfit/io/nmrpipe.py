@@ -73,12 +73,13 @@ def read(path: str | Path) -> xr.DataArray:
     if len(head) < _HEADER_BYTES or not sniff(path, head):
         raise FileFormatError(where(path, "not an NMRPipe file (header missing or truncated)"))
     # Check shape and size from the header first: nmrglue only warns on short data.
-    fdata = ng.pipe.get_fdata(str(path))
-    if fdata[2] != np.float32(_FDFLTORDER):  # big-endian file: nmrglue byte-swaps the same way
-        fdata = fdata.byteswap()
+    fdata = np.frombuffer(head, dtype="<f4")
+    if abs(fdata[2] - _FDFLTORDER) > 1e-5:  # big-endian file
+        fdata = np.frombuffer(head, dtype=">f4")
     header = ng.pipe.fdata2dic(fdata)
-    if int(header["FDDIMCOUNT"]) != 1:
-        raise FileFormatError(where(path, f"{int(header['FDDIMCOUNT'])}-D NMRPipe data; only 1-D is supported"))
+    ndim = int(header["FDDIMCOUNT"])
+    if ndim != 1:
+        raise FileFormatError(where(path, f"{ndim}-D NMRPipe data; only 1-D is supported"))
     expected = _HEADER_BYTES + 4 * int(header["FDSIZE"]) * (1 if header["FDQUADFLAG"] == 1 else 2)
     if size < expected:
         raise FileFormatError(where(path, f"truncated: {size} bytes, expected {expected}"))
@@ -94,13 +95,13 @@ def read(path: str | Path) -> xr.DataArray:
     obs = float(udic["obs"])
     attrs = {
         "source_file": str(path),
-        "units": "ppm",
         "observe_frequency_MHz": obs,
         "spectral_width_Hz": float(udic["sw"]),
         "carrier_Hz": float(udic["car"]),
         "carrier_ppm": float(udic["car"]) / obs if obs else float("nan"),
         "nucleus": str(udic["label"]),
     }
-    coord = xr.Variable("chemical_shift", ppm, attrs={"units": "ppm"})
-    return xr.DataArray(np.real(data).astype(float), dims=("chemical_shift",),
-                        coords={"chemical_shift": coord}, attrs=attrs)
+    coord = xr.Variable("chemical_shift", ppm, attrs={"units": "ppm", "long_name": "Chemical shift"})
+    return xr.DataArray(
+        np.real(data).astype(float), dims=("chemical_shift",), coords={"chemical_shift": coord}, attrs=attrs
+    )

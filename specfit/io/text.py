@@ -32,9 +32,9 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
 # (pattern on the header text, dimension name, axis units); first match wins.
 _AXIS_NAMES = (
     (re.compile(r"raman|cm-1|cm\^-1|cm⁻¹|1/cm", re.IGNORECASE), "raman_shift", "cm-1"),
-    (re.compile(r"binding|(?<![A-Za-z])BE(?![a-z])"), "binding_energy", "eV"),
+    (re.compile(r"(?i:binding)|(?<![A-Za-z])BE(?![a-z])"), "binding_energy", "eV"),
     (re.compile(r"ppm|chemical.?shift", re.IGNORECASE), "chemical_shift", "ppm"),
-    (re.compile(r"kinetic|(?<![A-Za-z])(KE|E_?kin)(?![a-z])"), "kinetic_energy", "eV"),
+    (re.compile(r"(?i:kinetic)|(?<![A-Za-z])(KE|E_?kin)(?![a-z])"), "kinetic_energy", "eV"),
 )
 _UNITS_IN_NAME = re.compile(r"[\[(]\s*([^\])]+?)\s*[\])]\s*$|/\s*([A-Za-z0-9^\-⁻¹]+)\s*$")
 
@@ -95,8 +95,9 @@ def read(path: str | Path) -> xr.DataArray:
         raise FileFormatError(where(path, "no numeric data rows"))
     delimiter = _detect_delimiter(data_rows[:50])
     header, names, values = _parse(path, rows, delimiter)
-    if names is None and header_comment is not None:
-        # numpy.savetxt writes its header as a comment: "# x,y" right before the data.
+    if names is None and header_comment is not None and delimiter and delimiter in header_comment:
+        # numpy.savetxt writes its header as a comment: "# x,y" right before the data.  Only
+        # trusted with an explicit delimiter: "# a comment" would pass for two whitespace names.
         candidate = _fields(header_comment, delimiter)
         if len(candidate) == values.shape[1] and _number(candidate[0]) is None:
             names = candidate
@@ -156,8 +157,10 @@ def _parse(
         fields = _fields(line, delimiter)
         parsed = [_number(f) for f in fields]
         if not values:
-            if parsed[0] is None or math.isnan(parsed[0]) and None in parsed:
-                header.append(fields)  # text before the first data row is header
+            # Text before the first data row is header: a text x field, or an empty x field
+            # beside text (",a,b" as written by spreadsheet/pandas exports).
+            if parsed[0] is None or (math.isnan(parsed[0]) and None in parsed):
+                header.append(fields)
                 continue
             n_cols = len(fields)
             if n_cols < 2:
@@ -194,14 +197,18 @@ def _build(
     label = names[0] if names else ""
     dim, units = _axis(label)
     y_names = list(names[1:]) if names else [f"y{i}" for i in range(y.shape[1])]
-    attrs = {"source_file": str(path), "units": units, "axis_label": label}
+    # Axis units go on the coordinate (as in the other readers); the intensity units are unknown.
+    attrs = {"source_file": str(path), "axis_label": label}
     if comments:
         attrs["comment"] = "\n".join(comments)
     extra = [h for h in header if h is not names]
     if extra:
         attrs["header"] = "\n".join(" | ".join(h) for h in extra)
-    coord = xr.Variable(dim, x, attrs={"units": units, "long_name": label} if label else {"units": units})
+    coord = xr.Variable(
+        dim, x, attrs={"units": units, "long_name": label or dim.replace("_", " ").capitalize()}
+    )
     if y.shape[1] == 1:
-        return xr.DataArray(y[:, 0], dims=(dim,), coords={dim: coord}, name=names[1] if names else None,
-                            attrs=attrs)
+        return xr.DataArray(
+            y[:, 0], dims=(dim,), coords={dim: coord}, name=names[1] if names else None, attrs=attrs
+        )
     return xr.DataArray(y.T, dims=("spectrum", dim), coords={"spectrum": y_names, dim: coord}, attrs=attrs)

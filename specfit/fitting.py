@@ -1,0 +1,197 @@
+"""``specfit.fit``: a library and a batch of spectra in, a result Dataset out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from .backgrounds import background as fixed_background
+from .engine import BatchSolution, covariance, levenberg_marquardt
+from .errors import DataError, FitError, LibraryError
+from .globalfit import fit_global, shared_mask
+from .initial import initial_theta
+from .library import BACKGROUNDS, Library, load_library
+from .model import IN_FIT_BACKGROUNDS, ModelSpec, background_curve, compile_model, peak_curves
+from .prepare import Prepared, prepare
+from .problem import FitProblem
+
+ENGINES = ("batch", "lmfit")
+PRE_SUBTRACTED = {"shirley_fixed": "shirley", "tougaard": "tougaard", "als": "als", "arpls": "arpls"}
+
+
+@dataclass
+class FitOutcome:
+    """Everything the result builder needs, arrays over all N spectra of the batch."""
+
+    spec: ModelSpec
+    prep: Prepared
+    library: Library
+    theta: NDArray  # (N, P)
+    cov: NDArray  # (N, P, P)
+    free: NDArray  # (N, P)
+    cost: NDArray
+    nfev: NDArray
+    success: NDArray
+    n_varys: NDArray
+    fixed_bg: NDArray  # (N, M) background subtracted before the fit
+    options: dict
+
+
+def _as_tuple(value: object) -> tuple[str, ...]:
+    if value is None or value == "" or value == ():
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(str(v) for v in value)
+
+
+def resolve_library(library: object, components: object = None) -> Library:
+    """Load ``library`` and restrict it to ``components`` (names, or a comma-separated string)."""
+    lib = load_library(library)
+    names = _as_tuple(components)
+    return lib.subset(names) if names else lib
+
+
+def _subtract_fixed(prep: Prepared, kind: str, options: dict) -> NDArray:
+    out = np.zeros_like(prep.y)
+    algo = PRE_SUBTRACTED[kind]
+    for i in np.nonzero(prep.usable)[0]:
+        ok = prep.weights[i] > 0
+        try:
+            bg = fixed_background(prep.x[ok], prep.y[i, ok], algo, **options)
+        except DataError as exc:
+            prep.usable[i], prep.messages[i] = False, f"background failed: {exc}"
+            continue
+        out[i] = np.interp(prep.x, prep.x[ok], bg)
+    return out
+
+
+def fit(data: object, library: object, *, components: object = None, background: str | None = None,
+        share: object = None, window: tuple[float, float] | None = None, engine: str = "batch",
+        weights: str | None = None, degree: int = 2, background_options: dict | None = None,
+        max_nfev: int | None = None) -> xr.Dataset:
+    """Fit every spectrum of ``data`` with the components of ``library``.
+
+    Parameters
+    ----------
+    data : xarray.DataArray or (x, y)
+        Spectra; the last dimension is the spectral axis (eV, cm-1 or ppm),
+        any other dimensions are batch dimensions carried to the result.
+    library : str, path or Library
+        Library name (``"raman/fsi_tfsi"``), a TOML path, or a loaded library.
+    components : sequence of str or str, optional
+        Restrict the library to these components (``"LiF,C-F"`` works too).
+    background : str, optional
+        ``none``, ``linear``, ``polynomial`` or ``shirley`` (refined in the fit,
+        Shirley "active"), or ``shirley_fixed``, ``tougaard``, ``als``,
+        ``arpls`` (subtracted before); default: the library's.
+    share : sequence of str, optional
+        Parameters shared across the batch in one global fit: ``"center"``,
+        ``"width"`` (FWHM and shape), ``"fwhm"``, ``"shape"``.
+    window : (lo, hi), optional
+        Fitting window in axis units; default: the library's.
+    engine : {"batch", "lmfit"}
+        Vectorised Levenberg–Marquardt, or lmfit spectrum by spectrum.
+    weights : {None, "poisson"}
+        Unweighted least squares, or ``1/sqrt(counts)`` weights.
+    degree : int
+        Degree of the in-fit ``polynomial`` background.
+    background_options : dict, optional
+        Options of a subtracted background (e.g. ``{"n_average": 5}``).
+    max_nfev : int, optional
+        Model evaluations allowed.
+
+    Returns
+    -------
+    xarray.Dataset
+        The result schema of the specification (``component`` dimension,
+        ``center``/``fwhm``/``height``/``area``/``fraction`` with
+        ``*_stderr``, fit statistics, curves).
+    """
+    from .results import build_dataset
+
+    lib = resolve_library(library, components)
+    share_t = _as_tuple(share)
+    background = background or lib.background
+    if background not in BACKGROUNDS:
+        raise LibraryError(f"unknown background {background!r}; choose one of {', '.join(BACKGROUNDS)}")
+    if engine not in ENGINES:
+        raise FitError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if _is_dask(data):
+        from .daskfit import fit_dask
+
+        return fit_dask(data, lib, background=background, share=share_t, window=window, engine=engine,
+                        weights=weights, degree=degree, background_options=background_options,
+                        max_nfev=max_nfev)
+    prep = prepare(data, lib, window=window, weights=weights)
+    options = dict(background=background, share=",".join(share_t), engine=engine, weights=weights or "none",
+                   degree=degree, window=prep.window, background_options=background_options or {})
+    outcome = run_fit(prep, lib, background=background, share=share_t, engine=engine, degree=degree,
+                      background_options=background_options or {}, max_nfev=max_nfev, options=options)
+    return build_dataset(outcome)
+
+
+def _is_dask(data: object) -> bool:
+    return isinstance(data, xr.DataArray) and data.chunks is not None
+
+
+def run_fit(prep: Prepared, lib: Library, *, background: str, share: tuple[str, ...], engine: str,
+            degree: int, background_options: dict, max_nfev: int | None, options: dict) -> FitOutcome:
+    """Fit prepared data; spectra that cannot be fitted are flagged, the rest go on."""
+    in_fit = background if background in IN_FIT_BACKGROUNDS else "none"
+    fixed_bg = (_subtract_fixed(prep, background, background_options) if background in PRE_SUBTRACTED
+                else np.zeros_like(prep.y))
+    spec = compile_model(lib, prep.x, background=in_fit, degree=degree)
+    n, p = prep.y.shape[0], spec.n_params
+    theta = np.full((n, p), np.nan)
+    cov = np.full((n, p, p), np.nan)
+    free = np.zeros((n, p), bool)
+    cost = np.full(n, np.nan)
+    nfev = np.zeros(n, int)
+    success = np.zeros(n, bool)
+    n_varys = np.full(n, float(p))
+    rows = np.nonzero(prep.usable)[0]
+    if rows.size:
+        problem = FitProblem(spec, prep.x, prep.y[rows] - fixed_bg[rows], prep.weights[rows])
+        theta0 = initial_theta(spec, prep.x, problem.y, problem.weights)
+        sol, c, nv = _solve(problem, theta0, share, engine, max_nfev)
+        theta[rows], cov[rows], free[rows] = sol.theta, c, ~sol.at_bound
+        cost[rows], nfev[rows], success[rows], n_varys[rows] = sol.cost, sol.nfev, sol.success, nv
+        for i in rows[~sol.success]:
+            prep.messages[i] = (prep.messages[i] + "; " if prep.messages[i] else "") + "did not converge"
+    return FitOutcome(spec, prep, lib, theta, cov, free, cost, nfev, success, n_varys, fixed_bg, options)
+
+
+def _solve(problem: FitProblem, theta0: NDArray, share: tuple[str, ...], engine: str,
+           max_nfev: int | None) -> tuple[BatchSolution, NDArray, NDArray]:
+    spec = problem.spec
+    if engine == "lmfit" and not share:
+        from .lmfit_engine import fit_with_lmfit
+
+        sol, cov = fit_with_lmfit(problem, theta0, max_nfev=max_nfev or 2000)
+        free = ~sol.at_bound
+        return sol, cov, free.sum(axis=1).astype(float)
+    sol = levenberg_marquardt(problem.residual_jacobian, problem.residual, theta0, spec.lower, spec.upper,
+                              max_nfev=max_nfev or 400)
+    if share and problem.y.shape[0] > 1:
+        mask = shared_mask(spec.groups, share)
+        if mask.any():
+            return fit_global(problem, sol.theta, mask, max_nfev=max_nfev or 200)
+    free = ~sol.at_bound
+    cov = covariance(sol.jacobian, sol.cost, problem.n_points, free)
+    return sol, cov, free.sum(axis=1).astype(float)
+
+
+def curves(outcome: FitOutcome) -> dict[str, NDArray]:
+    """Model curves on the ascending axis: best fit, background, components ``(N, C, M)``."""
+    spec, x = outcome.spec, outcome.prep.x
+    theta = np.nan_to_num(outcome.theta, nan=0.0)
+    comp = peak_curves(spec, theta, x)
+    peaks = comp.sum(axis=1)
+    bg = background_curve(spec, theta, x, peaks) + outcome.fixed_bg
+    bad = ~np.isfinite(outcome.theta).all(axis=1)
+    comp[bad], bg[bad] = np.nan, np.nan
+    return {"best_fit": peaks + bg, "background": bg, "component_curve": comp}

@@ -1,0 +1,206 @@
+"""PHI MultiPak files: ``.pro`` depth profiles and ``.spe`` spectra (plus their CSV derivatives).
+
+A MultiPak file is a text header between ``SOFH`` and ``EOFH`` lines, then a
+little-endian binary section laid out as (worked out from
+``SnO2_10nm_1.pro`` / ``SnO2_10nm.spe`` and checked against the exported CSV):
+
+- four uint32: ``(1, n_records, table_bytes, table_offset)``;
+- ``n_records`` records of 24 uint32 at ``table_offset``.  Used fields:
+  ``[3]`` region number (0 for per-cycle bookkeeping), ``[4]`` kind,
+  ``[5]`` values per curve, ``[6]`` curves, ``[14]`` y unit as 4 ASCII
+  bytes (``c/s``, ``s``), ``[19]`` byte count, ``[20]`` byte offset;
+- float32 data: a region's curves one after the other (cycle-major), and a
+  time record (unit ``s``) holding each region's sputter time per cycle.
+
+The energy axis of region ``n`` comes from the header line ``SpectralRegDef:
+n ... name Z points step start end ...`` (binding energy, eV).
+
+The module also reads the derived CSV layout ``BE_eV,cycle_00,cycle_01...``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..errors import FileFormatError, where
+from .vamas import as_tree, region_label
+
+EXTENSIONS = (".pro", ".spe", ".csv")
+
+_RECORD_WORDS = 24
+_CSV_HEADER = re.compile(rb"^BE_eV,cycle_\d+", re.MULTILINE)
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """A MultiPak header starts with ``SOFH``; the derived CSV with ``BE_eV,cycle_00``."""
+    return head.lstrip().startswith(b"SOFH") or bool(_CSV_HEADER.search(head))
+
+
+def _header(path: Path, raw: bytes) -> tuple[dict[str, list[str]], bytes]:
+    """Text header as key -> list of values (keys repeat), and the binary section."""
+    end = raw.find(b"EOFH")
+    if not raw.lstrip().startswith(b"SOFH") or end < 0:
+        raise FileFormatError(where(path, "PHI MultiPak header not delimited by SOFH ... EOFH"))
+    binary_start = raw.find(b"\n", end)
+    if binary_start < 0:
+        raise FileFormatError(where(path, "PHI file ends right after EOFH: no binary data"))
+    header: dict[str, list[str]] = {}
+    for line in raw[:end].decode("latin-1").splitlines()[1:]:
+        key, sep, value = line.partition(":")
+        if sep:
+            header.setdefault(key.strip(), []).append(value.strip())
+    return header, raw[binary_start + 1:]
+
+
+def _records(path: Path, binary: bytes) -> list[np.ndarray]:
+    if len(binary) < 16:
+        raise FileFormatError(where(path, "PHI binary section shorter than its 16-byte preamble (truncated?)"))
+    _, n_records, table_bytes, table_offset = (int(v) for v in np.frombuffer(binary, "<u4", 4))
+    if table_bytes != n_records * _RECORD_WORDS * 4 or table_offset + table_bytes > len(binary):
+        raise FileFormatError(where(path, f"PHI record table ({n_records} records at byte {table_offset}) "
+                                          f"does not fit the {len(binary)}-byte binary section"))
+    table = np.frombuffer(binary, "<u4", n_records * _RECORD_WORDS, table_offset)
+    return list(table.reshape(n_records, _RECORD_WORDS))
+
+
+def _record_data(path: Path, binary: bytes, record: np.ndarray) -> np.ndarray:
+    """The record's float32 values as (curves, values per curve)."""
+    per_curve, curves, nbytes, offset = (int(record[i]) for i in (5, 6, 19, 20))
+    if nbytes != 4 * per_curve * curves:
+        raise FileFormatError(where(path, f"PHI record {int(record[0])}: {nbytes} bytes for "
+                                          f"{curves} x {per_curve} float32 values"))
+    if offset + nbytes > len(binary):
+        raise FileFormatError(where(path, f"PHI record {int(record[0])} runs past the end of the file "
+                                          f"(truncated?)"))
+    return np.frombuffer(binary, "<f4", per_curve * curves, offset).reshape(curves, per_curve).astype(float)
+
+
+def _unit(record: np.ndarray) -> str:
+    return record[14:16].tobytes().rstrip(b"\0").decode("latin-1").strip()
+
+
+def _region_defs(header: dict[str, list[str]]) -> dict[int, list[str]]:
+    # "SpectralRegDef" (without "Full") describes the regions actually acquired.
+    return {int(fields[0]): fields for fields in (line.split() for line in header.get("SpectralRegDef", []))}
+
+
+def _first_number(values: list[str] | None, index: int = 0) -> float | None:
+    try:
+        return float(values[0].split()[index]) if values else None
+    except (ValueError, IndexError):
+        return None
+
+
+def _read_multipak(path: Path) -> xr.DataArray | xr.DataTree:
+    raw = path.read_bytes()
+    header, binary = _header(path, raw)
+    records = _records(path, binary)
+    defs = _region_defs(header)
+    photon = _first_number(header.get("XraySource"), 1)  # "Al 1486.6 mono"
+    profile = header.get("FileType", [""])[0].upper() == "DEPTHPRO"
+    times = [r for r in records if int(r[3]) == 0 and _unit(r) == "s"]
+    etch = _record_data(path, binary, times[0]) if times else None  # (regions, cycles)
+
+    arrays = []
+    for record in (r for r in records if int(r[3]) > 0):
+        number = int(record[3])
+        fields = defs.get(number)
+        if fields is None or len(fields) < 12:
+            raise FileFormatError(where(path, f"PHI region {number}: no valid SpectralRegDef header line"))
+        data = _record_data(path, binary, record)
+        points, step, start = int(fields[4]), float(fields[5]), float(fields[6])
+        if points != data.shape[1]:
+            raise FileFormatError(where(path, f"PHI region {number}: header says {points} points, "
+                                              f"binary has {data.shape[1]}"))
+        x = np.round(start + step * np.arange(points), 9) + 0.0
+        name = fields[2]
+        label = "survey" if name.lower().startswith("su") else region_label(name, "", name, x)
+        attrs = {"source_file": str(path), "units": "counts/s" if _unit(record) == "c/s" else _unit(record),
+                 "long_name": "Intensity", "region": label, "region_name": name,
+                 "technique": header.get("Technique", ["XPS"])[0], "photon_energy": photon,
+                 "pass_energy": float(fields[11]), "dwell_time": float(fields[10]),
+                 "instrument": header.get("InstrumentModel", [""])[0],
+                 "acquired": header.get("AcqFileDate", [""])[0],
+                 "work_function": _first_number(header.get("AnalyserWorkFcn"))}
+        attrs = {k: v for k, v in attrs.items() if v not in (None, "")}
+        coords: dict = {"binding_energy": ("binding_energy", x, {"units": "eV", "long_name": "Binding energy"})}
+        if not profile and data.shape[0] == 1:
+            arrays.append(xr.DataArray(data[0], dims=("binding_energy",), coords=coords, name=label, attrs=attrs))
+            continue
+        coords["cycle"] = ("cycle", np.arange(data.shape[0]))
+        if etch is not None and number <= etch.shape[0] and etch.shape[1] == data.shape[0]:
+            # MultiPak stores -0.0 for the first cycle; + 0.0 normalises it.
+            coords["etch_time"] = ("cycle", etch[number - 1] + 0.0, {"units": "s", "long_name": "Sputter time"})
+        arrays.append(xr.DataArray(data, dims=("cycle", "binding_energy"), coords=coords, name=label,
+                                   attrs=attrs))
+    if not arrays:
+        raise FileFormatError(where(path, "PHI file holds no spectral region"))
+    if len(arrays) == 1:
+        return arrays[0]
+    root = {"source_file": str(path), "instrument": header.get("InstrumentModel", [""])[0],
+            "file_type": header.get("FileType", [""])[0]}
+    return as_tree(arrays, [a.attrs["region"] for a in arrays], root)
+
+
+def _read_profile_csv(path: Path) -> xr.DataArray:
+    """The derived ``BE_eV,cycle_00,...`` CSV: one column per depth-profile cycle."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    comments = [line.lstrip("#").strip() for line in lines if line.startswith("#")]
+    body = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and not line.startswith("#")]
+    if not body or not body[0][1].startswith("BE_eV,cycle_"):
+        raise FileFormatError(where(path, "expected a 'BE_eV,cycle_00,...' header row"))
+    names = body[0][1].split(",")
+    rows = []
+    for number, line in body[1:]:
+        cells = line.split(",")
+        try:
+            if len(cells) != len(names):
+                raise ValueError
+            rows.append([float(c) for c in cells])
+        except ValueError:
+            raise FileFormatError(where(path, f"line {number}: expected {len(names)} numbers, "
+                                              f"found {line[:40]!r}")) from None
+    if not rows:
+        raise FileFormatError(where(path, "no data rows after the header"))
+    data = np.array(rows)
+    region = path.stem.rsplit("_", 1)[-1]
+    cycles = [int(name.split("_")[1]) for name in names[1:]]
+    attrs = {"source_file": str(path), "units": "counts/s", "long_name": "Intensity", "region": region,
+             "technique": "XPS", "comment": "\n".join(comments)}
+    coords = {"cycle": ("cycle", cycles),
+              "binding_energy": ("binding_energy", data[:, 0], {"units": "eV", "long_name": "Binding energy"})}
+    return xr.DataArray(data[:, 1:].T, dims=("cycle", "binding_energy"), coords=coords, name=region, attrs=attrs)
+
+
+def read(path: str | Path) -> xr.DataArray | xr.DataTree:
+    """Read a PHI MultiPak ``.pro``/``.spe`` file or a derived ``BE_eV,cycle_..`` CSV.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    xarray.DataArray or xarray.DataTree
+        ``.spe`` with one region: a spectrum on ``binding_energy``.  ``.pro``:
+        a DataTree with one child per region (``survey``, ``C1s``...), each
+        with dims (``cycle``, ``binding_energy``) and an ``etch_time``
+        coordinate (s) along ``cycle``.  Derived CSV: dims (``cycle``,
+        ``binding_energy``).
+
+    Raises
+    ------
+    FileFormatError
+        If the header or the binary record table is inconsistent or truncated.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head.lstrip().startswith(b"SOFH"):
+        return _read_multipak(path)
+    return _read_profile_csv(path)

@@ -1,0 +1,121 @@
+"""Input validation at the boundary: any accepted input becomes one (N, M) block.
+
+``specfit.fit`` accepts a DataArray (last dimension = spectral axis, every
+other dimension a batch dimension) or an ``(x, y)`` pair.  Problems of the
+whole input raise :class:`~specfit.errors.DataError`; problems of single
+spectra (NaN points, constant or empty spectra) are recorded per spectrum so
+the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from .errors import DataError
+from .library import Library
+
+@dataclass
+class Prepared:
+    """Validated data of one fit, axis ascending, batch flattened."""
+
+    x: NDArray  # (M,) ascending
+    y: NDArray  # (N, M), NaN points replaced by 0 and given weight 0
+    weights: NDArray  # (N, M)
+    usable: NDArray  # (N,) bool
+    messages: list[str]
+    axis_dim: str
+    descending: bool  # input axis was descending: curves are flipped back on output
+    batch_dims: tuple[str, ...]
+    batch_shape: tuple[int, ...]
+    batch_coords: dict  # coordinates of the input that live on batch dims only
+    original: xr.DataArray  # input restricted to the window, original order
+    attrs: dict = field(default_factory=dict)
+    window: tuple[float, float] = (0.0, 0.0)
+
+
+def as_dataarray(data: object, library: Library | None = None) -> xr.DataArray:
+    """Accept a DataArray or an ``(x, y)`` pair of 1-D arrays."""
+    if isinstance(data, xr.DataArray):
+        return data
+    if isinstance(data, xr.Dataset):
+        names = list(data.data_vars)
+        if len(names) != 1:
+            raise DataError(f"Dataset holds {len(names)} variables ({', '.join(names)}); pass one DataArray")
+        return data[names[0]]
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        x = np.asarray(data[0], float)
+        y = np.asarray(data[1], float)
+        if x.ndim != 1:
+            raise DataError(f"x must be 1-D, got shape {x.shape}")
+        if y.shape[-1:] != x.shape:
+            raise DataError(f"length mismatch: x has {x.size} points, y has {y.shape[-1] if y.ndim else 0}")
+        dim = library.axis if library is not None else "x"
+        dims = tuple(f"spectrum_{i}" if i else "spectrum" for i in range(y.ndim - 1)) + (dim,)
+        return xr.DataArray(y, dims=dims, coords={dim: x})
+    raise DataError(f"data must be an xarray.DataArray or an (x, y) pair, got {type(data).__name__}")
+
+
+def _axis_values(da: xr.DataArray) -> NDArray:
+    dim = da.dims[-1]
+    x = np.asarray(da[dim].values if dim in da.coords else np.arange(da.shape[-1]), float)
+    if not np.all(np.isfinite(x)):
+        raise DataError(f"spectral axis {dim!r} contains NaN or inf")
+    step = np.diff(x)
+    if np.any(step == 0):
+        raise DataError(f"spectral axis {dim!r} has duplicated values (first at {x[1:][step == 0][0]:g})")
+    if x.size > 1 and not (np.all(step > 0) or np.all(step < 0)):
+        raise DataError(f"spectral axis {dim!r} is not monotonic")
+    return x
+
+
+def prepare(data: object, library: Library, *, window: tuple[float, float] | None = None,
+            weights: str | None = None, min_points: int = 5) -> Prepared:
+    """Validate, window, flatten and sort ``data`` for fitting with ``library``."""
+    da = as_dataarray(data, library)
+    if da.ndim == 0 or da.shape[-1] == 0:
+        raise DataError("data are empty")
+    axis_dim = da.dims[-1]
+    x_full = _axis_values(da)
+    lo_data, hi_data = float(np.min(x_full)), float(np.max(x_full))
+    lo, hi = window if window is not None else (library.window or (lo_data, hi_data))
+    if lo > hi:
+        raise DataError(f"window lower limit {lo:g} > upper limit {hi:g}")
+    inside = (x_full >= lo) & (x_full <= hi)
+    if inside.sum() < min_points:
+        raise DataError(f"library window {lo:g}–{hi:g} does not overlap the data range "
+                        f"{lo_data:g}–{hi_data:g} ({int(inside.sum())} points inside)")
+    da = da.isel({axis_dim: np.nonzero(inside)[0]})
+    x = x_full[inside]
+    batch_dims = tuple(da.dims[:-1])
+    batch_shape = tuple(da.shape[:-1])
+    y = np.asarray(da.values, float).reshape(-1, x.size)
+    descending = bool(x.size > 1 and x[0] > x[-1])
+    if descending:
+        x, y = x[::-1].copy(), y[:, ::-1].copy()
+    finite = np.isfinite(y)
+    w = finite.astype(float)
+    if weights == "poisson":
+        w = np.where(finite, 1.0 / np.sqrt(np.maximum(np.where(finite, y, 1.0), 1.0)), 0.0)
+    elif weights not in (None, "none", "uniform"):
+        raise DataError(f"unknown weights {weights!r}; use None or 'poisson'")
+    y = np.where(finite, y, 0.0)
+    messages = [""] * y.shape[0]
+    usable = np.ones(y.shape[0], bool)
+    for i in range(y.shape[0]):
+        n_ok = int(finite[i].sum())
+        if n_ok < min_points:
+            usable[i], messages[i] = False, f"only {n_ok} finite points in the window"
+        elif np.ptp(y[i][finite[i]]) == 0:
+            usable[i], messages[i] = False, "constant spectrum"
+        elif n_ok < finite.shape[1]:
+            messages[i] = f"{finite.shape[1] - n_ok} NaN/inf points ignored"
+    batch_coords = {name: coord.variable for name, coord in da.coords.items()
+                    if set(coord.dims) <= set(batch_dims)}
+    return Prepared(x=x, y=y, weights=w, usable=usable, messages=messages, axis_dim=axis_dim,
+                    descending=descending, batch_dims=batch_dims, batch_shape=batch_shape,
+                    batch_coords=batch_coords, original=da,
+                    attrs=dict(da.attrs), window=(float(lo), float(hi)))
