@@ -14,7 +14,23 @@ from .io import read
 from .library import Library, list_libraries, load_library
 from .results import open_results, save
 
+_LAZY = {"compare": ("compare", "compare"), "xps": ("xps", None), "raman": ("raman", None),
+         "nmr": ("nmr", None), "plotting": ("plotting", None), "examples": ("examples", None)}
+
+
+def __getattr__(name: str):
+    """Workflow modules load on first use, keeping ``import specfit`` light."""
+    import importlib
+
+    if name in _LAZY:
+        module_name, attr = _LAZY[name]
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        return getattr(module, attr) if attr else module
+    raise AttributeError(f"module 'specfit' has no attribute {name!r}")
+
+
 __all__ = [
+    "compare",
     "DataError", "FileFormatError", "FitError", "Library", "LibraryError", "SpecfitError", "__version__",
     "background", "fit", "list_libraries", "load_library", "open_results", "read", "save",
 ]

@@ -72,7 +72,7 @@ def xps_series(components: dict[str, dict], fractions: np.ndarray, *, x_range=(6
     spectra = []
     for i in range(n_steps):
         peaks = np.zeros_like(x)
-        for frac, (name, c) in zip(fractions[i], components.items()):
+        for frac, c in zip(fractions[i], components.values()):
             area = frac * total_counts * step
             ratio = c.get("ratio", 0.0)
             main = area / (1.0 + ratio)

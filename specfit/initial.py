@@ -16,19 +16,17 @@ from .backgrounds.shirley import shirley_step
 from .model import ModelSpec, peak_curves, polynomial_basis
 
 
-def _area_columns(spec: ModelSpec, x: NDArray) -> tuple[list[int], NDArray]:
-    """Unit-area design columns, one per free area parameter (ties and doublets folded in)."""
-    theta = spec.default.copy()
+def _area_columns(spec: ModelSpec, x: NDArray, theta: NDArray) -> tuple[list[int], NDArray]:
+    """Unit-area design columns ``(N, M, K)``, one per free area parameter (ties and doublets folded in)."""
     area_params = [i for i, g in enumerate(spec.groups) if g == "area"]
     columns = []
     for index in area_params:
         probe = theta.copy()
-        for j in area_params:
-            probe[j] = 0.0
-        probe[index] = 1.0
-        # background parameters are zero in spec.default, so only peaks contribute
-        columns.append(peak_curves(spec, probe[None], x)[0].sum(axis=0))
-    return area_params, np.stack(columns, axis=-1) if columns else np.zeros((x.size, 0))
+        probe[:, area_params] = 0.0
+        probe[:, index] = 1.0
+        # only peaks contribute: background parameters are not part of peak_curves
+        columns.append(peak_curves(spec, probe, x).sum(axis=1))
+    return area_params, np.stack(columns, axis=-1) if columns else np.zeros(theta.shape[:1] + (x.size, 0))
 
 
 def _shirley_guess(y: NDArray, x: NDArray, n_average: int = 3, n_iter: int = 30) -> NDArray:
@@ -41,23 +39,47 @@ def _shirley_guess(y: NDArray, x: NDArray, n_average: int = 3, n_iter: int = 30)
     return bg
 
 
+def _seed_wide_centers(spec: ModelSpec, x: NDArray, y: NDArray, theta: NDArray) -> None:
+    """Start a center whose allowed range is much wider than its width at the data maximum in that range.
+
+    A search range many line widths wide (e.g. a 7Li line anywhere in +/-10 ppm)
+    cannot be found by a local optimiser from the library's nominal center.
+    """
+    line = y[:, :1] + (y[:, -1:] - y[:, :1]) * (x - x[0]) / max(x[-1] - x[0], 1e-300)
+    excess = y - line
+    for i, group in enumerate(spec.groups):
+        if group != "center":
+            continue
+        lo, hi = spec.lower[i], spec.upper[i]
+        fwhm_idx = [j for j, g in enumerate(spec.groups) if g == "width" and spec.owners[j] == spec.owners[i]]
+        width = spec.default[fwhm_idx[0]] if fwhm_idx else np.inf
+        inside = (x >= lo) & (x <= hi)
+        if hi - lo <= 4.0 * width or inside.sum() < 3:
+            continue
+        k = np.argmax(np.where(inside, excess, -np.inf), axis=1)
+        theta[:, i] = x[k]
+
+
 def initial_theta(spec: ModelSpec, x: NDArray, y: NDArray, weights: NDArray) -> NDArray:
     """Starting parameters ``(N, P)`` for the spectra ``y`` ``(N, M)`` on ascending ``x``."""
     n = y.shape[0]
     theta = np.tile(spec.default, (n, 1))
-    area_idx, design = _area_columns(spec, x)
+    _seed_wide_centers(spec, x, y, theta)
+    area_idx, design = _area_columns(spec, x, theta)
     target = y.copy()
     shirley_bg = None
     if spec.background == "shirley":
         shirley_bg = _shirley_guess(y, x)
         target = y - shirley_bg
     elif spec.background in ("linear", "polynomial"):
-        design = np.concatenate([design, polynomial_basis(spec, x)], axis=1)
-    mask = weights > 0
-    if np.all(mask):
-        coef = np.linalg.lstsq(design, target.T, rcond=None)[0].T
-    else:
-        coef = np.stack([np.linalg.lstsq(design[m], t[m], rcond=None)[0] for m, t in zip(mask, target)])
+        basis = np.broadcast_to(polynomial_basis(spec, x), (n,) + (x.size, len(spec.background_index)))
+        design = np.concatenate([design, basis], axis=2)
+    # weighted normal equations, solved for all spectra at once (tiny ridge keeps them regular)
+    dw = design * weights[:, :, None]
+    normal = np.einsum("nmk,nml->nkl", dw, dw)
+    rhs = np.einsum("nmk,nm->nk", dw, target * weights)
+    ridge = 1e-10 * np.maximum(np.trace(normal, axis1=1, axis2=2), 1e-300)[:, None, None] * np.eye(normal.shape[1])
+    coef = np.linalg.solve(normal + ridge, rhs[..., None])[..., 0]
     k = len(area_idx)
     scale = np.maximum(np.abs(target).max(axis=1), 1e-300) * (x[-1] - x[0]) * 1e-4
     areas = np.maximum(coef[:, :k], scale[:, None])

@@ -99,7 +99,7 @@ class Library:
                 return comp
         raise LibraryError(f"{self.name}: no component {name!r}; it has {', '.join(self.component_names)}")
 
-    def subset(self, names: list[str] | tuple[str, ...]) -> "Library":
+    def subset(self, names: list[str] | tuple[str, ...]) -> Library:
         """Library restricted to ``names``; links to dropped components are released."""
         missing = [n for n in names if n not in self.component_names]
         if missing:
@@ -136,7 +136,7 @@ def list_libraries() -> list[str]:
     return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.glob("*/*.toml"))
 
 
-def load_library(name_or_path: "str | Path | Library") -> Library:
+def load_library(name_or_path: str | Path | Library) -> Library:
     """Load a shipped library by name (``"raman/fsi_tfsi"``) or a user TOML file by path."""
     if isinstance(name_or_path, Library):
         return name_or_path

@@ -14,8 +14,9 @@ The lineshape names (``LINESHAPES``) are the values the peak-library key
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from .errors import DataError
 from .library import Library
 
+
 @dataclass
 class Prepared:
     """Validated data of one fit, axis ascending, batch flattened."""

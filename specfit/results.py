@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +111,7 @@ def _attrs(outcome: FitOutcome) -> dict:
         "window": list(opts["window"]),
         "options": json.dumps(opts, default=str),
         "parameters": json.dumps(list(outcome.spec.names)),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

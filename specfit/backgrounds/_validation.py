@@ -8,7 +8,7 @@ axes (XPS instruments store binding energy high-first) give identical results.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray

@@ -100,4 +100,5 @@ def read(path: str | Path) -> xr.DataArray | xr.DataTree:
     except FileFormatError:
         raise
     except (ValueError, IndexError, KeyError, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise FileFormatError(where(path, f"cannot read as {candidates[0].__name__.rsplit('.', 1)[-1]}: {exc}")) from exc
+        kind = candidates[0].__name__.rsplit(".", 1)[-1]
+        raise FileFormatError(where(path, f"cannot read as {kind}: {exc}")) from exc

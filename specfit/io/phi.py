@@ -32,6 +32,7 @@ from .vamas import as_tree, region_label
 EXTENSIONS = (".pro", ".spe", ".csv")
 
 _RECORD_WORDS = 24
+_ENERGY_ATTRS = {"units": "eV", "long_name": "Binding energy"}
 _CSV_HEADER = re.compile(rb"^BE_eV,cycle_\d+", re.MULTILINE)
 
 
@@ -58,7 +59,7 @@ def _header(path: Path, raw: bytes) -> tuple[dict[str, list[str]], bytes]:
 
 def _records(path: Path, binary: bytes) -> list[np.ndarray]:
     if len(binary) < 16:
-        raise FileFormatError(where(path, "PHI binary section shorter than its 16-byte preamble (truncated?)"))
+        raise FileFormatError(where(path, "PHI binary section shorter than its 16-byte preamble"))
     _, n_records, table_bytes, table_offset = (int(v) for v in np.frombuffer(binary, "<u4", 4))
     if table_bytes != n_records * _RECORD_WORDS * 4 or table_offset + table_bytes > len(binary):
         raise FileFormatError(where(path, f"PHI record table ({n_records} records at byte {table_offset}) "
@@ -127,14 +128,16 @@ def _read_multipak(path: Path) -> xr.DataArray | xr.DataTree:
                  "acquired": header.get("AcqFileDate", [""])[0],
                  "work_function": _first_number(header.get("AnalyserWorkFcn"))}
         attrs = {k: v for k, v in attrs.items() if v not in (None, "")}
-        coords: dict = {"binding_energy": ("binding_energy", x, {"units": "eV", "long_name": "Binding energy"})}
+        coords: dict = {"binding_energy": ("binding_energy", x, _ENERGY_ATTRS)}
         if not profile and data.shape[0] == 1:
-            arrays.append(xr.DataArray(data[0], dims=("binding_energy",), coords=coords, name=label, attrs=attrs))
+            arrays.append(xr.DataArray(data[0], dims=("binding_energy",), coords=coords, name=label,
+                                       attrs=attrs))
             continue
         coords["cycle"] = ("cycle", np.arange(data.shape[0]))
         if etch is not None and number <= etch.shape[0] and etch.shape[1] == data.shape[0]:
             # MultiPak stores -0.0 for the first cycle; + 0.0 normalises it.
-            coords["etch_time"] = ("cycle", etch[number - 1] + 0.0, {"units": "s", "long_name": "Sputter time"})
+            coords["etch_time"] = ("cycle", etch[number - 1] + 0.0,
+                                   {"units": "s", "long_name": "Sputter time"})
         arrays.append(xr.DataArray(data, dims=("cycle", "binding_energy"), coords=coords, name=label,
                                    attrs=attrs))
     if not arrays:
@@ -172,8 +175,9 @@ def _read_profile_csv(path: Path) -> xr.DataArray:
     attrs = {"source_file": str(path), "units": "counts/s", "long_name": "Intensity", "region": region,
              "technique": "XPS", "comment": "\n".join(comments)}
     coords = {"cycle": ("cycle", cycles),
-              "binding_energy": ("binding_energy", data[:, 0], {"units": "eV", "long_name": "Binding energy"})}
-    return xr.DataArray(data[:, 1:].T, dims=("cycle", "binding_energy"), coords=coords, name=region, attrs=attrs)
+              "binding_energy": ("binding_energy", data[:, 0], _ENERGY_ATTRS)}
+    return xr.DataArray(data[:, 1:].T, dims=("cycle", "binding_energy"), coords=coords, name=region,
+                        attrs=attrs)
 
 
 def read(path: str | Path) -> xr.DataArray | xr.DataTree:

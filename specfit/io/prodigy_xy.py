@@ -101,10 +101,12 @@ def _region_array(path: Path, region: _Region) -> xr.DataArray:
     x = blocks[0][1][:, 0]
     for key, data in blocks:
         if expected is not None and len(data) != int(expected):
-            raise FileFormatError(where(path, f"region {region.name!r} cycle/curve/scan {key}: {len(data)} rows, "
-                                              f"header says Values/Curve {int(expected)} (file truncated?)"))
+            raise FileFormatError(where(path, f"region {region.name!r} cycle/curve/scan {key}: "
+                                              f"{len(data)} rows, header says Values/Curve {int(expected)} "
+                                              f"(file truncated?)"))
         if data.shape != blocks[0][1].shape or not np.array_equal(data[:, 0], x):
-            raise FileFormatError(where(path, f"region {region.name!r}: data blocks do not share one energy axis"))
+            raise FileFormatError(where(path, f"region {region.name!r}: data blocks do not share "
+                                              f"one energy axis"))
     photon = _number(meta.get("Excitation Energy"))
     axis_kind = settings.get("Energy Axis", "Binding Energy").lower()
     if "kinetic" in axis_kind and photon:

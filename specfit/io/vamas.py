@@ -29,7 +29,8 @@ _MAGIC = "VAMAS Surface Chemical Analysis Standard Data Transfer Format"
 _MISSING = 1e36
 
 # Techniques whose analysis source is an ion beam: the block then names it.
-_ION_TECHNIQUES = {"FABMS", "FABMS energy spec", "ISS", "SIMS", "SIMS energy spec", "SNMS", "SNMS energy spec"}
+_ION_TECHNIQUES = {"FABMS", "FABMS energy spec", "ISS", "SIMS", "SIMS energy spec", "SNMS",
+                   "SNMS energy spec"}
 _DEPTH_PROFILE_MODES = {"MAPDP", "MAPSVDP", "SDP", "SDPSV"}
 _MAP_MODES = {"MAP", "MAPDP", "MAPSV", "MAPSVDP", "SEM"}
 _PHOTON_TECHNIQUES = {"XPS", "UPS", "XRF"}
@@ -179,7 +180,8 @@ def _parse_block(cur: _Cursor, h: dict, first: dict | None) -> dict:
     for number, key in enumerate(("year", "month", "day", "hours", "minutes", "seconds"), start=1):
         take(number, (key,), lambda k: cur.integer(k))
     take(7, ("gmt_offset",), real)
-    take(8, ("block_comment",), lambda k: [cur.text(k) for _ in range(cur.count("number of block comment lines"))])
+    take(8, ("block_comment",),
+         lambda k: [cur.text(k) for _ in range(cur.count("number of block comment lines"))])
     take(9, ("technique",), text)
     if mode in ("MAP", "MAPDP"):
         take(10, ("x_coordinate", "y_coordinate"), real)
@@ -223,9 +225,9 @@ def _parse_block(cur: _Cursor, h: dict, first: dict | None) -> dict:
         take(37, ("sputter_mode",), text)
     take(38, ("sample_tilt_polar_angle", "sample_tilt_azimuth"), real)
     take(39, ("sample_rotation",), real)
-    take(40, ("parameters",), lambda k: [(cur.text("parameter label"), cur.text("parameter units"),
-                                          cur.real("parameter value"))
-                                         for _ in range(cur.count("number of additional numerical parameters"))])
+    take(40, ("parameters",),
+         lambda k: [(cur.text("parameter label"), cur.text("parameter units"), cur.real("parameter value"))
+                    for _ in range(cur.count("number of additional numerical parameters"))])
     for number in range(_N_BLOCK_PARAMETERS + 1, _N_BLOCK_PARAMETERS + h["n_future_block"] + 1):
         take(number, (f"future_{number}",), text)
 
@@ -353,9 +355,9 @@ def _block_to_dataarray(cur: _Cursor, h: dict, b: dict, index: int) -> xr.DataAr
     }
     if any(line.startswith("Casa Info Follows") for line in b["block_comment"]):
         attrs["casaxps_comment"] = attrs["block_comment"]
-    for (label, units), value in zip(h["exp_variables"], b["exp_values"]):
+    for (label, _units), value in zip(h["exp_variables"], b["exp_values"]):
         attrs[f"exp_{_coordinate_name(label)}"] = value
-    for label, units, value in b["parameters"]:
+    for label, _units, value in b["parameters"]:
         attrs[f"param_{_coordinate_name(label)}"] = value
     # None cannot be stored in netCDF attributes: drop what the file did not give.
     attrs = {key: value for key, value in attrs.items() if value is not None and value != ""}
