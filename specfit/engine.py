@@ -98,8 +98,11 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual,
         moved = np.abs(trial - ta)
         small_step = np.all(moved <= xtol * (np.abs(ta) + xtol), axis=1)
         reduction = (cost[active] - cost_trial) / np.maximum(cost[active], 1e-300)
+        # predicted reduction of the linearised model (MINPACK's test: both must be tiny)
+        predicted = -(2.0 * np.einsum("np,np->n", grad, step)
+                      + np.einsum("np,npq,nq->n", step, hess, step)) / np.maximum(cost[active], 1e-300)
         accepted = active[better]
-        converged = better & ((reduction <= ftol) | small_step)
+        converged = better & (((reduction <= ftol) & (np.abs(predicted) <= ftol)) | small_step)
         converged |= ~better & (small_step | (lam[active] > 1e16))
         theta[accepted] = trial[better]
         r[accepted] = r_trial[better]

@@ -16,10 +16,14 @@ def linear_background(x: NDArray, y: NDArray, *, n_average: int = 1) -> NDArray:
 
 
 @background_method
-def polynomial_background(x: NDArray, y: NDArray, *, degree: int = 2, max_iter: int = 250,
-                          tol: float = 1e-3) -> NDArray:
-    """Modified-polynomial baseline that lies under the peaks (pybaselines ``modpoly``)."""
-    from pybaselines.polynomial import modpoly
+def polynomial_background(x: NDArray, y: NDArray, *, degree: int = 2, max_iter: int = 1000,
+                          tol: float = 1e-6) -> NDArray:
+    """Polynomial baseline under the peaks (pybaselines ``imodpoly``, Zhao et al. 2007).
 
-    baseline, _ = modpoly(y, x, poly_order=int(degree), max_iter=max_iter, tol=tol)
+    The improved modified polynomial discounts points above the fit by the
+    residual's standard deviation; plain ``modpoly`` bows up under the peaks.
+    """
+    from pybaselines.polynomial import imodpoly
+
+    baseline, _ = imodpoly(y, x, poly_order=int(degree), max_iter=max_iter, tol=tol)
     return np.asarray(baseline, float)

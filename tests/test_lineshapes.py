@@ -1,0 +1,113 @@
+"""Lineshapes as a set: unit area, FWHM equal to the parameter, limits, Voigt vs scipy, gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.optimize import brentq
+from scipy.special import voigt_profile
+
+from specfit import lineshapes as ls
+
+# Named tolerances.  The Voigt FWHM comes from the Olivero-Longbothum relation,
+# whose stated accuracy is 0.02 %; every other FWHM is exact by construction.
+AREA_RTOL = 1e-7
+FWHM_RTOL_EXACT = 1e-8
+FWHM_RTOL_OLIVERO = 2.5e-4
+
+SHAPED = [(name, s) for name in ls.LINESHAPES if name != "doniach_sunjic"
+          for s in ([0.0] if ls.get_lineshape(name).shape_name is None else [0.0, 0.15, 0.5, 0.85, 1.0])]
+
+
+def measured_fwhm(name: str, shape: float, center: float = 0.0, fwhm: float = 1.0) -> float:
+    f = lambda x: ls.profile(name, x, 1.0, center, fwhm, shape)  # noqa: E731
+    grid = np.linspace(center - 3 * fwhm, center + 3 * fwhm, 60001)
+    top = grid[np.argmax(f(grid))]
+    half = float(f(top)) / 2.0
+    left = brentq(lambda x: f(x) - half, center - 10 * fwhm, top, xtol=1e-14)
+    right = brentq(lambda x: f(x) - half, top, center + 10 * fwhm, xtol=1e-14)
+    return right - left
+
+
+@pytest.mark.parametrize("name,shape", SHAPED)
+def test_unit_area(name, shape):
+    area, _ = quad(lambda x: float(ls.profile(name, x, 2.5, 1.0, 0.7, shape)), -np.inf, np.inf, limit=500,
+                   epsabs=1e-12, epsrel=1e-10)
+    assert area == pytest.approx(2.5, rel=AREA_RTOL)
+
+
+@pytest.mark.parametrize("name,shape", SHAPED)
+def test_fwhm_is_the_parameter(name, shape):
+    rtol = FWHM_RTOL_OLIVERO if name == "voigt" else FWHM_RTOL_EXACT
+    assert measured_fwhm(name, shape, center=3.0, fwhm=1.7) == pytest.approx(1.7, rel=rtol)
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.3, 0.6, 0.95])
+def test_voigt_matches_scipy(fraction):
+    x = np.linspace(-8, 8, 2001)
+    fg, fl = ls.voigt_widths(1.3, fraction)
+    sigma = fg / (2 * np.sqrt(2 * np.log(2)))
+    expected = 4.0 * voigt_profile(x - 0.2, sigma, fl / 2)
+    np.testing.assert_allclose(ls.voigt(x, 4.0, 0.2, 1.3, fraction), expected, rtol=1e-10, atol=1e-14)
+
+
+def test_voigt_fwhm_roundtrip():
+    fg, fl = ls.voigt_widths(np.array([1.0, 2.0]), np.array([0.2, 0.7]))
+    np.testing.assert_allclose(ls.voigt_fwhm(fg, fl), [1.0, 2.0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,limit,pure", [
+    ("voigt", 0.0, "gaussian"), ("voigt", 1.0, "lorentzian"), ("pseudo_voigt", 0.0, "gaussian"),
+    ("pseudo_voigt", 1.0, "lorentzian"), ("gl", 0.0, "gaussian"), ("gl", 1.0, "lorentzian"),
+    ("sgl", 0.0, "gaussian"), ("sgl", 1.0, "lorentzian"),
+])
+def test_limits_are_pure_shapes(name, limit, pure):
+    x = np.linspace(-5, 5, 501)
+    np.testing.assert_allclose(ls.profile(name, x, 1.0, 0.1, 0.9, limit), ls.profile(pure, x, 1.0, 0.1, 0.9),
+                               rtol=2e-4, atol=1e-9)
+
+
+def test_gaussian_closed_form():
+    x = np.linspace(-3, 3, 61)
+    sigma = 0.8 / (2 * np.sqrt(2 * np.log(2)))
+    expected = 2.0 / (sigma * np.sqrt(2 * np.pi)) * np.exp(-(x - 0.5) ** 2 / (2 * sigma**2))
+    np.testing.assert_allclose(ls.gaussian(x, 2.0, 0.5, 0.8), expected, rtol=1e-13)
+
+
+def test_casaxps_gl_product_definition():
+    # CasaXPS GL(m): exp(-4 ln2 (1-m) t^2) / (1 + 4 m t^2) with t = (x-E)/F; ours rescales F to the true FWHM
+    m, x = 0.3, np.linspace(-3, 3, 301)
+    u = ls._gl_scale2(m)
+    t = x / (1.2 / np.sqrt(u))
+    shape = np.exp(-4 * np.log(2) * (1 - m) * t**2) / (1 + 4 * m * t**2)
+    ours = ls.gl(x, 1.0, 0.0, 1.2, m)
+    np.testing.assert_allclose(ours / ours.max(), shape / shape.max(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,shape", SHAPED + [("doniach_sunjic", 0.1)])
+def test_gradients_match_finite_differences(name, shape):
+    x = np.linspace(-4, 6, 201)
+    p = np.array([3.0, 0.7, 1.4, min(max(shape, 0.05), 0.95)])
+    _, *grads = ls.profile_gradients(name, x, *p)
+    for k, analytic in enumerate(grads):
+        if analytic is None:
+            continue
+        h = 1e-6 * max(abs(p[k]), 1.0)
+        hi, lo = p.copy(), p.copy()
+        hi[k] += h
+        lo[k] -= h
+        numeric = (ls.profile(name, x, *hi) - ls.profile(name, x, *lo)) / (2 * h)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6 * np.abs(numeric).max())
+
+
+def test_doniach_sunjic_fwhm_and_tail_side():
+    assert measured_fwhm("doniach_sunjic", 0.2, fwhm=1.0) == pytest.approx(1.0, rel=2e-3)
+    x = np.linspace(-10, 10, 2001)
+    y = ls.doniach_sunjic(x, 1.0, 0.0, 1.0, 0.2)
+    assert y[x > 5].sum() > 3 * y[x < -5].sum()  # tail towards high x (high binding energy)
+
+
+def test_peak_height():
+    assert ls.peak_height("gaussian", 2.0, 0.5) == pytest.approx(float(ls.gaussian(0.0, 2.0, 0.0, 0.5)))
+    assert ls.peak_height("voigt", 1.0, 1.0, 0.4) == pytest.approx(float(ls.voigt(0.0, 1.0, 0.0, 1.0, 0.4)))
