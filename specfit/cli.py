@@ -68,7 +68,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     data = load_inputs(args.inputs, args.dim)
     ds = fit(data, args.library, components=args.components, background=args.background, share=args.share,
-             window=args.window, engine=args.engine, weights=args.weights)
+             window=args.window, engine=args.engine, weights=args.weights, lineshape=args.lineshape)
     ds.attrs["inputs"] = [str(p) for p in args.inputs]
     save(ds, args.out, protect=tuple(args.inputs))
     n_ok = int(ds["success"].sum())
@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", help="parameters shared across the batch, e.g. center,width (global fit)")
     p.add_argument("--background", help="none, linear, polynomial, shirley, shirley_fixed, tougaard, als, arpls")
     p.add_argument("--window", type=_pair, help="fitting window LO,HI in axis units")
+    p.add_argument("--lineshape", help="override every component's lineshape (voigt, gl, sgl, ...)")
     p.add_argument("--engine", default="batch", choices=("batch", "lmfit"))
     p.add_argument("--weights", choices=("none", "poisson"), default=None)
     p.add_argument("--dim", default="spectrum", help="batch dimension name when several INPUTs are given")

@@ -48,11 +48,28 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def resolve_library(library: object, components: object = None) -> Library:
-    """Load ``library`` and restrict it to ``components`` (names, or a comma-separated string)."""
+def resolve_library(library: object, components: object = None, lineshape: str | None = None) -> Library:
+    """Load ``library``, restrict it to ``components`` and optionally override every lineshape.
+
+    An overridden lineshape starts at its default shape parameter, free over
+    its whole range (for ``voigt``: Gaussian to Lorentzian).
+    """
     lib = load_library(library)
     names = _as_tuple(components)
-    return lib.subset(names) if names else lib
+    lib = lib.subset(names) if names else lib
+    if lineshape:
+        from dataclasses import replace
+
+        from .lineshapes import get_lineshape
+
+        try:
+            ls = get_lineshape(lineshape)
+        except KeyError as exc:
+            raise LibraryError(str(exc.args[0])) from None
+        comps = tuple(replace(c, lineshape=lineshape, shape=ls.default_shape, shape_range=ls.shape_limits)
+                      for c in lib.components)
+        lib = replace(lib, components=comps, lineshape=lineshape)
+    return lib
 
 
 def _subtract_fixed(prep: Prepared, kind: str, options: dict) -> NDArray:
@@ -72,7 +89,7 @@ def _subtract_fixed(prep: Prepared, kind: str, options: dict) -> NDArray:
 def fit(data: object, library: object, *, components: object = None, background: str | None = None,
         share: object = None, window: tuple[float, float] | None = None, engine: str = "batch",
         weights: str | None = None, degree: int = 2, background_options: dict | None = None,
-        max_nfev: int | None = None) -> xr.Dataset:
+        max_nfev: int | None = None, lineshape: str | None = None) -> xr.Dataset:
     """Fit every spectrum of ``data`` with the components of ``library``.
 
     Parameters
@@ -103,6 +120,8 @@ def fit(data: object, library: object, *, components: object = None, background:
         Options of a subtracted background (e.g. ``{"n_average": 5}``).
     max_nfev : int, optional
         Model evaluations allowed.
+    lineshape : str, optional
+        Override the lineshape of every component (shape parameter then free).
 
     Returns
     -------
@@ -113,7 +132,7 @@ def fit(data: object, library: object, *, components: object = None, background:
     """
     from .results import build_dataset
 
-    lib = resolve_library(library, components)
+    lib = resolve_library(library, components, lineshape)
     share_t = _as_tuple(share)
     background = background or lib.background
     if background not in BACKGROUNDS:
