@@ -22,7 +22,7 @@ def lmfit_loop(x, y):
     from lmfit.models import PolynomialModel, VoigtModel
 
     model = PolynomialModel(degree=2, prefix="bg_")
-    for i, c in enumerate((737.0, 743.0, 748.0)):
+    for i in range(3):
         model = model + VoigtModel(prefix=f"p{i}_")
     fractions = []
     for row in y:

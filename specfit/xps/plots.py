@@ -36,6 +36,8 @@ def plot_depth_profile(tree: xr.DataTree, axes=None):
     import matplotlib.pyplot as plt
 
     root = tree.to_dataset()
+    if root["atomic_percent"].ndim == 1:  # a single spectrum per region: one point per curve
+        root = root.expand_dims(step=[0])
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     else:
