@@ -8,13 +8,14 @@ from __future__ import annotations
 from . import accessor as _accessor  # noqa: F401  (registers DataArray.specfit)
 from ._version import __version__
 from .backgrounds import background
+from .compare import compare
 from .errors import DataError, FileFormatError, FitError, LibraryError, SpecfitError
 from .fitting import fit
 from .io import read
 from .library import Library, list_libraries, load_library
 from .results import open_results, save
 
-_LAZY = {"compare": ("compare", "compare"), "xps": ("xps", None), "raman": ("raman", None),
+_LAZY = {"xps": ("xps", None), "raman": ("raman", None),
          "nmr": ("nmr", None), "plotting": ("plotting", None), "examples": ("examples", None)}
 
 
@@ -25,7 +26,9 @@ def __getattr__(name: str):
     if name in _LAZY:
         module_name, attr = _LAZY[name]
         module = importlib.import_module(f"{__name__}.{module_name}")
-        return getattr(module, attr) if attr else module
+        value = getattr(module, attr) if attr else module
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'specfit' has no attribute {name!r}")
 
 

@@ -109,7 +109,8 @@ def fit_global(problem: FitProblem, theta0: NDArray, shared: NDArray, *,
     n_points = problem.n_points
     dof = int(n_points.sum()) - total_free
     s2 = float(cost.sum() / dof) if dof > 0 else np.nan
-    cov = _block_covariance(j, s_idx, l_idx, free_s, free_l) * s2
+    # as for independent fits, parameters resting on a bound stay in the covariance
+    cov = _block_covariance(j, s_idx, l_idx, np.ones_like(free_s), np.ones_like(free_l)) * s2
     n_varys = free_l.sum(axis=1) + free_s.sum() / n
     success = np.full(n, bool(result.success) and result.status > 0)
     nfev = np.full(n, int(result.nfev))

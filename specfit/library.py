@@ -24,8 +24,8 @@ BACKGROUNDS = ("none", "linear", "polynomial", "shirley", "shirley_fixed", "toug
 LIBRARY_KEYS = {"name", "technique", "axis", "window", "background", "lineshape", "shape", "shape_range",
                 "sources", "description", "units"}
 COMPONENT_KEYS = {"name", "label", "center", "center_range", "fwhm", "fwhm_range", "lineshape", "shape",
-                  "shape_range", "doublet", "rsf", "element", "source", "same_width_as", "offset_from",
-                  "area_ratio_to"}
+                  "shape_range", "doublet", "rsf", "element", "source", "same_width_as", "same_shape_as",
+                  "offset_from", "area_ratio_to"}
 DOUBLET_KEYS = {"splitting", "ratio", "shared_width"}
 LINK_KEYS = {"component", "value"}
 
@@ -65,6 +65,7 @@ class Component:
     source: str = ""
     doublet: Doublet | None = None
     same_width_as: str | None = None
+    same_shape_as: str | None = None
     offset_from: Link | None = None
     area_ratio_to: Link | None = None
 
@@ -113,6 +114,7 @@ class Library:
             comps.append(replace(
                 comp,
                 same_width_as=comp.same_width_as if comp.same_width_as in keep else None,
+                same_shape_as=comp.same_shape_as if comp.same_shape_as in keep else None,
                 offset_from=comp.offset_from if comp.offset_from and comp.offset_from.component in keep else None,
                 area_ratio_to=(comp.area_ratio_to if comp.area_ratio_to and comp.area_ratio_to.component in keep
                                else None),
@@ -228,7 +230,7 @@ def parse_library(data: dict, *, path: str = "", content_hash: str = "") -> Libr
         where = f"component {comp.name!r}"
         if names.count(comp.name) > 1:
             raise chk.fail(where, "name", "duplicated component name")
-        for key, link in (("same_width_as", comp.same_width_as),
+        for key, link in (("same_width_as", comp.same_width_as), ("same_shape_as", comp.same_shape_as),
                           ("offset_from", comp.offset_from.component if comp.offset_from else None),
                           ("area_ratio_to", comp.area_ratio_to.component if comp.area_ratio_to else None)):
             if link is not None and (link not in names or link == comp.name):
@@ -296,6 +298,7 @@ def _parse_component(chk: _Checker, raw: dict, index: int, lib_lineshape: str, l
         rsf=rsf, element=str(raw.get("element", "")), source=str(raw.get("source", "")),
         doublet=_parse_doublet(chk, raw.get("doublet"), where),
         same_width_as=_parse_name(chk, raw, "same_width_as", where),
+        same_shape_as=_parse_name(chk, raw, "same_shape_as", where),
         offset_from=_parse_link(chk, raw.get("offset_from"), where, "offset_from"),
         area_ratio_to=_parse_link(chk, raw.get("area_ratio_to"), where, "area_ratio_to"),
     )

@@ -75,39 +75,60 @@ def voigt_widths(fwhm: ArrayLike, lorentz_fraction: ArrayLike) -> tuple[Array, A
     return fwhm * np.sqrt(q), fwhm * r
 
 
-def _voigt_parts(t: Array, r: Array):
-    r = np.clip(r, 0.0, 1.0)
+# Below this Gaussian sigma (in FWHM units) the Voigt is evaluated as its
+# Lorentzian limit plus the sigma^2 correction: the Faddeeva derivative
+# -2 z w + 2i/sqrt(pi) cancels catastrophically for huge |z|.
+_VOIGT_LORENTZ_LIMIT = 2e-3
+
+
+def _voigt_all(t: Array, r: Array) -> tuple[Array, Array, Array]:
+    """Unit Voigt profile, its t-derivative and its derivative in the Lorentzian fraction ``r``."""
+    r = np.clip(np.asarray(r, float), 0.0, 1.0)
+    t = np.asarray(t, float)
     q = (1.0 - OLIVERO_A * r) ** 2 - OLIVERO_B * r**2
-    fg = np.sqrt(np.maximum(q, _TINY**2))
-    sigma = np.maximum(fg * _SIGMA_PER_FWHM, 1e-9)
+    dq = -2.0 * OLIVERO_A * (1.0 - OLIVERO_A * r) - 2.0 * OLIVERO_B * r
+    sigma_true = np.sqrt(np.maximum(q, 0.0)) * _SIGMA_PER_FWHM
     gamma = 0.5 * r
+    sigma = np.maximum(sigma_true, _VOIGT_LORENTZ_LIMIT)
     scale = 1.0 / (sigma * np.sqrt(2.0))
     z = (t + 1j * gamma) * scale
     w = wofz(z)
     norm = 1.0 / (sigma * np.sqrt(2.0 * np.pi))
-    return z, w, sigma, gamma, scale, norm, q, fg, r
+    dw = -2.0 * z * w + 2j / _SQRT_PI
+    value = w.real * norm
+    d_t = (dw * scale).real * norm
+    d_gamma = (dw * 1j * scale).real * norm
+    d_sigma = (dw * (-z / sigma)).real * norm - value / sigma
+    # d sigma / d r = c^2 dq / (2 sigma) with c = sigma per unit fG
+    d_r = d_sigma * _SIGMA_PER_FWHM**2 * dq / (2.0 * sigma) + 0.5 * d_gamma
+    near = sigma_true < _VOIGT_LORENTZ_LIMIT
+    if np.any(near):
+        g = np.maximum(gamma, 1e-12)
+        d2 = t * t + g * g
+        lor = g / (np.pi * d2)
+        lor_t = -2.0 * g * t / (np.pi * d2**2)
+        lor_tt = g * (6.0 * t * t - 2.0 * g * g) / (np.pi * d2**3)
+        lor_ttt = 24.0 * g * t * (g * g - t * t) / (np.pi * d2**4)
+        lor_g = (t * t - g * g) / (np.pi * d2**2)
+        s2 = sigma_true**2
+        value = np.where(near, lor + 0.5 * s2 * lor_tt, value)
+        d_t = np.where(near, lor_t + 0.5 * s2 * lor_ttt, d_t)
+        lor_tt_g = (6.0 * t * t - 6.0 * g * g) / (np.pi * d2**3) - 6.0 * g * g * (6.0 * t * t - 2.0 * g * g) / (
+            np.pi * d2**4)
+        d_r = np.where(near, 0.5 * lor_g + 0.25 * s2 * lor_tt_g + 0.5 * lor_tt * _SIGMA_PER_FWHM**2 * dq, d_r)
+    return value, d_t, d_r
 
 
 def _voigt_unit(t: Array, r: Array) -> Array:
-    _, w, *_rest, norm, _q, _fg, _r = _voigt_parts(t, r)
-    return w.real * norm
+    return _voigt_all(t, r)[0]
 
 
 def _voigt_unit_dt(t: Array, r: Array) -> Array:
-    z, w, _s, _g, scale, norm, *_ = _voigt_parts(t, r)
-    dw = -2.0 * z * w + 2j / _SQRT_PI
-    return (dw * scale).real * norm
+    return _voigt_all(t, r)[1]
 
 
 def _voigt_unit_ds(t: Array, r: Array) -> Array:
-    z, w, sigma, _g, scale, norm, q, fg, r = _voigt_parts(t, r)
-    dw = -2.0 * z * w + 2j / _SQRT_PI
-    value = w.real * norm
-    d_gamma = (dw * 1j * scale).real * norm
-    d_sigma = (dw * (-z / sigma)).real * norm - value / sigma
-    dq = -2.0 * OLIVERO_A * (1.0 - OLIVERO_A * r) - 2.0 * OLIVERO_B * r
-    dfg = np.where(q > 1e-10, dq / (2.0 * fg), 0.0)
-    return d_sigma * dfg * _SIGMA_PER_FWHM + d_gamma * 0.5
+    return _voigt_all(t, r)[2]
 
 
 def _pv_unit(t: Array, eta: Array) -> Array:
@@ -241,7 +262,7 @@ def _numeric_ds(unit: Callable[..., Array]) -> Callable[..., Array]:
     def ds(t: Array, s: Array) -> Array:
         h = 1e-6
         s = np.asarray(s, float)
-        lo, hi = np.clip(s - h, 0.0, None), s + h
+        lo, hi = np.clip(s - h, 0.0, 1.0), np.clip(s + h, 0.0, 1.0)
         return (unit(t, hi) - unit(t, lo)) / (hi - lo)
 
     return ds
@@ -257,6 +278,7 @@ class Lineshape(NamedTuple):
     shape_name: str | None
     shape_limits: tuple[float, float]
     default_shape: float
+    all: Callable[..., tuple[Array, Array, Array]] | None = None  # (g, dt, ds) in one pass
 
 
 def _no_shape(f: Callable[[Array], Array]) -> Callable[..., Array]:
@@ -268,7 +290,8 @@ LINESHAPE_TABLE: dict[str, Lineshape] = {
     "lorentzian": Lineshape(
         "lorentzian", _no_shape(_lorentz_unit), _no_shape(_lorentz_unit_dt), None, None, (0, 0), 0.0
     ),
-    "voigt": Lineshape("voigt", _voigt_unit, _voigt_unit_dt, _voigt_unit_ds, "lorentz_fraction", (0.0, 1.0), 0.5),
+    "voigt": Lineshape("voigt", _voigt_unit, _voigt_unit_dt, _voigt_unit_ds, "lorentz_fraction", (0.0, 1.0), 0.5,
+                       _voigt_all),
     "pseudo_voigt": Lineshape("pseudo_voigt", _pv_unit, _pv_unit_dt, _pv_unit_ds, "eta", (0.0, 1.0), 0.5),
     "gl": Lineshape("gl", _gl_unit, _gl_unit_dt, _numeric_ds(_gl_unit), "lorentz_mix", (0.0, 1.0), 0.3),
     "sgl": Lineshape("sgl", _sgl_unit, _sgl_unit_dt, _sgl_unit_ds, "lorentz_mix", (0.0, 1.0), 0.3),
@@ -313,14 +336,17 @@ def profile_gradients(name: str, x: ArrayLike, area: ArrayLike, center: ArrayLik
     fwhm = np.asarray(fwhm, float)
     shape = np.asarray(shape, float)
     t = (np.asarray(x, float) - center) / fwhm
-    g = ls.unit(t, shape)
-    gt = ls.dt(t, shape)
+    if ls.all is not None:  # one Faddeeva evaluation instead of three
+        g, gt, gs = ls.all(t, shape)
+    else:
+        g, gt = ls.unit(t, shape), ls.dt(t, shape)
+        gs = ls.ds(t, shape) if ls.ds is not None else None
     scale = area / fwhm
     value = scale * g
     d_area = g / fwhm
     d_center = -scale / fwhm * gt
     d_fwhm = -scale / fwhm * (g + t * gt)
-    d_shape = scale * ls.ds(t, shape) if ls.ds is not None else None
+    d_shape = scale * gs if gs is not None else None
     return value, d_area, d_center, d_fwhm, d_shape
 
 

@@ -107,7 +107,7 @@ def _dependency_order(components: tuple[Component, ...], library: Library) -> li
             raise LibraryError(f"{library.path or library.name}: component {names[i]!r}: circular links")
         state[i] = 1
         comp = components[i]
-        for link in (comp.same_width_as, comp.offset_from and comp.offset_from.component,
+        for link in (comp.same_width_as, comp.same_shape_as, comp.offset_from and comp.offset_from.component,
                      comp.area_ratio_to and comp.area_ratio_to.component):
             if link:
                 visit(names.index(link))
@@ -164,7 +164,9 @@ def compile_model(library: Library, x: NDArray, *, background: str | None = None
             m["fwhm"] = ParamMap(b.add(f"{comp.name}_fwhm", "width", i, comp.fwhm, lo, hi))
             has_shape = get_lineshape(comp.lineshape).shape_name is not None
             lo, hi = comp.shape_range
-            if has_shape and hi > lo:
+            if comp.same_shape_as:
+                m["shape"] = maps[names.index(comp.same_shape_as)]["shape"]
+            elif has_shape and hi > lo:
                 m["shape"] = ParamMap(b.add(f"{comp.name}_shape", "shape", i, comp.shape, lo, hi))
             else:
                 m["shape"] = ParamMap(-1, 1.0, comp.shape if has_shape else 0.0)

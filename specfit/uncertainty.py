@@ -4,9 +4,11 @@ Every reported quantity (area, center, FWHM, height, fraction) is a function
 of the free parameters; its standard error is ``sqrt(g^T C g)`` with ``g`` its
 exact gradient, so correlations are kept: a fraction's error accounts for the
 correlation of all areas, and a doublet's area is the sum of its two lines.
-A parameter pinned at a bound is treated as fixed when propagating into other
-quantities, and its own standard error is NaN; a singular covariance gives NaN
-everywhere -- never a made-up number.
+A parameter resting on a bound keeps its place in the covariance (as in lmfit:
+its correlations still widen the other errors -- holding it fixed understated
+fraction errors several-fold in overlapped bands) but its own standard error,
+and that of any quantity depending on it alone, is NaN; a singular covariance
+gives NaN everywhere -- never a made-up number.
 """
 
 from __future__ import annotations
@@ -68,12 +70,11 @@ def component_quantities(spec: ModelSpec, theta: NDArray) -> tuple[dict[str, NDA
 def propagate(grads: NDArray, cov: NDArray, free: NDArray) -> NDArray:
     """Standard errors ``(N, C)`` of quantities with gradients ``(N, C, P)``.
 
-    Parameters pinned at a bound (``free`` False) are treated as fixed; a
-    quantity that depends only on pinned parameters, or any quantity of a
-    spectrum whose covariance is singular, gets NaN.
+    A quantity that depends only on parameters resting on a bound (``free``
+    False), or any quantity of a spectrum whose covariance is singular, gets NaN.
     """
     singular = ~np.any(np.isfinite(cov), axis=(1, 2))
-    cov0 = np.where(free[:, :, None] & free[:, None, :], np.nan_to_num(cov, nan=0.0), 0.0)
+    cov0 = np.nan_to_num(cov, nan=0.0)
     var = np.einsum("ncp,npq,ncq->nc", grads, cov0, grads)
     touches_free = np.any((grads != 0) & free[:, None, :], axis=2)
     with np.errstate(invalid="ignore"):

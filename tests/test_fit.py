@@ -12,8 +12,7 @@ from specfit.examples import raman_series, xps_series
 GLOBAL_PP = 2.0  # issue 2: every fraction within 2 percentage points with share=("center", "width")
 
 
-@pytest.mark.parametrize("seed", [0, 1, pytest.param(2, marks=pytest.mark.xfail(
-    strict=True, reason="statistical limit: CIP shape poorly determined, 2.6 pp at z = 1.2 (see closing note)")), 3])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_global_fit_recovers_fractions(seed):
     da, truth = raman_series(seed=seed)
     ds = specfit.fit(da, "raman/fsi_tfsi", share=("center", "width"))
@@ -39,27 +38,57 @@ def test_global_fit_errors_consistent_with_stderr(seed):
     assert z.max() < 3.5
 
 
-def test_batch_engine_equals_lmfit():
+def test_batch_engine_equals_lmfit(tmp_path):
+    path = tmp_path / "three.toml"
+    path.write_text(MC_LIBRARY)
     da, _ = raman_series(n_samples=3, seed=4)
-    batch = specfit.fit(da, "raman/fsi_tfsi")
-    ref = specfit.fit(da, "raman/fsi_tfsi", engine="lmfit")
+    batch = specfit.fit(da, str(path))
+    ref = specfit.fit(da, str(path), engine="lmfit")
     np.testing.assert_allclose(batch.fraction, ref.fraction, atol=1e-4)
     np.testing.assert_allclose(batch.center, ref.center, atol=1e-4)
     np.testing.assert_allclose(batch.chisqr, ref.chisqr, rtol=1e-6)
     np.testing.assert_allclose(batch.fraction_stderr, ref.fraction_stderr, rtol=0.02)
 
 
-def test_fraction_stderr_is_calibrated():
-    """Monte Carlo: the scatter of fitted fractions over noise draws matches the reported stderr."""
+MC_LIBRARY = """
+[library]
+name = "test/three_voigts"
+window = [720, 770]
+lineshape = "voigt"
+background = "linear"
+shape_range = [0.0, 1.0]
+[[component]]
+name = "free"
+center = 737
+center_range = [734, 740]
+fwhm_range = [2, 12]
+[[component]]
+name = "CIP"
+center = 743
+center_range = [740.5, 745.5]
+fwhm_range = [2, 12]
+[[component]]
+name = "AGG"
+center = 748
+center_range = [746, 751]
+fwhm_range = [2, 12]
+"""
+
+
+def test_fraction_stderr_is_calibrated(tmp_path):
+    """Monte Carlo: the scatter of fitted fractions over noise draws matches the reported stderr
+    (no bound active, so the linearised covariance applies)."""
     x = np.linspace(720, 770, 201)
-    clean = (specfit.lineshapes.voigt(x, 300, 737, 6, 0.3) + specfit.lineshapes.voigt(x, 500, 743, 6, 0.3)
-             + specfit.lineshapes.voigt(x, 200, 748, 6, 0.3) + 10.0)
+    v = specfit.lineshapes.voigt
+    clean = v(x, 300, 737, 6, 0.45) + v(x, 500, 743, 6, 0.45) + v(x, 200, 748, 6, 0.45) + 10.0
     rng = np.random.default_rng(7)
-    y = clean + rng.normal(0, 0.6, (300, x.size))
-    lib = specfit.load_library("raman/fsi_tfsi")
+    y = clean + rng.normal(0, 0.3, (300, x.size))
+    path = tmp_path / "three.toml"
+    path.write_text(MC_LIBRARY)
     da = xr.DataArray(y, dims=("draw", "raman_shift"), coords={"raman_shift": x})
-    ds = specfit.fit(da, lib, background="linear", window=(720, 770))
-    ok = ds.success.values
+    ds = specfit.fit(da, str(path))
+    ok = ds.success.values & np.isfinite(ds.fraction_stderr.values).all(axis=1)
+    assert ok.sum() > 250
     scatter = ds.fraction.values[ok].std(axis=0)
     reported = np.median(ds.fraction_stderr.values[ok], axis=0)
     np.testing.assert_allclose(reported, scatter, rtol=0.2)
@@ -154,7 +183,7 @@ def test_bad_axes_raise(mutate, match):
 
 def test_window_error_shows_both_ranges():
     x = np.linspace(100, 200, 50)
-    with pytest.raises(specfit.DataError, match=r"719.*768.*100.*200"):
+    with pytest.raises(specfit.DataError, match=r"719.*775.*100.*200"):
         specfit.fit((x, np.sin(x)), "raman/fsi_tfsi")
 
 
