@@ -48,6 +48,19 @@ def _as_tuple(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+def _parse_lineshape(text: str) -> tuple[str, float | None]:
+    """``"voigt"`` -> (voigt, free shape); CasaXPS notation ``"GL(30)"``/``"SGL(10)"`` -> fixed p/100."""
+    import re
+
+    match = re.fullmatch(r"\s*(s?gl)\s*\(\s*(\d+(?:\.\d*)?)\s*\)\s*", text, flags=re.IGNORECASE)
+    if match:
+        percent = float(match.group(2))
+        if not 0 <= percent <= 100:
+            raise LibraryError(f"lineshape {text!r}: the Lorentzian percentage must lie in 0..100")
+        return match.group(1).lower(), percent / 100.0
+    return text.strip().lower(), None
+
+
 def resolve_library(library: object, components: object = None, lineshape: str | None = None) -> Library:
     """Load ``library``, restrict it to ``components`` and optionally override every lineshape.
 
@@ -62,12 +75,15 @@ def resolve_library(library: object, components: object = None, lineshape: str |
 
         from .lineshapes import get_lineshape
 
+        name, fixed = _parse_lineshape(lineshape)
         try:
-            ls = get_lineshape(lineshape)
+            ls = get_lineshape(name)
         except KeyError as exc:
             raise LibraryError(str(exc.args[0])) from None
-        comps = tuple(replace(c, lineshape=lineshape, shape=ls.default_shape, shape_range=ls.shape_limits)
-                      for c in lib.components)
+        shape = ls.default_shape if fixed is None else fixed
+        limits = ls.shape_limits if fixed is None else (fixed, fixed)
+        comps = tuple(replace(c, lineshape=name, shape=shape, shape_range=limits) for c in lib.components)
+        lineshape = name
         lib = replace(lib, components=comps, lineshape=lineshape)
     return lib
 
@@ -121,7 +137,8 @@ def fit(data: object, library: object, *, components: object = None, background:
     max_nfev : int, optional
         Model evaluations allowed.
     lineshape : str, optional
-        Override the lineshape of every component (shape parameter then free).
+        Override the lineshape of every component: a name (shape parameter then
+        free over its range) or CasaXPS notation ``"GL(30)"``/``"SGL(30)"`` (fixed).
 
     Returns
     -------

@@ -203,3 +203,25 @@ def test_components_subset_and_unknown():
     assert list(ds.component.values) == ["free", "CIP"]
     with pytest.raises(specfit.LibraryError, match="no component 'XYZ'"):
         specfit.fit(da, "raman/fsi_tfsi", components="free,XYZ")
+
+
+def test_lineshape_override_casaxps_notation():
+    da, _ = raman_series(n_samples=1, seed=3)
+    ds = specfit.fit(da, "raman/fsi_tfsi", lineshape="GL(30)")
+    assert set(ds.lineshape.values) == {"gl"}
+    np.testing.assert_allclose(ds.shape.values, 0.3)
+    free = specfit.fit(da, "raman/fsi_tfsi", lineshape="pseudo_voigt")
+    assert set(free.lineshape.values) == {"pseudo_voigt"}
+    with pytest.raises(specfit.LibraryError, match="percentage"):
+        specfit.fit(da, "raman/fsi_tfsi", lineshape="GL(130)")
+    with pytest.raises(specfit.LibraryError, match="unknown lineshape"):
+        specfit.fit(da, "raman/fsi_tfsi", lineshape="lorentz")
+
+
+def test_same_shape_as_ties_only_the_shape(tmp_path):
+    path = tmp_path / "lib.toml"
+    path.write_text(MC_LIBRARY.replace('name = "CIP"\n', 'name = "CIP"\nsame_shape_as = "free"\n'))
+    da, _ = raman_series(n_samples=2, seed=3)
+    ds = specfit.fit(da, str(path))
+    np.testing.assert_array_equal(ds.shape.values[:, 0], ds.shape.values[:, 1])
+    assert not np.allclose(ds.fwhm.values[:, 0], ds.fwhm.values[:, 1])
