@@ -81,7 +81,7 @@ def voigt_widths(fwhm: ArrayLike, lorentz_fraction: ArrayLike) -> tuple[Array, A
 _VOIGT_LORENTZ_LIMIT = 2e-3
 
 
-def _voigt_all(t: Array, r: Array) -> tuple[Array, Array, Array]:
+def _voigt_all(t: Array, r: Array, derivatives: bool = True) -> tuple[Array, Array | None, Array | None]:
     """Unit Voigt profile, its t-derivative and its derivative in the Lorentzian fraction ``r``."""
     r = np.clip(np.asarray(r, float), 0.0, 1.0)
     t = np.asarray(t, float)
@@ -94,14 +94,21 @@ def _voigt_all(t: Array, r: Array) -> tuple[Array, Array, Array]:
     z = (t + 1j * gamma) * scale
     w = wofz(z)
     norm = 1.0 / (sigma * np.sqrt(2.0 * np.pi))
-    dw = -2.0 * z * w + 2j / _SQRT_PI
     value = w.real * norm
+    near = sigma_true < _VOIGT_LORENTZ_LIMIT
+    if not derivatives:
+        if np.any(near):
+            g = np.maximum(gamma, 1e-12)
+            d2 = t * t + g * g
+            lor_tt = g * (6.0 * t * t - 2.0 * g * g) / (np.pi * d2**3)
+            value = np.where(near, g / (np.pi * d2) + 0.5 * sigma_true**2 * lor_tt, value)
+        return value, None, None
+    dw = -2.0 * z * w + 2j / _SQRT_PI
     d_t = (dw * scale).real * norm
     d_gamma = (dw * 1j * scale).real * norm
     d_sigma = (dw * (-z / sigma)).real * norm - value / sigma
     # d sigma / d r = c^2 dq / (2 sigma) with c = sigma per unit fG
     d_r = d_sigma * _SIGMA_PER_FWHM**2 * dq / (2.0 * sigma) + 0.5 * d_gamma
-    near = sigma_true < _VOIGT_LORENTZ_LIMIT
     if np.any(near):
         g = np.maximum(gamma, 1e-12)
         d2 = t * t + g * g
@@ -120,7 +127,7 @@ def _voigt_all(t: Array, r: Array) -> tuple[Array, Array, Array]:
 
 
 def _voigt_unit(t: Array, r: Array) -> Array:
-    return _voigt_all(t, r)[0]
+    return _voigt_all(t, r, derivatives=False)[0]
 
 
 def _voigt_unit_dt(t: Array, r: Array) -> Array:
