@@ -11,13 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import xarray as xr
 
-from .fitting import _as_tuple, resolve_library, run_fit
-from .prepare import prepare
-from .results import build_dataset
-from .uncertainty import component_quantities
+from .fitting import _as_tuple, fit, resolve_library
 
 #: Baseline choices: name -> ``specfit.fit`` options.  In-fit polynomials are
 #: refined with the peaks; ALS/arPLS (pybaselines) are subtracted before the fit.
@@ -30,39 +26,6 @@ BASELINES: dict[str, dict] = {
 }
 DEFAULT_BASELINES = ("quadratic", "linear", "als", "arpls")
 SPREADS = ("range", "std")
-
-
-def _fit_with_covariance(data: xr.DataArray, library: object, *, components: object, share: tuple[str, ...],
-                         window: tuple[float, float] | None, engine: str, background: str, degree: int,
-                         background_options: dict | None, max_nfev: int | None) -> xr.Dataset:
-    """``specfit.fit`` plus the fraction covariance (the result schema keeps only the diagonal).
-
-    The fractions of one spectrum sum to one, so their errors are correlated
-    (negatively, for neighbouring overlapped bands); the full covariance
-    ``G C G^T`` is what a user needs to propagate, e.g., a free/CIP ratio.
-    """
-    lib = resolve_library(library, components)
-    prep = prepare(data, lib, window=window)
-    options = dict(background=background, share=",".join(share), engine=engine, weights="none", degree=degree,
-                   window=prep.window, background_options=background_options or {})
-    outcome = run_fit(prep, lib, background=background, share=share, engine=engine, degree=degree,
-                      background_options=background_options or {}, max_nfev=max_nfev, options=options)
-    ds = build_dataset(outcome)
-    theta = np.nan_to_num(outcome.theta, nan=0.0)
-    _, grads = component_quantities(outcome.spec, theta)
-    g = grads["fraction"]
-    # same covariance as the core's propagation (bound parameters included); singular -> NaN
-    cov = outcome.cov
-    fcov = np.einsum("ncp,npq,ndq->ncd", g, cov, g)
-    fcov[~np.isfinite(outcome.theta).all(axis=1)] = np.nan
-    dims = tuple(ds["success"].dims)
-    fcov = fcov.reshape(tuple(ds["success"].shape) + fcov.shape[1:])
-    comps = ds["component"].values
-    ds["fraction_covariance"] = (dims + ("component", "component2"), fcov)
-    ds = ds.assign_coords(component2=("component2", comps))
-    ds["fraction_covariance"].attrs.update(units="1", description="covariance of the fractions of one spectrum "
-                                           "(statistical, from the fit covariance; rows sum to ~0)")
-    return ds
 
 
 def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, components: object = None,
@@ -105,7 +68,7 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
     -------
     xarray.Dataset
         The SPEC result schema of the primary fit, plus
-        ``fraction_covariance`` (series dims, ``component``, ``component2``),
+        ``fraction_covariance`` (series dims, ``component``, ``component_2``),
         ``fraction_by_baseline`` (series dims, ``baseline``, ``component``),
         ``fraction_stderr_by_baseline`` and ``fraction_baseline_spread``
         (series dims, ``component``; fraction units, 0..1).
@@ -121,9 +84,8 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
     choices = [(b, BASELINES[b]) for b in names] or [(lib.background, {"background": lib.background})]
     fits = []
     for _, opts in choices:
-        fits.append(_fit_with_covariance(da, lib, components=None, share=share_t, window=window, engine=engine,
-                                         background=opts["background"], degree=opts.get("degree", 2),
-                                         background_options=background_options, max_nfev=max_nfev))
+        fits.append(fit(da, lib, share=share_t, window=window, engine=engine, background=opts["background"],
+                        degree=opts.get("degree", 2), background_options=background_options, max_nfev=max_nfev))
     ds = fits[0]
     labels = [name for name, _ in choices]
     by = xr.concat([f["fraction"] for f in fits], dim=xr.DataArray(labels, dims="baseline", name="baseline"))

@@ -14,7 +14,7 @@ import xarray as xr
 from ._version import __version__
 from .errors import FileFormatError, SpecfitError
 from .fitting import FitOutcome, curves
-from .uncertainty import QUANTITIES, component_quantities, propagate
+from .uncertainty import QUANTITIES, component_quantities, covariance_of, propagate
 
 
 def _reshape(outcome: FitOutcome, array: np.ndarray) -> np.ndarray:
@@ -35,6 +35,12 @@ def build_dataset(outcome: FitOutcome) -> xr.Dataset:
         value[bad], err[bad] = np.nan, np.nan
         data_vars[q] = (bdims + ("component",), _reshape(outcome, value))
         data_vars[f"{q}_stderr"] = (bdims + ("component",), _reshape(outcome, err))
+    # full covariances, so sums and ratios of components can be propagated downstream
+    # (an element's total XPS area, a free/CIP ratio)
+    for q in ("area", "fraction"):
+        qcov = covariance_of(grads[q], outcome.cov)
+        qcov[bad] = np.nan
+        data_vars[f"{q}_covariance"] = (bdims + ("component", "component_2"), _reshape(outcome, qcov))
     n_points = np.count_nonzero(prep.weights > 0, axis=1)
     chisqr = outcome.cost
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -71,6 +77,7 @@ def build_dataset(outcome: FitOutcome) -> xr.Dataset:
     coords[axis] = prep.original[axis].variable if axis in prep.original.coords else (axis, prep.x[flip])
     comps = [lib.component(name) for name in spec.components]
     coords["component"] = ("component", list(spec.components))
+    coords["component_2"] = ("component_2", list(spec.components))
     coords["component_label"] = ("component", [c.label for c in comps])
     coords["lineshape"] = ("component", [c.lineshape for c in comps])
     coords["rsf"] = ("component", [c.rsf for c in comps])

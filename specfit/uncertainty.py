@@ -82,3 +82,11 @@ def propagate(grads: NDArray, cov: NDArray, free: NDArray) -> NDArray:
     err[~touches_free] = np.nan
     err[singular] = np.nan
     return err
+
+
+def covariance_of(grads: NDArray, cov: NDArray) -> NDArray:
+    """Covariance ``(N, C, C)`` of quantities with gradients ``(N, C, P)``; NaN where singular."""
+    singular = ~np.any(np.isfinite(cov), axis=(1, 2))
+    out = np.einsum("ncp,npq,ndq->ncd", grads, np.nan_to_num(cov, nan=0.0), grads)
+    out[singular] = np.nan
+    return out

@@ -29,6 +29,11 @@ def test_schema(result):
     for key in ("specfit_version", "library", "library_hash", "background", "lineshape", "created"):
         assert key in result.attrs
     np.testing.assert_allclose(result.residual, result.data - result.best_fit)
+    # full covariances: the diagonal is stderr^2, fractions sum to 1 so their covariance rows sum to 0
+    diag = np.diagonal(result.area_covariance.values, axis1=-2, axis2=-1)
+    np.testing.assert_allclose(np.sqrt(diag), result.area_stderr.values, rtol=1e-10)
+    rows = result.fraction_covariance.sum("component_2").values
+    assert np.abs(rows).max() < 1e-10 * np.abs(result.fraction_covariance.values).max() + 1e-15
 
 
 def test_save_open_identical(result, tmp_path):

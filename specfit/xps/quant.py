@@ -96,15 +96,22 @@ def quantify(results: dict[str, xr.Dataset], *, rsf: dict[str, float] | None = N
         elements = _component_elements(region, res)
         factors = _component_rsf(region, res, elements, rsf)
         trans = _transmission(region, transmission, (data or {}).get(region))
+        weights = np.array([1.0 / (factors[k] * trans) for k in range(res.sizes["component"])])
+        for elem in dict.fromkeys(elements):
+            # variance of sum_k w_k A_k over this element's components, with their covariance:
+            # overlapping peaks are anti-correlated, so their total is better known than each
+            w = xr.DataArray(np.where(np.array(elements) == elem, weights, 0.0), dims="component")
+            if "area_covariance" in res:
+                var = (res["area_covariance"] * w * w.rename(component="component_2")).sum(
+                    ("component", "component_2"), skipna=False)
+            else:  # older results: quadrature, an over-estimate for anti-correlated peaks
+                var = ((res["area_stderr"] * w) ** 2).sum("component", skipna=False)
+            norm_var[elem] = norm_var.get(elem, 0.0) + var
         for k, comp in enumerate(res["component"].values):
             a = res["area"].isel(component=k, drop=True)
             e = res["area_stderr"].isel(component=k, drop=True)
             elem = elements[k]
-            # Component errors are summed in quadrature: the covariance between
-            # components is not in the result, and for overlapping peaks it is
-            # negative, so this over- rather than under-states the error.
-            norm[elem] = norm.get(elem, 0.0) + a / (factors[k] * trans)
-            norm_var[elem] = norm_var.get(elem, 0.0) + (e / (factors[k] * trans)) ** 2
+            norm[elem] = norm.get(elem, 0.0) + a * weights[k]
             areas.setdefault(elem, []).append(a)
             species.append(f"{comp}@{region}")
             s_area.append(a)
