@@ -42,6 +42,7 @@ _READER_MODULES = (
     "scienta_txt",
     "casaxps_csv",
     "jcamp",
+    "wdf",
     "nmrpipe",
     "bruker",
     "text",
