@@ -47,9 +47,12 @@ def test_cli_global_fit_fractions_within_2pp(tmp_path, seed, centers, fwhm, shap
 
 # Not reached in general (measured 5-9 pp worst case on these cases, up to ~30 pp on harder draws):
 # per spectrum, free Voigt shapes of bands 5-6 cm-1 apart trade against the neighbours' areas.
-@pytest.mark.xfail(reason="independent fits of strongly overlapped free-shape Voigts exceed 8 pp on some seeds",
-                   strict=False)
-@pytest.mark.parametrize(("seed", "centers", "fwhm", "shape"), CASES)
+_MISSES_8PP = pytest.mark.xfail(strict=True, reason="known gap (issue 4): independent fits of strongly "
+                                "overlapped free-shape Voigts exceed 8 pp on this case")
+INDEPENDENT_CASES = [pytest.param(*case, marks=_MISSES_8PP) if i != 2 else case for i, case in enumerate(CASES)]
+
+
+@pytest.mark.parametrize(("seed", "centers", "fwhm", "shape"), INDEPENDENT_CASES)
 def test_cli_independent_fractions_within_8pp(tmp_path, seed, centers, fwhm, shape):
     da, truth = raman_series(6, seed=seed, centers=centers, fwhm=fwhm, lorentz_fraction=shape)
     indep = _cli_fractions(tmp_path, da, share=False)
