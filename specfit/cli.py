@@ -68,7 +68,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     data = load_inputs(args.inputs, args.dim)
     ds = fit(data, args.library, components=args.components, background=args.background, share=args.share,
-             window=args.window, engine=args.engine, weights=args.weights, lineshape=args.lineshape)
+             window=args.window, engine=args.engine, weights=args.weights, lineshape=args.lineshape,
+             uncertainty=args.uncertainty, n_draws=args.n_draws)
     ds.attrs["inputs"] = [str(p) for p in args.inputs]
     save(ds, args.out, protect=tuple(args.inputs))
     n_ok = int(ds["success"].sum())
@@ -137,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=_pair, help="fitting window LO,HI in axis units")
     p.add_argument("--lineshape", help="override every component's lineshape (voigt, gl, sgl, ...)")
     p.add_argument("--engine", default="batch", choices=("batch", "lmfit"))
+    p.add_argument("--uncertainty", default="covariance", choices=("covariance", "montecarlo", "bootstrap"),
+                   help="standard errors from the covariance (default) or from refits of resampled data")
+    p.add_argument("--n-draws", type=int, default=100, help="resampled data sets for montecarlo/bootstrap")
     p.add_argument("--weights", choices=("none", "poisson"), default=None)
     p.add_argument("--dim", default="spectrum", help="batch dimension name when several INPUTs are given")
     p.set_defaults(func=_cmd_fit)

@@ -105,7 +105,8 @@ def _subtract_fixed(prep: Prepared, kind: str, options: dict) -> NDArray:
 def fit(data: object, library: object, *, components: object = None, background: str | None = None,
         share: object = None, window: tuple[float, float] | None = None, engine: str = "batch",
         weights: str | None = None, degree: int = 2, background_options: dict | None = None,
-        max_nfev: int | None = None, lineshape: str | None = None) -> xr.Dataset:
+        max_nfev: int | None = None, lineshape: str | None = None, uncertainty: str = "covariance",
+        n_draws: int = 100, seed: int | None = 0) -> xr.Dataset:
     """Fit every spectrum of ``data`` with the components of ``library``.
 
     Parameters
@@ -139,6 +140,12 @@ def fit(data: object, library: object, *, components: object = None, background:
     lineshape : str, optional
         Override the lineshape of every component: a name (shape parameter then
         free over its range) or CasaXPS notation ``"GL(30)"``/``"SGL(30)"`` (fixed).
+    uncertainty : {"covariance", "montecarlo", "bootstrap"}
+        How ``*_stderr`` and the covariances are estimated: linearised
+        covariance (default), or refits of ``n_draws`` resampled data sets
+        (Gaussian noise of the residual scale, or resampled residuals).
+    n_draws, seed : int
+        Number of resampled data sets and the random seed (reproducible by default).
 
     Returns
     -------
@@ -154,6 +161,8 @@ def fit(data: object, library: object, *, components: object = None, background:
     background = background or lib.background
     if background not in BACKGROUNDS:
         raise LibraryError(f"unknown background {background!r}; choose one of {', '.join(BACKGROUNDS)}")
+    if uncertainty not in ("covariance", "montecarlo", "bootstrap"):
+        raise FitError(f"unknown uncertainty {uncertainty!r}; choose covariance, montecarlo or bootstrap")
     if engine not in ENGINES:
         raise FitError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if _is_dask(data):
@@ -161,13 +170,18 @@ def fit(data: object, library: object, *, components: object = None, background:
 
         return fit_dask(data, lib, background=background, share=share_t, window=window, engine=engine,
                         weights=weights, degree=degree, background_options=background_options,
-                        max_nfev=max_nfev)
+                        max_nfev=max_nfev, uncertainty=uncertainty, n_draws=n_draws, seed=seed)
     prep = prepare(data, lib, window=window, weights=weights)
     options = dict(background=background, share=",".join(share_t), engine=engine, weights=weights or "none",
                    degree=degree, window=prep.window, background_options=background_options or {})
     outcome = run_fit(prep, lib, background=background, share=share_t, engine=engine, degree=degree,
                       background_options=background_options or {}, max_nfev=max_nfev, options=options)
-    return build_dataset(outcome)
+    ds = build_dataset(outcome)
+    if uncertainty != "covariance":
+        from .montecarlo import apply_resampled_errors
+
+        ds = apply_resampled_errors(ds, outcome, method=uncertainty, n_draws=n_draws, seed=seed)
+    return ds
 
 
 def _is_dask(data: object) -> bool:

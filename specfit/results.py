@@ -114,6 +114,7 @@ def _attrs(outcome: FitOutcome) -> dict:
         "lineshapes": json.dumps({c.name: [c.lineshape, c.shape, list(c.shape_range)] for c in comps}),
         "share": opts["share"],
         "engine": opts["engine"],
+        "uncertainty": "covariance",
         "weights": opts["weights"],
         "window": list(opts["window"]),
         "options": json.dumps(opts, default=str),

@@ -225,3 +225,24 @@ def test_same_shape_as_ties_only_the_shape(tmp_path):
     ds = specfit.fit(da, str(path))
     np.testing.assert_array_equal(ds.shape.values[:, 0], ds.shape.values[:, 1])
     assert not np.allclose(ds.fwhm.values[:, 0], ds.fwhm.values[:, 1])
+
+
+@pytest.mark.parametrize("method", ["montecarlo", "bootstrap"])
+def test_resampled_errors_agree_with_covariance(method):
+    da, _ = raman_series(n_samples=2, seed=2)
+    cov = specfit.fit(da, "raman/fsi_tfsi")
+    res = specfit.fit(da, "raman/fsi_tfsi", uncertainty=method, n_draws=150)
+    assert res.attrs["uncertainty"].startswith(method)
+    # 150 draws: the std of a std is ~6 %, the linearisation adds a little
+    np.testing.assert_allclose(res.fraction_stderr, cov.fraction_stderr, rtol=0.25)
+    np.testing.assert_allclose(res.fraction, cov.fraction)  # values stay those of the fit
+    again = specfit.fit(da, "raman/fsi_tfsi", uncertainty=method, n_draws=150)
+    np.testing.assert_array_equal(again.fraction_stderr, res.fraction_stderr)  # seeded
+    diag = np.diagonal(res.fraction_covariance.values, axis1=-2, axis2=-1)
+    np.testing.assert_allclose(np.sqrt(diag), res.fraction_stderr.values, rtol=1e-10)
+
+
+def test_unknown_uncertainty_method():
+    da, _ = raman_series(n_samples=1, seed=2)
+    with pytest.raises(specfit.FitError, match="unknown uncertainty"):
+        specfit.fit(da, "raman/fsi_tfsi", uncertainty="jackknife")
