@@ -114,6 +114,10 @@ def prepare(data: object, library: Library, *, window: tuple[float, float] | Non
             usable[i], messages[i] = False, "constant spectrum"
         elif n_ok < finite.shape[1]:
             messages[i] = f"{finite.shape[1] - n_ok} NaN/inf points ignored"
+        if usable[i] and library.technique == "xps" and np.any(y[i][finite[i]] < 0):
+            # counts cannot be negative: a background-subtracted or corrupted file; fit, but say so
+            note = f"{int(np.sum(y[i][finite[i]] < 0))} negative counts (XPS counts cannot be negative)"
+            messages[i] = f"{messages[i]}; {note}" if messages[i] else note
     batch_coords = {name: coord.variable for name, coord in da.coords.items()
                     if set(coord.dims) <= set(batch_dims)}
     return Prepared(x=x, y=y, weights=w, usable=usable, messages=messages, axis_dim=axis_dim,

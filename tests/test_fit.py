@@ -246,3 +246,13 @@ def test_unknown_uncertainty_method():
     da, _ = raman_series(n_samples=1, seed=2)
     with pytest.raises(specfit.FitError, match="unknown uncertainty"):
         specfit.fit(da, "raman/fsi_tfsi", uncertainty="jackknife")
+
+
+def test_negative_xps_counts_are_flagged_not_lost():
+    comps = {"LiF": {"center": 685.0, "fwhm": 1.6}, "C-F": {"center": 688.6, "fwhm": 1.8}}
+    da, _ = xps_series(comps, np.array([[0.5, 0.5], [0.3, 0.7]]), seed=4)
+    shifted = da - float(da.isel(etch_time=1).min()) - 5.0 * (da.etch_time == da.etch_time[1])
+    ds = specfit.fit(shifted, "xps/F1s", components="LiF,C-F")
+    assert "negative counts" in str(ds.fit_message.values[1])
+    assert "negative" not in str(ds.fit_message.values[0])
+    assert bool(ds.success.all())
