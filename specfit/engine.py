@@ -92,7 +92,9 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual,
         except np.linalg.LinAlgError:
             step = np.stack([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(damped, rhs)])
         trial = np.clip(ta + step, lower[active], upper[active])
-        r_trial = residual(trial, active)
+        # Most LM steps are accepted: evaluating the Jacobian with the trial residual reuses the
+        # lineshape evaluation (the costly Faddeeva function) instead of repeating it next iteration.
+        r_trial, j_trial = residual_jacobian(trial, active)
         nfev[active] += 1
         cost_trial = np.einsum("nm,nm->n", r_trial, r_trial)
         better = np.isfinite(cost_trial) & (cost_trial <= cost[active])
@@ -108,8 +110,8 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual,
         converged |= ~better & (small_step | (lam[active] > 1e16))
         theta[accepted] = trial[better]
         r[accepted] = r_trial[better]
+        jac[accepted] = j_trial[better]
         cost[accepted] = cost_trial[better]
-        fresh[accepted] = False
         lam[accepted] = np.maximum(lam[accepted] / 3.0, 1e-12)
         lam[active[~better]] *= 4.0
         done[active[converged]] = True
