@@ -64,6 +64,7 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual,
     cost = np.einsum("nm,nm->n", r, r)
     nfev = np.ones(n, int)
     lam = np.full(n, lambda0)
+    nu = np.full(n, 2.0)
     done = ~np.isfinite(cost)
     success = np.zeros(n, bool)
     fresh = np.ones(n, bool)  # Jacobian is up to date at theta
@@ -112,8 +113,13 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual,
         r[accepted] = r_trial[better]
         jac[accepted] = j_trial[better]
         cost[accepted] = cost_trial[better]
-        lam[accepted] = np.maximum(lam[accepted] / 3.0, 1e-12)
-        lam[active[~better]] *= 4.0
+        # Nielsen's damping update (gain ratio rho = actual / predicted reduction)
+        rho = np.where(predicted > 0, reduction / np.maximum(predicted, 1e-300), 0.0)[better]
+        lam[accepted] = np.maximum(lam[accepted] * np.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3), 1e-12)
+        nu[accepted] = 2.0
+        rejected = active[~better]
+        lam[rejected] *= nu[rejected]
+        nu[rejected] *= 2.0
         done[active[converged]] = True
         success[active[converged]] = True
     stale = np.nonzero(~fresh)[0]
