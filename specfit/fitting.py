@@ -173,7 +173,9 @@ def fit(data: object, library: object, *, components: object = None, background:
                         max_nfev=max_nfev, uncertainty=uncertainty, n_draws=n_draws, seed=seed)
     prep = prepare(data, lib, window=window, weights=weights)
     options = dict(background=background, share=",".join(share_t), engine=engine, weights=weights or "none",
-                   degree=degree, window=prep.window, background_options=background_options or {})
+                   degree=degree, window=prep.window, background_options=background_options or {},
+                   components=list(lib.component_names), lineshape_override=lineshape or "",
+                   uncertainty=uncertainty, n_draws=n_draws, seed=seed)
     outcome = run_fit(prep, lib, background=background, share=share_t, engine=engine, degree=degree,
                       background_options=background_options or {}, max_nfev=max_nfev, options=options)
     ds = build_dataset(outcome)
