@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import FileFormatError, SpecfitError
+from .fitting import UNCERTAINTY_METHODS
 
 EXIT_USAGE = 2
 
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=_pair, help="fitting window LO,HI in axis units")
     p.add_argument("--lineshape", help="override every component's lineshape (voigt, gl, sgl, ...)")
     p.add_argument("--engine", default="batch", choices=("batch", "lmfit"))
-    p.add_argument("--uncertainty", default="covariance", choices=("covariance", "montecarlo", "bootstrap"),
+    p.add_argument("--uncertainty", default="covariance", choices=UNCERTAINTY_METHODS,
                    help="standard errors from the covariance (default) or from refits of resampled data")
     p.add_argument("--n-draws", type=int, default=100, help="resampled data sets for montecarlo/bootstrap")
     p.add_argument("--weights", choices=("none", "poisson"), default=None)

@@ -17,7 +17,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 ResidualJacobian = Callable[[NDArray, NDArray], tuple[NDArray, NDArray]]
-Residual = Callable[[NDArray, NDArray], NDArray]
 
 
 @dataclass
@@ -33,18 +32,18 @@ class BatchSolution:
     at_bound: NDArray  # (N, P) parameter pinned at a bound
 
 
-def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual, theta0: NDArray,
-                        lower: NDArray, upper: NDArray, *, max_nfev: int = 400, ftol: float = 1e-12,
-                        xtol: float = 1e-12, lambda0: float = 1e-3) -> BatchSolution:
+def levenberg_marquardt(residual_jacobian: ResidualJacobian, theta0: NDArray, lower: NDArray, upper: NDArray, *,
+                        max_nfev: int = 400, ftol: float = 1e-12, xtol: float = 1e-12,
+                        lambda0: float = 1e-3) -> BatchSolution:
     """Minimise ``sum(r**2)`` for every row of ``theta0`` independently.
 
     Parameters
     ----------
     residual_jacobian : callable
         ``(theta_subset (n, P), rows (n,)) -> (r (n, M), J (n, M, P))``: weighted
-        residual and its Jacobian for the problems listed in ``rows``.
-    residual : callable
-        Same, residual only (cheaper; used to test trial steps).
+        residual and its Jacobian for the problems listed in ``rows``.  It is
+        called once per step, for the trial point: most steps are accepted, so
+        the Jacobian is then already in hand for the next one.
     theta0 : ndarray, shape (N, P)
         Starting values (clipped into the bounds).
     lower, upper : ndarray, shape (P,) or (N, P)
@@ -67,16 +66,11 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual,
     nu = np.full(n, 2.0)
     done = ~np.isfinite(cost)
     success = np.zeros(n, bool)
-    fresh = np.ones(n, bool)  # Jacobian is up to date at theta
     eye = np.eye(p)
     while True:
         active = np.nonzero(~done & (nfev < max_nfev))[0]
         if active.size == 0:
             break
-        stale = active[~fresh[active]]
-        if stale.size:
-            r[stale], jac[stale] = residual_jacobian(theta[stale], stale)
-            fresh[stale] = True
         ja, ra, ta = jac[active], r[active], theta[active]
         jt = ja.transpose(0, 2, 1)
         grad = np.matmul(jt, ra[..., None])[..., 0]  # BLAS, several times faster than einsum here
@@ -93,8 +87,8 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual,
         except np.linalg.LinAlgError:
             step = np.stack([np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(damped, rhs)])
         trial = np.clip(ta + step, lower[active], upper[active])
-        # Most LM steps are accepted: evaluating the Jacobian with the trial residual reuses the
-        # lineshape evaluation (the costly Faddeeva function) instead of repeating it next iteration.
+        # Jacobian evaluated with the trial residual: the costly lineshape evaluation (Faddeeva
+        # function) is shared, and an accepted step needs no further evaluation.
         r_trial, j_trial = residual_jacobian(trial, active)
         nfev[active] += 1
         cost_trial = np.einsum("nm,nm->n", r_trial, r_trial)
@@ -122,9 +116,6 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual,
         nu[rejected] *= 2.0
         done[active[converged]] = True
         success[active[converged]] = True
-    stale = np.nonzero(~fresh)[0]
-    if stale.size:
-        r[stale], jac[stale] = residual_jacobian(theta[stale], stale)
     grad = np.einsum("nmp,nm->np", jac, r)
     at_bound = ((theta <= lower) & (grad > 0)) | ((theta >= upper) & (grad < 0))
     success &= np.isfinite(cost)
@@ -132,8 +123,8 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, residual: Residual,
                          at_bound=at_bound)
 
 
-def covariance(jacobian: NDArray, cost: NDArray, n_points: NDArray, free: NDArray,
-               *, scale: bool = True, rcond: float = 1e-13) -> NDArray:
+def covariance(jacobian: NDArray, cost: NDArray, n_points: NDArray, *, scale: bool = True,
+               rcond: float = 1e-13) -> NDArray:
     """Parameter covariance ``s^2 (J^T J)^-1`` for every problem; NaN where not estimable.
 
     Parameters
@@ -144,8 +135,6 @@ def covariance(jacobian: NDArray, cost: NDArray, n_points: NDArray, free: NDArra
         Sum of squared weighted residuals.
     n_points : ndarray, shape (N,)
         Points that carried weight.
-    free : ndarray of bool, shape (N, P)
-        Parameters that vary (not pinned at a bound); the others get NaN.
     scale : bool
         Scale by the reduced chi-square (lmfit's ``scale_covar``).
     rcond : float
@@ -154,9 +143,6 @@ def covariance(jacobian: NDArray, cost: NDArray, n_points: NDArray, free: NDArra
     """
     n, _, p = jacobian.shape
     hess = np.einsum("nmp,nmq->npq", jacobian, jacobian)
-    mask = free[:, :, None] & free[:, None, :]
-    eye = np.eye(p)
-    hess = np.where(mask, hess, 0.0) + eye * ~free[:, :, None]
     d = np.sqrt(np.maximum(np.diagonal(hess, axis1=1, axis2=2), 1e-300))
     corr = hess / d[:, :, None] / d[:, None, :]
     cov = np.full((n, p, p), np.nan)
@@ -164,8 +150,7 @@ def covariance(jacobian: NDArray, cost: NDArray, n_points: NDArray, free: NDArra
     ok = (s[:, -1] > rcond * s[:, 0]) & np.all(np.isfinite(hess), axis=(1, 2))
     if np.any(ok):
         inv = np.linalg.inv(corr[ok]) / d[ok][:, :, None] / d[ok][:, None, :]
-        dof = n_points[ok] - free[ok].sum(axis=1)
+        dof = n_points[ok] - p
         factor = np.where(dof > 0, cost[ok] / np.maximum(dof, 1), np.nan) if scale else np.ones(ok.sum())
         cov[ok] = inv * factor[:, None, None]
-    cov = np.where(mask, cov, np.nan)
     return cov

@@ -109,24 +109,25 @@ def fit_global(problem: FitProblem, theta0: NDArray, shared: NDArray, *,
     n_points = problem.n_points
     dof = int(n_points.sum()) - total_free
     s2 = float(cost.sum() / dof) if dof > 0 else np.nan
-    # as for independent fits, parameters resting on a bound stay in the covariance
-    cov = _block_covariance(j, s_idx, l_idx, np.ones_like(free_s), np.ones_like(free_l)) * s2
+    cov = _block_covariance(j, s_idx, l_idx) * s2
     n_varys = free_l.sum(axis=1) + free_s.sum() / n
     success = np.full(n, bool(result.success) and result.status > 0)
     nfev = np.full(n, int(result.nfev))
     return BatchSolution(theta, r, j, cost, nfev, success, at_bound), cov, n_varys
 
 
-def _block_covariance(j: NDArray, s_idx: NDArray, l_idx: NDArray, free_s: NDArray,
-                      free_l: NDArray) -> NDArray:
-    """Unscaled ``(J^T J)^-1`` of the block-arrow problem, per spectrum in the full layout."""
+def _block_covariance(j: NDArray, s_idx: NDArray, l_idx: NDArray) -> NDArray:
+    """Unscaled ``(J^T J)^-1`` of the block-arrow problem, per spectrum in the full layout.
+
+    Parameters resting on a bound stay in, as for independent fits (see ``fitting._solve``).
+    """
     n, _, p = j.shape
-    a = j[:, :, s_idx] * free_s[None, None, :]
-    b = j[:, :, l_idx] * free_l[:, None, :]
-    n_s, n_l = s_idx.size, l_idx.size
-    u = np.einsum("nms,nmt->st", a, a) + np.diag((~free_s).astype(float))
+    a = j[:, :, s_idx]
+    b = j[:, :, l_idx]
+    n_s = s_idx.size
+    u = np.einsum("nms,nmt->st", a, a)
     w = np.einsum("nms,nml->nsl", a, b)
-    v = np.einsum("nml,nmk->nlk", b, b) + np.eye(n_l) * (~free_l)[:, :, None]
+    v = np.einsum("nml,nmk->nlk", b, b)
     cov = np.full((n, p, p), np.nan)
     try:
         v_inv = np.linalg.inv(v)
@@ -141,7 +142,4 @@ def _block_covariance(j: NDArray, s_idx: NDArray, l_idx: NDArray, free_s: NDArra
     cov[:, s_idx[:, None], l_idx[None, :]] = s_sl
     cov[:, l_idx[:, None], s_idx[None, :]] = np.transpose(s_sl, (0, 2, 1))
     cov[:, l_idx[:, None], l_idx[None, :]] = s_ll
-    free = np.zeros((n, p), bool)
-    free[:, s_idx] = free_s
-    free[:, l_idx] = free_l
-    return np.where(free[:, :, None] & free[:, None, :], cov, np.nan)
+    return cov

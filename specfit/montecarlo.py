@@ -15,10 +15,8 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from .fitting import FitOutcome, curves, run_fit
+from .fitting import UNCERTAINTY_METHODS, FitOutcome, curves, run_fit
 from .uncertainty import QUANTITIES, component_quantities
-
-METHODS = ("covariance", "montecarlo", "bootstrap")
 
 
 def _synthetic(outcome: FitOutcome, n_draws: int, method: str, rng: np.random.Generator) -> NDArray:
@@ -47,8 +45,8 @@ def _synthetic(outcome: FitOutcome, n_draws: int, method: str, rng: np.random.Ge
 def resampled_quantities(outcome: FitOutcome, *, method: str = "montecarlo", n_draws: int = 100,
                          seed: int | None = 0) -> dict[str, NDArray]:
     """Component quantities of every draw, ``(n_draws, N, C)`` each; NaN where a draw failed."""
-    if method not in METHODS[1:]:
-        raise ValueError(f"unknown uncertainty method {method!r}; choose one of {', '.join(METHODS)}")
+    if method not in UNCERTAINTY_METHODS[1:]:
+        raise ValueError(f"unknown uncertainty method {method!r}; choose one of {', '.join(UNCERTAINTY_METHODS)}")
     prep, opts = outcome.prep, outcome.options
     rng = np.random.default_rng(seed)
     ys = _synthetic(outcome, n_draws, method, rng)

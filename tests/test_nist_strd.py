@@ -65,13 +65,13 @@ def from_nist(b):
     return theta
 
 
-def solve(fun, y, start, n_params):
+def solve(fun, y, start):
     def rj(theta, rows):
         value, jac = fun(theta)
         return value - y, jac
 
-    sol = levenberg_marquardt(rj, lambda t, r: rj(t, r)[0], start[None], -np.inf, np.inf, max_nfev=2000)
-    cov = covariance(sol.jacobian, sol.cost, np.array([y.size]), np.ones((1, n_params), bool))[0]
+    sol = levenberg_marquardt(rj, start[None], -np.inf, np.inf, max_nfev=2000)
+    cov = covariance(sol.jacobian, sol.cost, np.array([y.size]))[0]
     return sol, cov
 
 
@@ -79,7 +79,7 @@ def solve(fun, y, start, n_params):
 @pytest.mark.parametrize("start", ["start1", "start2"])
 def test_gauss_problems_certified(shared_data, name, start):
     problem = load_nist(shared_data("nist_strd", f"{name}.dat"))
-    sol, cov = solve(gauss_model(problem.x), problem.y, from_nist(getattr(problem, start)), 8)
+    sol, cov = solve(gauss_model(problem.x), problem.y, from_nist(getattr(problem, start)))
     assert sol.success[0]
     b, grad = to_nist(sol.theta[0])
     sd = np.sqrt(np.diag(grad @ cov @ grad.T))
@@ -136,7 +136,7 @@ HIGHER_CASES = [("MGH09", "start2"), ("BoxBOD", "start2"), ("Rat42", "start1"),
 def test_higher_difficulty(shared_data, name, start):
     problem = load_nist(shared_data("nist_strd", f"{name}.dat"))
     model = HIGHER[name]
-    sol, cov = solve(lambda b: model(problem.x, b), problem.y, getattr(problem, start), problem.certified.size)
+    sol, cov = solve(lambda b: model(problem.x, b), problem.y, getattr(problem, start))
     assert sol.success[0]
     np.testing.assert_allclose(sol.theta[0], problem.certified, rtol=PARAM_RTOL)
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), problem.certified_sd, rtol=SD_RTOL)
