@@ -16,6 +16,7 @@ import xarray as xr
 
 from .errors import FileFormatError, SpecfitError
 from .fitting import UNCERTAINTY_METHODS
+from .library import SHAPE_TIES
 
 EXIT_USAGE = 2
 
@@ -70,7 +71,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     data = load_inputs(args.inputs, args.dim)
     ds = fit(data, args.library, components=args.components, background=args.background, share=args.share,
              window=args.window, engine=args.engine, weights=args.weights, lineshape=args.lineshape,
-             uncertainty=args.uncertainty, n_draws=args.n_draws)
+             uncertainty=args.uncertainty, n_draws=args.n_draws, shape_tie=args.shape_tie)
     ds.attrs["inputs"] = [str(p) for p in args.inputs]
     save(ds, args.out, protect=tuple(args.inputs))
     n_ok = int(ds["success"].sum())
@@ -138,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background", help="none, linear, polynomial, shirley, shirley_fixed, tougaard, als, arpls")
     p.add_argument("--window", type=_pair, help="fitting window LO,HI in axis units")
     p.add_argument("--lineshape", help="override every component's lineshape (voigt, gl, sgl, ...)")
+    p.add_argument("--shape-tie", choices=SHAPE_TIES,
+                   help="one shape parameter for all components (all), one each (none), or one unless a "
+                        "global fit's series rejects it (auto); default: the library's")
     p.add_argument("--engine", default="batch", choices=("batch", "lmfit"))
     p.add_argument("--uncertainty", default="covariance", choices=UNCERTAINTY_METHODS,
                    help="standard errors from the covariance (default) or from refits of resampled data")

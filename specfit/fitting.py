@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
@@ -13,10 +13,11 @@ from .engine import BatchSolution, covariance, levenberg_marquardt
 from .errors import DataError, FitError, LibraryError
 from .globalfit import fit_global, shared_mask
 from .initial import initial_theta
-from .library import BACKGROUNDS, Library, load_library
+from .library import BACKGROUNDS, SHAPE_TIES, Library, load_library
 from .model import IN_FIT_BACKGROUNDS, ModelSpec, background_curve, compile_model, peak_curves
 from .prepare import Prepared, prepare
 from .problem import FitProblem
+from .shapetie import ALPHA, common_shape_pvalue, shapes_shared_by_series, tie_shapes
 
 ENGINES = ("batch", "lmfit")
 UNCERTAINTY_METHODS = ("covariance", "montecarlo", "bootstrap")
@@ -72,8 +73,6 @@ def resolve_library(library: object, components: object = None, lineshape: str |
     names = _as_tuple(components)
     lib = lib.subset(names) if names else lib
     if lineshape:
-        from dataclasses import replace
-
         from .lineshapes import get_lineshape
 
         name, fixed = _parse_lineshape(lineshape)
@@ -107,7 +106,7 @@ def fit(data: object, library: object, *, components: object = None, background:
         share: object = None, window: tuple[float, float] | None = None, engine: str = "batch",
         weights: str | None = None, degree: int = 2, background_options: dict | None = None,
         max_nfev: int | None = None, lineshape: str | None = None, uncertainty: str = "covariance",
-        n_draws: int = 100, seed: int | None = 0) -> xr.Dataset:
+        n_draws: int = 100, seed: int | None = 0, shape_tie: str | None = None) -> xr.Dataset:
     """Fit every spectrum of ``data`` with the components of ``library``.
 
     Parameters
@@ -147,6 +146,10 @@ def fit(data: object, library: object, *, components: object = None, background:
         (Gaussian noise of the residual scale, or resampled residuals).
     n_draws, seed : int
         Number of resampled data sets and the random seed (reproducible by default).
+    shape_tie : {"none", "all", "auto"}, optional
+        One shape parameter for all components, one each, or one unless a
+        global fit's series rejects it (F-test); default: the library's
+        ``shape_tie``.  See :mod:`specfit.shapetie`.
 
     Returns
     -------
@@ -160,31 +163,54 @@ def fit(data: object, library: object, *, components: object = None, background:
     lib = resolve_library(library, components, lineshape)
     share_t = _as_tuple(share)
     background = background or lib.background
+    tie = shape_tie or lib.shape_tie
     if background not in BACKGROUNDS:
         raise LibraryError(f"unknown background {background!r}; choose one of {', '.join(BACKGROUNDS)}")
     if uncertainty not in UNCERTAINTY_METHODS:
         raise FitError(f"unknown uncertainty {uncertainty!r}; choose one of {', '.join(UNCERTAINTY_METHODS)}")
     if engine not in ENGINES:
         raise FitError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if tie not in SHAPE_TIES:
+        raise FitError(f"unknown shape_tie {tie!r}; choose one of {', '.join(SHAPE_TIES)}")
     if _is_dask(data):
         from .daskfit import fit_dask
 
         return fit_dask(data, lib, background=background, share=share_t, window=window, engine=engine,
                         weights=weights, degree=degree, background_options=background_options,
-                        max_nfev=max_nfev, uncertainty=uncertainty, n_draws=n_draws, seed=seed)
+                        max_nfev=max_nfev, uncertainty=uncertainty, n_draws=n_draws, seed=seed, shape_tie=tie)
     prep = prepare(data, lib, window=window, weights=weights)
     options = dict(background=background, share=",".join(share_t), engine=engine, weights=weights or "none",
                    degree=degree, window=prep.window, background_options=background_options or {},
                    components=list(lib.component_names), lineshape_override=lineshape or "",
-                   uncertainty=uncertainty, n_draws=n_draws, seed=seed)
-    outcome = run_fit(prep, lib, background=background, share=share_t, engine=engine, degree=degree,
-                      background_options=background_options or {}, max_nfev=max_nfev, options=options)
+                   uncertainty=uncertainty, n_draws=n_draws, seed=seed, shape_tie=tie)
+    run = dict(background=background, share=share_t, engine=engine, degree=degree,
+               background_options=background_options or {}, max_nfev=max_nfev, options=options)
+    tested = (tie == "auto" and shapes_shared_by_series(share_t) and int(prep.usable.sum()) > 1
+              and tie_shapes(lib) != lib)
+    if tested:
+        outcome = _fit_common_or_per_band_shapes(prep, lib, run)
+    else:
+        outcome = run_fit(prep, tie_shapes(lib) if tie != "none" else lib, **run)
     ds = build_dataset(outcome)
     if uncertainty != "covariance":
         from .montecarlo import apply_resampled_errors
 
         ds = apply_resampled_errors(ds, outcome, method=uncertainty, n_draws=n_draws, seed=seed)
     return ds
+
+
+def _fit_common_or_per_band_shapes(prep: Prepared, lib: Library, run: dict) -> FitOutcome:
+    """Global fits with per-band and with one common shape; the common one unless the series rejects it."""
+    per_band = run_fit(replace(prep, messages=list(prep.messages)), lib, **run)
+    common = run_fit(prep, tie_shapes(lib), **run)
+    rows = prep.usable & per_band.success & common.success
+    n_removed = per_band.spec.groups.count("shape") - common.spec.groups.count("shape")
+    pvalue = common_shape_pvalue(float(per_band.cost[rows].sum()), float(common.cost[rows].sum()),
+                                 int(np.count_nonzero(prep.weights[rows] > 0)), float(per_band.n_varys[rows].sum()),
+                                 n_removed)
+    chosen = per_band if pvalue < ALPHA else common
+    chosen.options = {**chosen.options, "shape_tie_pvalue": pvalue}
+    return chosen
 
 
 def _is_dask(data: object) -> bool:

@@ -22,7 +22,9 @@ DEFAULT_BACKGROUND = {"raman": "polynomial", "xps": "shirley", "nmr": "linear"}
 BACKGROUNDS = ("none", "linear", "polynomial", "shirley", "shirley_fixed", "tougaard", "als", "arpls")
 
 LIBRARY_KEYS = {"name", "technique", "axis", "window", "background", "lineshape", "shape", "shape_range",
-                "sources", "description", "units"}
+                "shape_tie", "sources", "description", "units"}
+#: How the shape parameters of a library's components are tied (see ``specfit.shapetie``).
+SHAPE_TIES = ("none", "all", "auto")
 COMPONENT_KEYS = {"name", "label", "center", "center_range", "fwhm", "fwhm_range", "lineshape", "shape",
                   "shape_range", "doublet", "rsf", "element", "source", "same_width_as", "same_shape_as",
                   "offset_from", "area_ratio_to"}
@@ -88,6 +90,7 @@ class Library:
     units: str = ""
     shape: float | None = None
     shape_range: tuple[float, float] | None = field(default=None)
+    shape_tie: str = "none"
 
     @property
     def component_names(self) -> tuple[str, ...]:
@@ -219,6 +222,9 @@ def parse_library(data: dict, *, path: str = "", content_hash: str = "") -> Libr
     window = chk.pair(head, "window", "[library]")
     lib_shape = chk.number(head, "shape", "[library]")
     lib_shape_range = chk.pair(head, "shape_range", "[library]")
+    shape_tie = head.get("shape_tie", "none")
+    if shape_tie not in SHAPE_TIES:
+        raise chk.fail("[library]", "shape_tie", f"must be one of {', '.join(SHAPE_TIES)}, got {shape_tie!r}")
 
     raw_components = data.get("component", [])
     if not isinstance(raw_components, list) or not raw_components:
@@ -239,7 +245,7 @@ def parse_library(data: dict, *, path: str = "", content_hash: str = "") -> Libr
                    window=window, background=background, lineshape=lineshape, components=tuple(components),
                    sources=tuple(sources), description=str(head.get("description", "")), path=path,
                    content_hash=content_hash, units=str(head.get("units", "")), shape=lib_shape,
-                   shape_range=lib_shape_range)
+                   shape_range=lib_shape_range, shape_tie=shape_tie)
 
 
 def _parse_component(chk: _Checker, raw: dict, index: int, lib_lineshape: str, lib_shape: float | None,

@@ -14,6 +14,7 @@ import xarray as xr
 from ._version import __version__
 from .errors import FileFormatError, SpecfitError
 from .fitting import FitOutcome, curves
+from .shapetie import shape_links
 from .uncertainty import QUANTITIES, component_quantities, covariance_of, propagate
 
 
@@ -103,7 +104,9 @@ def _unit(lib) -> str:
 def _attrs(outcome: FitOutcome) -> dict:
     lib, opts = outcome.library, outcome.options
     comps = [lib.component(name) for name in outcome.spec.components]
-    return {
+    # only when the series was tested: a NaN attribute would not compare equal after a round trip
+    tested = {"shape_tie_pvalue": float(opts["shape_tie_pvalue"])} if "shape_tie_pvalue" in opts else {}
+    return tested | {
         "specfit_version": __version__,
         "library": lib.name,
         "library_path": lib.path,
@@ -113,6 +116,8 @@ def _attrs(outcome: FitOutcome) -> dict:
         "lineshape": lib.lineshape,
         "lineshapes": json.dumps({c.name: [c.lineshape, c.shape, list(c.shape_range)] for c in comps}),
         "share": opts["share"],
+        "shape_tie": opts.get("shape_tie", "none"),
+        "shape_tied_to": json.dumps(shape_links(lib)),
         "engine": opts["engine"],
         "uncertainty": "covariance",
         "weights": opts["weights"],
