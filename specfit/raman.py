@@ -4,16 +4,21 @@ The statistical uncertainty of a fraction (``fraction_stderr``, from the fit
 covariance) says nothing about the choice of baseline, which in practice is
 often the larger error.  :func:`speciation` therefore refits the series under
 several baseline models and reports the spread of every fraction beside its
-standard error, keeping the per-baseline fractions as well.
+standard error, keeping the per-baseline fractions as well.  The other
+choice that moves fractions of overlapped bands is one common Voigt shape
+versus one per band (:mod:`specfit.shapetie`): the primary fit is refitted with
+the other choice and the difference reported as ``fraction_shape_spread``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import xarray as xr
 
 from .fitting import _as_tuple, fit, resolve_library
+from .shapetie import tie_shapes
 
 #: Baseline choices: name -> ``specfit.fit`` options.  In-fit polynomials are
 #: refined with the peaks; ALS/arPLS (pybaselines) are subtracted before the fit.
@@ -31,7 +36,8 @@ SPREADS = ("range", "std")
 def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, components: object = None,
                share: object = ("center", "width"), baselines: Sequence[str] | None = DEFAULT_BASELINES,
                spread: str = "range", window: tuple[float, float] | None = None, engine: str = "batch",
-               background_options: dict | None = None, max_nfev: int | None = None) -> xr.Dataset:
+               background_options: dict | None = None, max_nfev: int | None = None,
+               shape_tie: str | None = None) -> xr.Dataset:
     """Area fractions of each ion-pair population of a sample series, with statistical and baseline errors.
 
     Parameters
@@ -63,6 +69,9 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
         Options of the subtracted baselines (e.g. ``{"lam": 1e5}`` for ALS).
     max_nfev : int, optional
         Model evaluations allowed per fit.
+    shape_tie : {"none", "all", "auto"}, optional
+        One Voigt shape for all bands or one each (default: the library's,
+        ``auto`` for the Raman libraries); see :mod:`specfit.shapetie`.
 
     Returns
     -------
@@ -71,7 +80,10 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
         ``fraction_covariance`` (series dims, ``component``, ``component_2``),
         ``fraction_by_baseline`` (series dims, ``baseline``, ``component``),
         ``fraction_stderr_by_baseline`` and ``fraction_baseline_spread``
-        (series dims, ``component``; fraction units, 0..1).
+        (series dims, ``component``; fraction units, 0..1); when the bands'
+        shapes can be tied, ``fraction_by_shape_model`` (series dims,
+        ``shape_model`` = common / per_band, ``component``) and
+        ``fraction_shape_spread`` (their absolute difference).
     """
     if spread not in SPREADS:
         raise ValueError(f"spread must be one of {SPREADS}, got {spread!r}")
@@ -82,11 +94,15 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
     if unknown:
         raise ValueError(f"unknown baseline(s) {unknown}; choose from {', '.join(BASELINES)}")
     choices = [(b, BASELINES[b]) for b in names] or [(lib.background, {"background": lib.background})]
-    fits = []
-    for _, opts in choices:
-        fits.append(fit(da, lib, share=share_t, window=window, engine=engine, background=opts["background"],
-                        degree=opts.get("degree", 2), background_options=background_options, max_nfev=max_nfev))
+    def run(opts: dict, tie: str | None) -> xr.Dataset:
+        return fit(da, lib, share=share_t, window=window, engine=engine, background=opts["background"],
+                   degree=opts.get("degree", 2), background_options=background_options, max_nfev=max_nfev,
+                   shape_tie=tie)
+
+    fits = [run(opts, shape_tie) for _, opts in choices]
     ds = fits[0]
+    if tie_shapes(lib) != lib:
+        _add_shape_spread(ds, run(choices[0][1], "none" if json.loads(ds.attrs["shape_tied_to"]) else "all"))
     labels = [name for name, _ in choices]
     by = xr.concat([f["fraction"] for f in fits], dim=xr.DataArray(labels, dims="baseline", name="baseline"))
     by_err = xr.concat([f["fraction_stderr"] for f in fits], dim="baseline").assign_coords(baseline=labels)
@@ -108,6 +124,23 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
     ds.attrs.update(workflow="raman.speciation", baselines=labels, baseline_spread=spread,
                     primary_baseline=labels[0])
     return ds
+
+
+def _add_shape_spread(ds: xr.Dataset, other: xr.Dataset) -> None:
+    """Fractions with the other shape model beside the primary's, and their difference."""
+    tied = bool(json.loads(ds.attrs["shape_tied_to"]))
+    common, per_band = (ds, other) if tied else (other, ds)
+    by = xr.concat([common["fraction"].where(common["success"]), per_band["fraction"].where(per_band["success"])],
+                   dim=xr.DataArray(["common", "per_band"], dims="shape_model", name="shape_model"))
+    order = tuple(d for d in ds["fraction"].dims if d != "component") + ("shape_model", "component")
+    ds["fraction_by_shape_model"] = by.transpose(*order)
+    ds["fraction_by_shape_model"].attrs.update(units="1", description="fraction with one common Voigt shape for "
+                                               "all bands, and with one shape per band")
+    ds["fraction_shape_spread"] = abs(by.sel(shape_model="common", drop=True)
+                                      - by.sel(shape_model="per_band", drop=True)).transpose(*ds["fraction"].dims)
+    ds["fraction_shape_spread"].attrs.update(units="1", definition="|common-shape - per-band-shape fraction| "
+                                             "for the primary baseline (NaN where a fit failed)")
+    ds.attrs["primary_shape_model"] = "common" if tied else "per_band"
 
 
 __all__ = ["BASELINES", "DEFAULT_BASELINES", "speciation"]

@@ -39,7 +39,8 @@ def raman_fits(ds: xr.Dataset, ax=None, *, offset: float | None = None):
 
 
 def fraction_bars(ds: xr.Dataset, ax=None):
-    """Grouped fraction bars: thick error bar = statistical stderr, thin grey bar = baseline spread."""
+    """Grouped fraction bars: thick error bar = statistical stderr, thin grey bar = baseline spread,
+    red cross = the fraction under the other shape model (common vs per-band Voigt shape)."""
     import matplotlib.pyplot as plt
 
     ax = ax or plt.subplots(figsize=(7, 4))[1]
@@ -56,9 +57,14 @@ def fraction_bars(ds: xr.Dataset, ax=None):
             spread = ds["fraction_baseline_spread"].sel(component=comp).values * 100
             ax.errorbar(xk, f, yerr=spread / 2, fmt="none", ecolor="0.6", elinewidth=1, capsize=4)
         ax.errorbar(xk, f, yerr=se, fmt="none", ecolor="k", elinewidth=2, capsize=0)
+        if "fraction_by_shape_model" in ds:
+            other = "common" if ds.attrs.get("primary_shape_model") == "per_band" else "per_band"
+            alt = ds["fraction_by_shape_model"].sel(component=comp, shape_model=other).values * 100
+            ax.plot(xk, alt, "x", color="tab:red", ms=5, label=f"{other} shape" if k == 0 else None)
     ax.set_xticks(pos, [str(v) for v in ds[dim].values])
     ax.set_ylabel("area fraction (%)")
-    ax.set_title("black: ±1 stderr (statistical); grey: baseline spread (full range)", fontsize=8)
+    ax.set_title("black: ±1 stderr (statistical); grey: baseline spread (full range); "
+                 "red x: other shape model", fontsize=8)
     ax.legend(fontsize=8)
     return ax
 

@@ -143,6 +143,22 @@ def test_speciation_baseline_spread_and_covariance():
     np.testing.assert_allclose(std["fraction_baseline_spread"], std["fraction_by_baseline"].std("baseline"))
 
 
+def test_speciation_shape_model_spread():
+    da, truth = raman_series(6, seed=3)  # true shapes 0.4 / 0.5 / 0.3: the series rejects one common shape
+    ds = specfit.raman.speciation(da, baselines=["quadratic"])
+    assert ds.attrs["primary_shape_model"] == "per_band" and ds.attrs["shape_tie_pvalue"] < ALPHA
+    by = ds["fraction_by_shape_model"]
+    assert by.dims == ("sample", "shape_model", "component")
+    np.testing.assert_allclose(by.sel(shape_model="per_band"), ds["fraction"])
+    np.testing.assert_allclose(ds["fraction_shape_spread"], np.abs(by.sel(shape_model="common")
+                                                                  - by.sel(shape_model="per_band")))
+    np.testing.assert_allclose(by.sum("component"), 1.0, atol=1e-12)
+    err = np.abs(by - truth["fraction"]).max(("sample", "component"))
+    assert float(err.sel(shape_model="per_band")) < 0.02 < float(err.sel(shape_model="common"))
+    # the spread is the bias a forced common shape would have introduced, not noise
+    assert float(ds["fraction_shape_spread"].max()) > 3 * float(ds["fraction_stderr"].max())
+
+
 def test_speciation_independent_and_bad_baseline():
     da, truth = raman_series(3, seed=4)
     ds = specfit.raman.speciation(da, share=(), baselines=["quadratic"])
