@@ -2,15 +2,18 @@
 
 The shape parameter of strongly overlapped bands (the Lorentzian fraction of Raman
 bands 5-6 cm-1 apart with FWHM 4-8 cm-1) trades against the neighbours' areas.
-Measured on synthetic six-sample series at SNR 150 (``benchmarks/bench_shape_tie.py``):
+Measured on synthetic six-sample series at SNR 150, 16 series per family of true
+shapes (``benchmarks/bench_shape_tie.py``, table in the README):
 
 - one spectrum cannot resolve per-band shapes: free shapes miss the fractions by
-  a median 9-12 pp, one common shape by 3 pp (when the true shapes are equal or
-  close); even when an F-test says the shapes differ, untying them in a single
-  spectrum made the fractions worse, not better;
-- a series fitted globally resolves per-band shapes, but pays for the two extra
-  parameters: with equal true shapes the common shape keeps every fraction
-  within 1 pp, where per-band shapes miss 2 pp in one series out of six.
+  a median 11-15 pp, one common shape by 2.5-6.5 pp, even where the true shapes
+  differ; untying the shapes of the spectra whose F-test rejected the common
+  shape made the fractions worse, not better;
+- a series fitted globally resolves per-band shapes but pays for the extra
+  parameters: with one true shape, the common shape kept every fraction within
+  2 pp in 47 of 48 series, per-band shapes in 44.  A common shape that the
+  series does not reject can still be biased beyond its standard error when the
+  true shapes differ, which ``raman.speciation`` shows as ``fraction_shape_spread``.
 
 Policies (library key ``shape_tie``, ``fit(shape_tie=...)``, ``--shape-tie``):
 
