@@ -94,6 +94,7 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
     if unknown:
         raise ValueError(f"unknown baseline(s) {unknown}; choose from {', '.join(BASELINES)}")
     choices = [(b, BASELINES[b]) for b in names] or [(lib.background, {"background": lib.background})]
+
     def run(opts: dict, tie: str | None) -> xr.Dataset:
         return fit(da, lib, share=share_t, window=window, engine=engine, background=opts["background"],
                    degree=opts.get("degree", 2), background_options=background_options, max_nfev=max_nfev,
