@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,dask,jcamp,wdf]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dask,jcamp,wdf,fast]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_batch_vs_lmfit.py
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) demo-output build dist *.egg-info
