@@ -16,6 +16,16 @@ The energy axis of region ``n`` comes from the header line ``SpectralRegDef:
 n ... name Z points step start end ...`` (binding energy, eV).
 
 The module also reads the derived CSV layout ``BE_eV,cycle_00,cycle_01...``.
+
+Integrity: MultiPak stores no checksum, but the record table fixes every
+record's size and place, so the reader checks each record (regions and
+bookkeeping, the last one too): its byte count equals 4 x values x curves,
+it lies inside the binary section, records do not overlap, and the binary
+section ends exactly where the last record ends.  A region's point count must
+match its ``SpectralRegDef`` line and, in a depth profile, its curve count
+``NoDPDataCyc``.  An inserted, deleted or truncated byte therefore changes a
+checked size; a changed byte inside a float value cannot be detected.  An
+intensity unit other than ``c/s`` is refused rather than guessed.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FileFormatError, where
+from .textcodec import decode, strip_bom
 from .vamas import as_tree, region_label
 
 EXTENSIONS = (".pro", ".spe", ".csv")
@@ -38,6 +49,7 @@ _CSV_HEADER = re.compile(rb"^BE_eV,cycle_\d+", re.MULTILINE)
 
 def sniff(path: Path, head: bytes) -> bool:
     """A MultiPak header starts with ``SOFH``; the derived CSV with ``BE_eV,cycle_00``."""
+    head = strip_bom(head)
     return head.lstrip().startswith(b"SOFH") or bool(_CSV_HEADER.search(head))
 
 
@@ -65,11 +77,21 @@ def _records(path: Path, binary: bytes) -> list[np.ndarray]:
         raise FileFormatError(where(path, f"PHI record table ({n_records} records at byte {table_offset}) "
                                           f"does not fit the {len(binary)}-byte binary section"))
     table = np.frombuffer(binary, "<u4", n_records * _RECORD_WORDS, table_offset)
-    return list(table.reshape(n_records, _RECORD_WORDS))
+    records = list(table.reshape(n_records, _RECORD_WORDS))
+    # Every record, bookkeeping ones and the last one included, must have a consistent size and place.
+    spans = sorted([(table_offset, table_offset + table_bytes, "the record table")]
+                   + [(*_record_span(path, binary, r), f"record {int(r[0])}") for r in records])
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+        if start < end:
+            raise FileFormatError(where(path, f"PHI {second} (byte {start}) overlaps {first} (ends at {end})"))
+    if spans[-1][1] != len(binary):
+        raise FileFormatError(where(path, f"PHI binary section is {len(binary)} bytes where the record table "
+                                          f"accounts for {spans[-1][1]} (bytes inserted, deleted or truncated)"))
+    return records
 
 
-def _record_data(path: Path, binary: bytes, record: np.ndarray) -> np.ndarray:
-    """The record's float32 values as (curves, values per curve)."""
+def _record_span(path: Path, binary: bytes, record: np.ndarray) -> tuple[int, int]:
+    """Byte range of a record's data, checked against its value counts and the section length."""
     per_curve, curves, nbytes, offset = (int(record[i]) for i in (5, 6, 19, 20))
     if nbytes != 4 * per_curve * curves:
         raise FileFormatError(where(path, f"PHI record {int(record[0])}: {nbytes} bytes for "
@@ -77,6 +99,13 @@ def _record_data(path: Path, binary: bytes, record: np.ndarray) -> np.ndarray:
     if offset + nbytes > len(binary):
         raise FileFormatError(where(path, f"PHI record {int(record[0])} runs past the end of the file "
                                           f"(truncated?)"))
+    return offset, offset + nbytes
+
+
+def _record_data(path: Path, binary: bytes, record: np.ndarray) -> np.ndarray:
+    """The record's float32 values as (curves, values per curve)."""
+    per_curve, curves = int(record[5]), int(record[6])
+    offset, _ = _record_span(path, binary, record)
     return np.frombuffer(binary, "<f4", per_curve * curves, offset).reshape(curves, per_curve).astype(float)
 
 
@@ -84,9 +113,18 @@ def _unit(record: np.ndarray) -> str:
     return record[14:16].tobytes().rstrip(b"\0").decode("latin-1").strip()
 
 
-def _region_defs(header: dict[str, list[str]]) -> dict[int, list[str]]:
+def _region_defs(path: Path, header: dict[str, list[str]]) -> dict[int, list[str]]:
     # "SpectralRegDef" (without "Full") describes the regions actually acquired.
-    return {int(fields[0]): fields for fields in (line.split() for line in header.get("SpectralRegDef", []))}
+    defs = {}
+    for line in header.get("SpectralRegDef", []):
+        fields = line.split()
+        try:
+            number = int(fields[0])
+            int(fields[4]), *(float(fields[i]) for i in (5, 6, 10, 11))
+        except (ValueError, IndexError):
+            raise FileFormatError(where(path, f"PHI header line 'SpectralRegDef: {line[:60]}' is malformed")) from None
+        defs[number] = fields
+    return defs
 
 
 def _first_number(values: list[str] | None, index: int = 0) -> float | None:
@@ -97,10 +135,11 @@ def _first_number(values: list[str] | None, index: int = 0) -> float | None:
 
 
 def _read_multipak(path: Path) -> xr.DataArray | xr.DataTree:
-    raw = path.read_bytes()
+    raw = strip_bom(path.read_bytes())
     header, binary = _header(path, raw)
     records = _records(path, binary)
-    defs = _region_defs(header)
+    defs = _region_defs(path, header)
+    cycles = _first_number(header.get("NoDPDataCyc"))
     photon = _first_number(header.get("XraySource"), 1)  # "Al 1486.6 mono"
     profile = header.get("FileType", [""])[0].upper() == "DEPTHPRO"
     times = [r for r in records if int(r[3]) == 0 and _unit(r) == "s"]
@@ -117,10 +156,16 @@ def _read_multipak(path: Path) -> xr.DataArray | xr.DataTree:
         if points != data.shape[1]:
             raise FileFormatError(where(path, f"PHI region {number}: header says {points} points, "
                                               f"binary has {data.shape[1]}"))
+        if profile and cycles is not None and data.shape[0] != cycles:
+            raise FileFormatError(where(path, f"PHI region {number}: header says NoDPDataCyc {cycles:g} cycles, "
+                                              f"binary has {data.shape[0]}"))
+        if _unit(record) != "c/s":
+            raise FileFormatError(where(path, f"PHI region {number}: unknown intensity unit {_unit(record)!r} "
+                                              f"(only c/s is understood)"))
         x = np.round(start + step * np.arange(points), 9) + 0.0
         name = fields[2]
         label = "survey" if name.lower().startswith("su") else region_label(name, "", name, x)
-        attrs = {"source_file": str(path), "units": "counts/s" if _unit(record) == "c/s" else _unit(record),
+        attrs = {"source_file": str(path), "units": "counts/s",
                  "long_name": "Intensity", "region": label, "region_name": name,
                  "technique": header.get("Technique", ["XPS"])[0], "photon_energy": photon,
                  "pass_energy": float(fields[11]), "dwell_time": float(fields[10]),
@@ -151,7 +196,7 @@ def _read_multipak(path: Path) -> xr.DataArray | xr.DataTree:
 
 def _read_profile_csv(path: Path) -> xr.DataArray:
     """The derived ``BE_eV,cycle_00,...`` CSV: one column per depth-profile cycle."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = decode(path.read_bytes()).splitlines()
     comments = [line.lstrip("#").strip() for line in lines if line.startswith("#")]
     body = [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and not line.startswith("#")]
     if not body or not body[0][1].startswith("BE_eV,cycle_"):
@@ -171,7 +216,10 @@ def _read_profile_csv(path: Path) -> xr.DataArray:
         raise FileFormatError(where(path, "no data rows after the header"))
     data = np.array(rows)
     region = path.stem.rsplit("_", 1)[-1]
-    cycles = [int(name.split("_")[1]) for name in names[1:]]
+    try:
+        cycles = [int(name.split("_")[1]) for name in names[1:]]
+    except (ValueError, IndexError):
+        raise FileFormatError(where(path, f"header {body[0][1][:60]!r}: columns must be named cycle_<n>")) from None
     attrs = {"source_file": str(path), "units": "counts/s", "long_name": "Intensity", "region": region,
              "technique": "XPS", "comment": "\n".join(comments)}
     coords = {"cycle": ("cycle", cycles),
@@ -204,7 +252,7 @@ def read(path: str | Path) -> xr.DataArray | xr.DataTree:
     """
     path = Path(path)
     with open(path, "rb") as fh:
-        head = fh.read(16)
+        head = strip_bom(fh.read(16))
     if head.lstrip().startswith(b"SOFH"):
         return _read_multipak(path)
     return _read_profile_csv(path)

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FileFormatError, where
+from .textcodec import read_text
 from .vamas import as_tree, region_label
 
 EXTENSIONS = (".xy",)
@@ -50,10 +51,7 @@ class _Region:
 def _parse(path: Path) -> tuple[dict[str, str], list[_Region]]:
     settings: dict[str, str] = {}
     regions: list[_Region] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        text = path.read_text(encoding="latin-1")
+    text = read_text(path)
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line:

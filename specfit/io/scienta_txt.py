@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FileFormatError, where
+from .textcodec import read_text
 from .vamas import as_tree, region_label
 
 EXTENSIONS = (".txt",)
@@ -30,10 +31,7 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def _sections(path: Path) -> dict[tuple[str, int], list[tuple[int, str]]]:
     """Map (section name, region number) to its numbered non-empty lines."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        text = path.read_text(encoding="latin-1")
+    text = read_text(path)
     sections: dict[tuple[str, int], list[tuple[int, str]]] = {}
     current: list[tuple[int, str]] | None = None
     for number, line in enumerate(text.splitlines(), start=1):

@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FileFormatError, where
+from .textcodec import read_text
 
 EXTENSIONS = (".csv", ".txt", ".dat", ".tsv", ".xy", ".asc")
 
@@ -84,11 +85,7 @@ def read(path: str | Path) -> xr.DataArray:
         the data, or fewer than 3 points.
     """
     path = Path(path)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:  # old instrument exports are often Latin-1
-        text = raw.decode("latin-1")
+    text = read_text(path)  # UTF-8 (BOM ignored), else Latin-1
     rows, comments, header_comment = _split_rows(text)
     data_rows = [line for _, line in rows if _NUMBER_START.match(line)]
     if not data_rows:

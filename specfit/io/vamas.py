@@ -20,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FileFormatError, where
+from .textcodec import read_text
 
 EXTENSIONS = (".vms", ".npl")
 
@@ -112,11 +113,7 @@ def _is_number(text: str) -> bool:
 
 
 def _split_lines(path: Path) -> tuple[list[str], int]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")  # Windows instrument software writes cp1252 comments
+    text = read_text(path)  # BOM ignored; Windows instrument software writes cp1252 comments
     # PHI MultiPak pads some labels with NUL bytes ("1s\x00").
     lines = [line.replace("\x00", "").strip() for line in text.splitlines()]
     start = next((i for i, line in enumerate(lines) if line), len(lines))
