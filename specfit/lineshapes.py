@@ -20,7 +20,9 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import erfcx, wofz
+from scipy.special import erfcx
+
+from .faddeeva import LORENTZ_LIMIT, voigt_unit_all
 
 LN2 = np.log(2.0)
 _GAUSS_NORM = 2.0 * np.sqrt(LN2 / np.pi)  # unit-area, unit-FWHM Gaussian peak height
@@ -78,52 +80,17 @@ def voigt_widths(fwhm: ArrayLike, lorentz_fraction: ArrayLike) -> tuple[Array, A
 # Below this Gaussian sigma (in FWHM units) the Voigt is evaluated as its
 # Lorentzian limit plus the sigma^2 correction: the Faddeeva derivative
 # -2 z w + 2i/sqrt(pi) cancels catastrophically for huge |z|.
-_VOIGT_LORENTZ_LIMIT = 2e-3
+_VOIGT_LORENTZ_LIMIT = LORENTZ_LIMIT
 
 
 def _voigt_all(t: Array, r: Array, derivatives: bool = True) -> tuple[Array, Array | None, Array | None]:
-    """Unit Voigt profile, its t-derivative and its derivative in the Lorentzian fraction ``r``."""
-    r = np.clip(np.asarray(r, float), 0.0, 1.0)
-    t = np.asarray(t, float)
-    q = (1.0 - OLIVERO_A * r) ** 2 - OLIVERO_B * r**2
-    dq = -2.0 * OLIVERO_A * (1.0 - OLIVERO_A * r) - 2.0 * OLIVERO_B * r
-    sigma_true = np.sqrt(np.maximum(q, 0.0)) * _SIGMA_PER_FWHM
-    gamma = 0.5 * r
-    sigma = np.maximum(sigma_true, _VOIGT_LORENTZ_LIMIT)
-    scale = 1.0 / (sigma * np.sqrt(2.0))
-    z = (t + 1j * gamma) * scale
-    w = wofz(z)
-    norm = 1.0 / (sigma * np.sqrt(2.0 * np.pi))
-    value = w.real * norm
-    near = sigma_true < _VOIGT_LORENTZ_LIMIT
-    if not derivatives:
-        if np.any(near):
-            g = np.maximum(gamma, 1e-12)
-            d2 = t * t + g * g
-            lor_tt = g * (6.0 * t * t - 2.0 * g * g) / (np.pi * d2**3)
-            value = np.where(near, g / (np.pi * d2) + 0.5 * sigma_true**2 * lor_tt, value)
-        return value, None, None
-    dw = -2.0 * z * w + 2j / _SQRT_PI
-    d_t = (dw * scale).real * norm
-    d_gamma = (dw * 1j * scale).real * norm
-    d_sigma = (dw * (-z / sigma)).real * norm - value / sigma
-    # d sigma / d r = c^2 dq / (2 sigma) with c = sigma per unit fG
-    d_r = d_sigma * _SIGMA_PER_FWHM**2 * dq / (2.0 * sigma) + 0.5 * d_gamma
-    if np.any(near):
-        g = np.maximum(gamma, 1e-12)
-        d2 = t * t + g * g
-        lor = g / (np.pi * d2)
-        lor_t = -2.0 * g * t / (np.pi * d2**2)
-        lor_tt = g * (6.0 * t * t - 2.0 * g * g) / (np.pi * d2**3)
-        lor_ttt = 24.0 * g * t * (g * g - t * t) / (np.pi * d2**4)
-        lor_g = (t * t - g * g) / (np.pi * d2**2)
-        s2 = sigma_true**2
-        value = np.where(near, lor + 0.5 * s2 * lor_tt, value)
-        d_t = np.where(near, lor_t + 0.5 * s2 * lor_ttt, d_t)
-        lor_tt_g = (6.0 * t * t - 6.0 * g * g) / (np.pi * d2**3) - 6.0 * g * g * (6.0 * t * t - 2.0 * g * g) / (
-            np.pi * d2**4)
-        d_r = np.where(near, 0.5 * lor_g + 0.25 * s2 * lor_tt_g + 0.5 * lor_tt * _SIGMA_PER_FWHM**2 * dq, d_r)
-    return value, d_t, d_r
+    """Unit Voigt profile, its t-derivative and its derivative in the Lorentzian fraction ``r``.
+
+    Computed by :func:`specfit.faddeeva.voigt_unit_all` (compiled Weideman-32 Faddeeva
+    when numba is installed, ``scipy.special.wofz`` otherwise; Lorentzian limit below
+    a Gaussian sigma of ``_VOIGT_LORENTZ_LIMIT`` FWHM).
+    """
+    return voigt_unit_all(t, r, derivatives)
 
 
 def _voigt_unit(t: Array, r: Array) -> Array:
@@ -275,6 +242,146 @@ def _numeric_ds(unit: Callable[..., Array]) -> Callable[..., Array]:
     return ds
 
 
+# ---------------------------------------------------------------- CasaXPS LA / LF
+# CasaXPS manual, "Line Shapes" (casaxps.com/help_manual/line_shapes.htm) and the
+# HarwellXPS knowledge base ("LA and LF lineshapes"): LA(alpha, beta, m) is the
+# Lorentzian L(u) = 1 / (1 + 4 u^2) raised to the power alpha on one side of the
+# center and beta on the other, convolved with a Gaussian whose width is set by
+# the integer m (0..499); LF(alpha, beta, w, m) is LA with its tails damped, the
+# smaller w the stronger.  alpha acts on the high-binding-energy side (the tail),
+# which is high x here, as for the Doniach-Sunjic shape.  CasaXPS does not publish
+# how m and w map onto widths; the constants below were calibrated on the
+# component curves CasaXPS 2.3.25 exported for LF(0.54,10,80,100,6)
+# (``pynxtools_FeO_analyzed_lineshapes_cols.txt``: max deviation 1.7 %, rms 0.6 % of height):
+# Gaussian FWHM = m / CASA_M_PER_FWHM Lorentzian widths, tail damping
+# exp(-|u| w_scale / w) with ``CASA_W_PER_DECAY`` = w / decay length.
+CASA_M_PER_FWHM = 126.0
+CASA_W_PER_DECAY = 19.56
+#: CasaXPS's FWHM parameter of LA/LF divided by the Lorentzian width F (same calibration).
+CASA_F_PER_PARAMETER = 0.9144
+_CASA_HALF_RANGE = 60.0  # tabulated over +/- 60 Lorentzian widths, analytic tails beyond
+_CASA_STEP = 0.004
+
+
+def _casa_raw(u: Array, alpha: float, beta: float, decay: float | None) -> Array:
+    lor = 1.0 / (1.0 + 4.0 * u * u)
+    out = np.where(u >= 0, lor**alpha, lor**beta)
+    if decay:
+        out = out * np.exp(-np.abs(u) / decay)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _casa_table(params: tuple[float, ...]) -> tuple[Array, Array, Array, float, float, float]:
+    """(u grid, unit-area profile, its u-derivative, area norm, FWHM/F, decay) for LA/LF ``params``."""
+    from scipy.integrate import quad
+    from scipy.signal import fftconvolve
+
+    if len(params) == 3:
+        alpha, beta, m = params
+        decay = None
+    else:
+        alpha, beta, w, m = params[:4]
+        decay = w / CASA_W_PER_DECAY if w > 0 else 1e-6
+    sigma = m / CASA_M_PER_FWHM * _SIGMA_PER_FWHM
+    pad = 8.0 * sigma
+    u = np.arange(-_CASA_HALF_RANGE - pad, _CASA_HALF_RANGE + pad + _CASA_STEP / 2, _CASA_STEP)
+    raw = _casa_raw(u, alpha, beta, decay)
+    inside = np.abs(u) <= _CASA_HALF_RANGE + 1e-12
+    norm = float(np.trapezoid(raw[inside], u[inside]))
+    for side in (1.0, -1.0):  # exact tails beyond the table (the convolution keeps the area)
+        norm += quad(lambda v, sd=side: float(_casa_raw(np.array(sd * v), alpha, beta, decay)),
+                     _CASA_HALF_RANGE, np.inf,
+                     epsabs=1e-14, epsrel=1e-12, limit=200)[0]
+    if sigma > 0 and pad >= _CASA_STEP:
+        k = np.arange(-pad, pad + _CASA_STEP / 2, _CASA_STEP)
+        kern = np.exp(-0.5 * (k / sigma) ** 2)
+        raw = fftconvolve(raw, kern / kern.sum(), mode="same")
+    from scipy.optimize import brentq, minimize_scalar
+
+    u, g = u[inside], raw[inside] / norm
+    dg = np.gradient(g, u, edge_order=2)
+    value = lambda v: float(_hermite(u, g, dg, np.array(v), False))  # noqa: E731
+    imax = int(np.argmax(g))
+    top = minimize_scalar(lambda v: -value(v), bounds=(u[imax - 1], u[imax + 1]), method="bounded",
+                          options={"xatol": 1e-12}).x
+    half = value(top) / 2.0
+    left = np.nonzero(g[:imax] < half)[0][-1]
+    right = imax + np.nonzero(g[imax:] < half)[0][0]
+    x_left = brentq(lambda v: value(v) - half, u[left], top, xtol=1e-14)
+    x_right = brentq(lambda v: value(v) - half, top, u[right], xtol=1e-14)
+    return u, g, dg, norm, float(x_right - x_left), decay or 0.0
+
+
+def _hermite(u: Array, g: Array, dg: Array, at: Array, derivative: bool) -> Array:
+    """Cubic Hermite interpolation of a tabulated (g, dg) on the uniform grid ``u`` (C1, exact derivative)."""
+    step = u[1] - u[0]
+    pos = np.clip((at - u[0]) / step, 0.0, u.size - 1.0)
+    i = np.minimum(pos.astype(int), u.size - 2)
+    s = pos - i
+    g0, g1, m0, m1 = g[i], g[i + 1], dg[i] * step, dg[i + 1] * step
+    if derivative:
+        return ((6 * s * s - 6 * s) * g0 + (3 * s * s - 4 * s + 1) * m0 + (6 * s - 6 * s * s) * g1
+                + (3 * s * s - 2 * s) * m1) / step
+    s2, s3 = s * s, s * s * s
+    return (2 * s3 - 3 * s2 + 1) * g0 + (s3 - 2 * s2 + s) * m0 + (3 * s2 - 2 * s3) * g1 + (s3 - s2) * m1
+
+
+def casa_parameters(name: str) -> tuple[str, tuple[float, ...]] | None:
+    """``"LF(0.54,10,80,100)"`` -> ``("lf", (0.54, 10, 80, 100))``; ``None`` when not LA/LF notation.
+
+    ``LA(a, m)`` is the symmetric form ``LA(a, a, m)``.  A fifth LF number (written by
+    CasaXPS 2.3.25, meaning undocumented) is kept in the name but does not change the shape.
+
+    Raises
+    ------
+    KeyError
+        Wrong number of values or a negative value.
+    """
+    import re
+
+    match = re.fullmatch(r"\s*(la|lf)\s*\(([^()]*)\)\s*", name, flags=re.IGNORECASE)
+    if not match:
+        return None
+    kind = match.group(1).lower()
+    try:
+        values = tuple(float(v) for v in match.group(2).split(","))
+    except ValueError:
+        raise KeyError(f"lineshape {name!r}: values must be numbers") from None
+    if kind == "la" and len(values) == 2:
+        values = (values[0], values[0], values[1])
+    wanted = (3,) if kind == "la" else (4, 5)
+    if len(values) not in wanted or any(v < 0 for v in values) or min(values[:2]) <= 0:
+        raise KeyError(f"lineshape {name!r}: {kind.upper()} takes "
+                       f"{'(alpha, beta, m)' if kind == 'la' else '(alpha, beta, w, m)'} with alpha, beta > 0")
+    return kind, values
+
+
+def _casa_lineshape(name: str) -> Lineshape:
+    kind, values = casa_parameters(name)
+    shape_values = values[:3] if kind == "la" else values[:4]
+    u, g, dg, _, width, decay = _casa_table(shape_values)
+    alpha, beta = shape_values[:2]
+
+    norm = _casa_table(shape_values)[3]
+    far_decay = decay or None
+
+    def unit(t: Array, s: Array | None = None) -> Array:
+        ut = np.asarray(t, float) * width
+        near = np.abs(ut) < u[-1]
+        return width * np.where(near, _hermite(u, g, dg, ut, False), _casa_raw(ut, alpha, beta, far_decay) / norm)
+
+    def dt(t: Array, s: Array | None = None) -> Array:
+        ut = np.asarray(t, float) * width
+        near = np.abs(ut) < u[-1]
+        h = 1e-6 * np.maximum(np.abs(ut), 1.0)
+        far = (_casa_raw(ut + h, alpha, beta, far_decay) - _casa_raw(ut - h, alpha, beta, far_decay)) / (2 * h * norm)
+        return width * width * np.where(near, _hermite(u, g, dg, ut, True), far)
+
+    canonical = f"{kind}({','.join(format(v, 'g') for v in values)})"
+    return Lineshape(canonical, unit, dt, None, None, (0.0, 0.0), 0.0)
+
+
 class Lineshape(NamedTuple):
     """A unit profile with its derivatives and its shape parameter's name/limits."""
 
@@ -306,17 +413,69 @@ LINESHAPE_TABLE: dict[str, Lineshape] = {
         "doniach_sunjic", _ds_unit, _numeric_dt(_ds_unit), _numeric_ds(_ds_unit), "asymmetry", (0.0, 0.5), 0.1
     ),
 }
+# CasaXPS LA/LF: fixed shape constants carried in the name, e.g. "lf(0.54,10,80,100)";
+# the bare names stand for LA(1, 1, 100) (a Voigt) and LF(1, 1, 80, 100).
+LINESHAPE_TABLE["la"] = _casa_lineshape("la(1,1,100)")._replace(name="la")
+LINESHAPE_TABLE["lf"] = _casa_lineshape("lf(1,1,80,100)")._replace(name="lf")
 
 #: Names accepted by the peak-library key ``lineshape``.
 LINESHAPES: tuple[str, ...] = tuple(LINESHAPE_TABLE)
 
 
+@lru_cache(maxsize=128)
 def get_lineshape(name: str) -> Lineshape:
-    """Return the :class:`Lineshape` called ``name`` (``KeyError`` lists the choices)."""
-    try:
+    """Return the :class:`Lineshape` called ``name`` (``KeyError`` lists the choices).
+
+    Besides the table names, CasaXPS notation with fixed constants is accepted:
+    ``"la(alpha,beta,m)"``, ``"la(alpha,m)"`` and ``"lf(alpha,beta,w,m)"`` (any case).
+    """
+    if name in LINESHAPE_TABLE:
         return LINESHAPE_TABLE[name]
+    if casa_parameters(name) is not None:
+        return _casa_lineshape(name)
+    raise KeyError(f"unknown lineshape {name!r}; choose one of {', '.join(LINESHAPES)}, "
+                   "or la(alpha,beta,m) / lf(alpha,beta,w,m)")
+
+
+def is_lineshape(name: str) -> bool:
+    """True when :func:`get_lineshape` accepts ``name``."""
+    try:
+        get_lineshape(name)
     except KeyError:
-        raise KeyError(f"unknown lineshape {name!r}; choose one of {', '.join(LINESHAPES)}") from None
+        return False
+    return True
+
+
+def canonical_lineshape(name: str) -> str:
+    """Name as stored in a library: table names unchanged, LA/LF as ``"lf(0.54,10,80,100)"``."""
+    return get_lineshape(name).name
+
+
+def parse_lineshape(text: str) -> tuple[str, float | None]:
+    """CasaXPS notation -> (lineshape name, fixed shape parameter or None).
+
+    ``"GL(30)"``/``"SGL(10)"`` -> ``("gl", 0.3)``; ``"LF(0.54,10,80,100)"`` -> its
+    canonical name with no free shape; a plain name -> (name, None).
+
+    Raises
+    ------
+    KeyError
+        Unknown name or a Lorentzian percentage outside 0..100.
+    """
+    import re
+
+    match = re.fullmatch(r"\s*(s?gl)\s*\(\s*(\d+(?:\.\d*)?)\s*\)\s*", text, flags=re.IGNORECASE)
+    if match:
+        percent = float(match.group(2))
+        if not 0 <= percent <= 100:
+            raise KeyError(f"lineshape {text!r}: the Lorentzian percentage must lie in 0..100")
+        return match.group(1).lower(), percent / 100.0
+    name = text.strip()
+    if casa_parameters(name) is not None:
+        return canonical_lineshape(name), None
+    name = name.lower()
+    get_lineshape(name)
+    return name, None
 
 
 # ---------------------------------------------------------------- public profiles
@@ -361,7 +520,7 @@ def peak_height(name: str, area: ArrayLike, fwhm: ArrayLike, shape: ArrayLike = 
     """Maximum of the profile (data units) for the given area and FWHM."""
     shape = np.asarray(shape, float)
     ls = get_lineshape(name)
-    if name == "doniach_sunjic":
+    if name == "doniach_sunjic" or name.lower().startswith(("la", "lf")):
         grid = np.linspace(-1.0, 1.0, 4001)
         peak = np.vectorize(lambda s: float(np.max(ls.unit(grid, s))))(shape)
     else:
@@ -409,3 +568,23 @@ def doniach_sunjic(x: ArrayLike, area: float = 1.0, center: float = 0.0, fwhm: f
                    asymmetry: float = 0.1) -> Array:
     """Doniach–Šunjić metallic lineshape, tail to high x; area counted within ±20 FWHM."""
     return profile("doniach_sunjic", x, area, center, fwhm, asymmetry)
+
+
+def casa_la(x: ArrayLike, area: float = 1.0, center: float = 0.0, fwhm: float = 1.0, alpha: float = 1.0,
+            beta: float = 1.0, m: float = 100.0) -> Array:
+    """CasaXPS LA(alpha, beta, m): asymmetric Lorentzian convolved with a Gaussian, unit area.
+
+    ``fwhm`` is the true FWHM, ``center`` the Lorentzian center (CasaXPS's
+    position; the maximum moves towards the tail); alpha shapes the high-x
+    side.  Source: CasaXPS manual, Line Shapes; m mapped by ``CASA_M_PER_FWHM``.
+    """
+    return profile(f"la({alpha:g},{beta:g},{m:g})", x, area, center, fwhm)
+
+
+def casa_lf(x: ArrayLike, area: float = 1.0, center: float = 0.0, fwhm: float = 1.0, alpha: float = 1.0,
+            beta: float = 1.0, w: float = 80.0, m: float = 100.0) -> Array:
+    """CasaXPS LF(alpha, beta, w, m): LA with exponentially damped tails (finite area), unit area.
+
+    Same conventions as :func:`casa_la`; w mapped by ``CASA_W_PER_DECAY``.
+    """
+    return profile(f"lf({alpha:g},{beta:g},{w:g},{m:g})", x, area, center, fwhm)

@@ -7,7 +7,8 @@ from numpy.typing import ArrayLike, NDArray
 from ..errors import DataError
 from .als import als_background
 from .polynomial import linear_background, polynomial_background
-from .shirley import cumulative_trapezoid, shirley_background, shirley_step
+from .registry import BACKGROUND_NAMES, IN_FIT_NAMES, REGISTRY, SUBTRACTED_ALGORITHMS, get_background
+from .shirley import BackgroundInfo, cumulative_trapezoid, shirley_background, shirley_step, shirley_with_info
 from .tougaard import TOUGAARD_C, tougaard_background, tougaard_kernel
 
 _KINDS = {
@@ -22,7 +23,9 @@ _KINDS = {
 BACKGROUND_KINDS: tuple[str, ...] = tuple(_KINDS)
 
 __all__ = [
-    "BACKGROUND_KINDS", "TOUGAARD_C", "als_background", "background", "cumulative_trapezoid",
+    "BACKGROUND_KINDS", "BACKGROUND_NAMES", "IN_FIT_NAMES", "REGISTRY", "SUBTRACTED_ALGORITHMS", "BackgroundInfo",
+    "TOUGAARD_C", "als_background", "background", "background_with_info", "cumulative_trapezoid", "get_background",
+    "shirley_with_info",
     "linear_background", "polynomial_background", "shirley_background", "shirley_step",
     "tougaard_background", "tougaard_kernel",
 ]
@@ -36,8 +39,9 @@ def background(x: ArrayLike, y: ArrayLike, kind: str = "shirley", **options) -> 
     x, y : array_like
         Spectral axis (either order) and intensity.
     kind : {"shirley", "linear", "polynomial", "tougaard", "als", "arpls"}
-        Algorithm; ``options`` go to it (e.g. ``n_average`` for Shirley,
-        ``degree`` for polynomial, ``lam``/``p`` for ALS).
+        Algorithm; ``options`` go to it (e.g. ``n_average``, ``region=(lo, hi)``,
+        ``endpoints="centred"`` for Shirley and Tougaard; ``cross_section``,
+        ``b``, ``c``, ``d`` for Tougaard; ``degree`` for polynomial; ``lam``/``p`` for ALS).
 
     Returns
     -------
@@ -49,3 +53,15 @@ def background(x: ArrayLike, y: ArrayLike, kind: str = "shirley", **options) -> 
     except KeyError:
         raise DataError(f"unknown background kind {kind!r}; choose one of {', '.join(_KINDS)}") from None
     return func(x, y, **options)
+
+
+def background_with_info(x: ArrayLike, y: ArrayLike, kind: str = "shirley",
+                         **options) -> tuple[NDArray, BackgroundInfo]:
+    """:func:`background` plus a :class:`BackgroundInfo`; never raises for a non-converged Shirley.
+
+    ``info.converged`` False is what the fit pipeline turns into the per-spectrum
+    flag ``background_not_converged`` (``info.message`` says why).
+    """
+    if kind == "shirley":
+        return shirley_with_info(x, y, **options)
+    return background(x, y, kind, **options), BackgroundInfo()
