@@ -1,100 +1,695 @@
-"""Matplotlib figures of fit results (Agg-safe: no display needed)."""
+"""Publication figures of fit results (matplotlib, Agg-safe: no display needed).
+
+:func:`plot` draws the right figure for any result kind (one fit, a series or
+global series, an XPS depth profile, a Raman speciation, ⁷Li NMR shifts);
+:func:`figures` gives every page when a batch is too large for one.
+
+Conventions (all figures): constrained layout; legends outside the data;
+every axis labelled with its unit (from the coordinates' ``units`` attrs);
+a residual panel with its own scale under every fit; binding energy and ppm
+axes reversed; numeric batch coordinates (etch time) on a numeric axis;
+Paul Tol's colour-blind-safe "muted" palette combined with distinct markers
+and line styles, so up to 63 series stay distinguishable; spectra whose result
+``flags`` are not empty marked in their panel title and in the overview;
+a missing standard error drawn as an open symbol and written "n/a", never as
+an error bar that looks precise; fraction error bars clipped to 0–100 %.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import xarray as xr
+
+#: Paul Tol's "muted" qualitative scheme (colour-blind safe), https://personal.sron.nl/~pault/
+PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+LINESTYLES = ("-", "--", ":", "-.")
+FLAG_COLOR = "#CC3311"  # Tol "vibrant" red: flagged spectra
+#: Spectrum panels per page before a result is split into pages.
+PER_PAGE = 30
+#: Pages drawn at most; larger batches are shown as an evenly spaced subset (said on the figure).
+MAX_PAGES = 10
+
+_RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7, "xtick.labelsize": 7,
+       "ytick.labelsize": 7, "figure.titlesize": 9, "legend.title_fontsize": 8}
+_AXIS_NAMES = {"binding_energy": ("binding energy", "eV"), "kinetic_energy": ("kinetic energy", "eV"),
+               "raman_shift": ("Raman shift", "cm-1"), "chemical_shift": ("chemical shift", "ppm"),
+               "wavenumber": ("wavenumber", "cm-1")}
+_TECHNIQUE_UNITS = {"xps": "eV", "raman": "cm-1", "nmr": "ppm"}
+
+
+def series_style(k: int) -> dict:
+    """Colour, marker and line style of series ``k``: every (colour, marker) pair differs up to 63 series."""
+    return {"color": PALETTE[k % len(PALETTE)], "marker": MARKERS[k % len(MARKERS)],
+            "linestyle": LINESTYLES[(k // len(PALETTE)) % len(LINESTYLES)]}
+
+
+# ------------------------------------------------------------------ labels and units
+def unit_text(units: str) -> str:
+    """Units as typeset on an axis: ``cm-1`` -> cm⁻¹ (mathtext), ``1`` -> empty."""
+    units = str(units).strip()
+    if units in ("", "1"):
+        return ""
+    for plain, tex in (("cm-1", "cm$^{-1}$"), ("cm^-1", "cm$^{-1}$"), ("s-1", "s$^{-1}$")):
+        units = units.replace(plain, tex)
+    return units
+
+
+def _with_units(name: str, units: str) -> str:
+    units = unit_text(units)
+    return f"{name} ({units})" if units else name
+
+
+def axis_label(ds: xr.Dataset, axis: str) -> str:
+    """Label of the spectral axis with its unit (coordinate attrs, else the technique's)."""
+    name, default = _AXIS_NAMES.get(axis, (axis.replace("_", " "), ""))
+    attrs = ds[axis].attrs if axis in ds.coords else {}
+    units = attrs.get("units") or default or _TECHNIQUE_UNITS.get(str(ds.attrs.get("technique", "")), "")
+    return _with_units(attrs.get("long_name", name), units)
+
+
+def coord_label(ds: xr.Dataset, dim: str) -> str:
+    """Label of a batch coordinate, e.g. ``etch time (s)``."""
+    attrs = ds[dim].attrs if dim in ds.coords else {}
+    return _with_units(attrs.get("long_name", dim.replace("_", " ")), attrs.get("units", ""))
+
+
+def intensity_units(ds: xr.Dataset) -> str:
+    """Units of the intensities: the data's ``units`` attr, else ``arb. units``."""
+    units = ""
+    if "data" in ds:
+        units = ds["data"].attrs.get("units", "")
+    units = units or ds.attrs.get("data_units", "") or ds.attrs.get("intensity_units", "")
+    return str(units) or "arb. units"
+
+
+def _format_value(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    if isinstance(value, (np.datetime64,)):
+        return str(value)[:19]
+    return str(value)
+
+
+def spectrum_title(ds: xr.Dataset, one: xr.Dataset, dims: tuple[str, ...]) -> str:
+    """``etch time 30 s`` / ``sample S1`` / ``x 1, y 2`` for one spectrum of a batch."""
+    parts = []
+    for d in dims:
+        value = _format_value(one[d].values.item() if d in one.coords else "")
+        units = ds[d].attrs.get("units", "") if d in ds.coords else ""
+        name = d.replace("_", " ")
+        parts.append(f"{name} {value} {unit_text(units)}".strip())
+    return ", ".join(parts)
+
+
+def format_pm(value: float, err: float, unit: str = "") -> str:
+    """``value ± err`` rounded to two significant digits of ``err``; ``± n/a`` when ``err`` is NaN."""
+    unit = f" {unit}" if unit else ""
+    if not np.isfinite(value):
+        return "n/a"
+    if not np.isfinite(err):
+        return f"{value:.4g} ± n/a{unit}"
+    if err == 0:
+        return f"{value:.4g} ± 0{unit}"
+    digits = max(0, 1 - int(np.floor(np.log10(abs(err)))))
+    return f"{value:.{digits}f} ± {err:.{digits}f}{unit}"
+
+
+def _scale(values: np.ndarray) -> tuple[float, str]:
+    """Power of 1000 to divide intensities by, and its label prefix (``10$^{3}$``)."""
+    peak = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+    if peak < 1e4:
+        return 1.0, ""
+    exp = int(np.floor(np.log10(peak) / 3) * 3)
+    return 10.0**exp, f"10$^{{{exp}}}$ "
+
+
+# ------------------------------------------------------------------ flags
+def spectrum_flags(ds: xr.Dataset) -> xr.DataArray:
+    """Comma-separated flag codes per spectrum (empty string when clean).
+
+    The result's ``flags`` variable when present; for older results without it,
+    derived from ``success`` (``not_converged``), ``at_bound`` and NaN standard
+    errors of finite values (``stderr_nan``).
+    """
+    dims = tuple(ds["success"].dims) if "success" in ds else ()
+    if "flags" in ds:
+        return ds["flags"].astype(str)
+    codes = []
+    success = ds["success"] if "success" in ds else xr.DataArray(True)
+    checks = [("not_converged", ~success.astype(bool))]
+    if "at_bound" in ds:
+        ab = ds["at_bound"].astype(bool)
+        checks.append(("at_bound", ab.any("component") if "component" in ab.dims else ab))
+    nan_err = None
+    for q in ("center", "fwhm", "area"):
+        if q in ds and f"{q}_stderr" in ds:
+            bad = np.isfinite(ds[q]) & ~np.isfinite(ds[f"{q}_stderr"])
+            bad = bad.any("component") if "component" in bad.dims else bad
+            nan_err = bad if nan_err is None else nan_err | bad
+    if nan_err is not None:
+        checks.append(("stderr_nan", nan_err & success.astype(bool)))
+    shape = tuple(ds.sizes[d] for d in dims)
+    out = np.full(shape, "", dtype=object)
+    for code, mask in checks:
+        m = np.broadcast_to(np.asarray(mask.transpose(*[d for d in dims if d in mask.dims]).values), shape)
+        for idx in zip(*np.nonzero(m)) if m.ndim else ([()] if bool(m) else []):
+            out[idx] = f"{out[idx]},{code}" if out[idx] else code
+    codes = xr.DataArray(out.astype(str), dims=dims, coords={d: ds[d] for d in dims if d in ds.coords})
+    return codes
+
+
+# ------------------------------------------------------------------ one fit
+def _finite_span(x: np.ndarray, *ys: np.ndarray) -> tuple[float, float]:
+    ok = np.zeros(x.shape, bool)
+    for y in ys:
+        ok |= np.isfinite(y)
+    xs = x[ok] if ok.any() else x
+    return float(np.min(xs)), float(np.max(xs))
+
+
+def _reversed_axis(ds: xr.Dataset, axis: str) -> bool:
+    return axis in ("binding_energy", "chemical_shift") or (
+        axis not in ("kinetic_energy", "raman_shift") and ds.attrs.get("technique") in ("xps", "nmr"))
+
+
+def fit_axes(where, spec=None, *, ratio: float = 3.2):
+    """A main axes and a residual axes below it (shared x) in a figure, subfigure or gridspec cell.
+
+    Parameters
+    ----------
+    where : Figure or SubFigure
+        Container to add the axes to.
+    spec : SubplotSpec, optional
+        Cell of a grid; default: the whole container.
+    ratio : float
+        Height of the main panel over the residual panel.
+
+    Returns
+    -------
+    (Axes, Axes)
+        Main and residual axes.
+    """
+    gs = (spec.subgridspec(2, 1, height_ratios=[ratio, 1], hspace=0.0) if spec is not None
+          else where.add_gridspec(2, 1, height_ratios=[ratio, 1], hspace=0.0))
+    ax = where.add_subplot(gs[0])
+    rax = where.add_subplot(gs[1], sharex=ax)
+    return ax, rax
+
+
+def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, flags: str = "",
+             residual: bool = True, ylabel: bool = True, xlabel: bool = True, component_labels=None,
+             residual_ax=None):
+    """One spectrum's fit: data, components shaded on the background, envelope, and a residual panel.
+
+    The residual is drawn in its own axes directly below the fit with its
+    own symmetric scale: ``residual_ax`` when given (see :func:`fit_axes`),
+    else a new figure's second panel, else (``ax`` given alone) an inset
+    just below ``ax``.  Binding-energy and ppm axes are reversed (high values left).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One spectrum of a result (no batch dims): ``data``, ``best_fit``,
+        optionally ``background``, ``component_curve``, ``residual``.
+    ax : matplotlib Axes, optional
+        Axes to draw in; a new figure when omitted.
+    title : str
+        Panel title.
+    legend : bool
+        Legend to the right, outside the data.
+    flags : str
+        Flag codes of this spectrum; non-empty marks the panel.
+    residual, ylabel, xlabel : bool
+        Draw the residual panel / axis labels.
+    residual_ax : matplotlib Axes, optional
+        Axes of the residual (shares x with ``ax``).
+    component_labels : sequence of str, optional
+        Legend text of each component (default: the component names).
+
+    Returns
+    -------
+    matplotlib Axes
+        The main axes (the residual axes is ``ax.child_axes[0]`` when drawn).
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        with plt.rc_context(_RC):
+            fig = plt.figure(figsize=(6.5, 4.4), layout="constrained")
+            ax, new_rax = fit_axes(fig)
+        residual_ax = new_rax if residual else None
+        if not residual:
+            new_rax.remove()
+    axis = ds["data"].dims[-1]
+    x = np.asarray(ds[axis].values, float)
+    data = np.asarray(ds["data"].values, float)
+    fit = np.asarray(ds["best_fit"].values, float)
+    bg = np.asarray(ds["background"].values, float) if "background" in ds else np.zeros_like(x)
+    bg = np.where(np.isfinite(bg), bg, np.nan)
+    scale, prefix = _scale(data)
+    lo, hi = _finite_span(x, fit)
+    inside = (x >= lo) & (x <= hi)
+    ax.plot(x[inside], data[inside] / scale, "o", ms=1.8, color="0.35", mew=0, label="data")
+    if "component_curve" in ds:
+        names = [str(c) for c in ds["component"].values]
+        labels = list(component_labels) if component_labels is not None else names
+        curves = np.asarray(ds["component_curve"].transpose("component", axis).values, float)
+        for k, curve in enumerate(curves):
+            color = PALETTE[k % len(PALETTE)]
+            top = (bg + curve) / scale
+            ax.fill_between(x, bg / scale, top, color=color, alpha=0.45, lw=0, label=labels[k],
+                            hatch=None if k < len(PALETTE) else "///")
+            ax.plot(x, top, color=color, lw=0.7)
+    if "background" in ds:
+        ax.plot(x, bg / scale, "--", color="0.4", lw=0.9, label="background")
+    ax.plot(x, fit / scale, color="black", lw=1.1, label="fit")
+    units = intensity_units(ds)
+    if ylabel:
+        ax.set_ylabel(f"intensity ({prefix}{units})")
+    xmin, xmax = (hi, lo) if _reversed_axis(ds, axis) else (lo, hi)
+    ax.set_xlim(xmin, xmax)
+    if flags:
+        title = f"{title}\nflag: {flags.replace(',', ', ')}" if title else f"flag: {flags.replace(',', ', ')}"
+        for spine in ax.spines.values():
+            spine.set_edgecolor(FLAG_COLOR)
+            spine.set_linewidth(1.4)
+    if title:
+        ax.set_title(title, color=FLAG_COLOR if flags else "black")
+    if residual:
+        resid = np.asarray(ds["residual"].values, float) if "residual" in ds else data - fit
+        rax = residual_ax if residual_ax is not None else ax.inset_axes([0.0, -0.34, 1.0, 0.30], sharex=ax)
+        rax.plot(x, resid / scale, lw=0.6, color="0.2")
+        rax.axhline(0.0, color="0.3", lw=0.5)
+        r = float(np.nanmax(np.abs(resid[inside]))) / scale if np.isfinite(resid[inside]).any() else 1.0
+        rax.set_ylim(-1.15 * r, 1.15 * r)
+        rax.locator_params(axis="y", nbins=3)
+        if ylabel:
+            rax.set_ylabel("resid.")
+        ax.tick_params(labelbottom=False)
+        if xlabel:
+            rax.set_xlabel(axis_label(ds, axis))
+        if flags:
+            for spine in rax.spines.values():
+                spine.set_edgecolor(FLAG_COLOR)
+    elif xlabel:
+        ax.set_xlabel(axis_label(ds, axis))
+    if legend:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+    return ax
+
+
+# ------------------------------------------------------------------ batches
+@dataclass
+class _Spectrum:
+    title: str
+    flags: str
+    ds: xr.Dataset
 
 
 def _batch_dims(ds: xr.Dataset) -> tuple[str, ...]:
     return tuple(ds["success"].dims)
 
 
-def _spectra(ds: xr.Dataset) -> list[tuple[str, xr.Dataset]]:
+def _spectra(ds: xr.Dataset) -> list[_Spectrum]:
+    """Every spectrum of a result with its title and flags (batch dims stacked in C order)."""
     dims = _batch_dims(ds)
+    flags = spectrum_flags(ds)
     if not dims:
-        return [("", ds)]
-    stacked = ds.stack(_spectrum=dims)
+        return [_Spectrum("", str(flags.values.item()) if flags.size else "", ds)]
     out = []
-    for i in range(stacked.sizes["_spectrum"]):
-        one = stacked.isel(_spectrum=i)
-        label = ", ".join(f"{d}={one[d].values}" for d in dims)
-        out.append((label, one))
+    for idx in np.ndindex(*(ds.sizes[d] for d in dims)):
+        sel = dict(zip(dims, idx))
+        one = ds.isel(sel)
+        out.append(_Spectrum(spectrum_title(ds, one, dims), str(flags.isel(sel).values.item()), one))
     return out
 
 
-def plot_fit(ds: xr.Dataset, ax=None, *, title: str = ""):
-    """One spectrum's fit: data, envelope, shaded components on the background, residual below.
+def _pick(n: int, per_page: int, max_pages: int) -> tuple[np.ndarray, str]:
+    """Indices of the spectra drawn, and a note when only a subset fits."""
+    limit = per_page * max_pages
+    if n <= limit:
+        return np.arange(n), ""
+    idx = np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+    return idx, f"showing {idx.size} of {n} spectra (evenly spaced)"
 
-    Binding-energy axes are drawn reversed (high BE on the left), as XPS users read them.
+
+def _grid_shape(n: int) -> tuple[int, int]:
+    ncols = 1 if n == 1 else 2 if n <= 4 else 3 if n <= 9 else 4 if n <= 16 else 5 if n <= 25 else 6
+    return int(np.ceil(n / ncols)), ncols
+
+
+def _draw_grid(sub, items: list[_Spectrum], *, heading: str = "", component_labels=None) -> None:
+    """A grid of fit panels in a (sub)figure, one legend above it, outside the data."""
+    nrows, ncols = _grid_shape(len(items))
+    axes = []
+    gs = sub.add_gridspec(nrows, ncols)
+    for i, item in enumerate(items):
+        r, c = divmod(i, ncols)
+        ax, rax = fit_axes(sub, gs[r, c])
+        plot_fit(item.ds, ax, title=item.title, flags=item.flags, legend=False, ylabel=(c == 0),
+                 component_labels=component_labels, residual_ax=rax)
+        axes.append(ax)
+    handles, labels = axes[0].get_legend_handles_labels()
+    sub.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 8), frameon=False)
+    if heading:
+        sub.suptitle(heading)
+
+
+def _overview_dim(ds: xr.Dataset) -> tuple[np.ndarray, str, list[str] | None]:
+    """x positions, axis label and tick labels (None: numeric axis) of the batch for overview plots."""
+    dims = _batch_dims(ds)
+    n = int(np.prod([ds.sizes[d] for d in dims])) if dims else 1
+    if len(dims) == 1:
+        d = dims[0]
+        if d in ds.coords and np.issubdtype(ds[d].dtype, np.number):
+            return np.asarray(ds[d].values, float), coord_label(ds, d), None
+        values = [_format_value(v) for v in ds[d].values] if d in ds.coords else [str(i) for i in range(n)]
+        return np.arange(n, dtype=float), coord_label(ds, d), values
+    return np.arange(n, dtype=float), "spectrum (" + " × ".join(dims) + ")", None
+
+
+def _clipped_errorbar(ax, x, value, err, style: dict, label: str, lo: float = 0.0, hi: float = 100.0,
+                      ms: float = 4.0) -> None:
+    """Points with ±err clipped to [lo, hi]; NaN errors: open symbols, no bar."""
+    value, err = np.asarray(value, float), np.asarray(err, float)
+    known = np.isfinite(err)
+    lower = np.where(known, np.minimum(err, np.maximum(value - lo, 0.0)), np.nan)
+    upper = np.where(known, np.minimum(err, np.maximum(hi - value, 0.0)), np.nan)
+    ax.plot(x, value, color=style["color"], linestyle=style["linestyle"], lw=1.0, label=label,
+            marker=style["marker"], ms=ms, mfc=style["color"])
+    if known.any():
+        ax.errorbar(np.asarray(x)[known], value[known], yerr=[lower[known], upper[known]], fmt="none",
+                    ecolor=style["color"], elinewidth=0.9, capsize=2.5)
+    if (~known & np.isfinite(value)).any():
+        ax.plot(np.asarray(x)[~known], value[~known], linestyle="none", marker=style["marker"], ms=ms + 1.5,
+                mfc="white", mec=style["color"], mew=1.2)
+
+
+def _mark_flagged(ax, x, flags: np.ndarray) -> None:
+    flagged = np.array([bool(f) for f in np.ravel(flags)])
+    if flagged.any():
+        ax.plot(np.asarray(x)[flagged], np.full(flagged.sum(), 1.0), linestyle="none", marker="v", ms=6,
+                color=FLAG_COLOR, transform=ax.get_xaxis_transform(), clip_on=False, label="flagged spectrum")
+
+
+def _set_batch_axis(ax, x, label: str, ticks: list[str] | None) -> None:
+    ax.set_xlabel(label)
+    if ticks is not None:
+        step = max(1, int(np.ceil(len(ticks) / 15)))
+        shown = ticks[::step]
+        crowded = sum(len(t) + 2 for t in shown) > 70
+        ax.set_xticks(x[::step], shown, rotation=30 if crowded else 0, ha="right" if crowded else "center")
+        ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+
+
+def _has_nan_note(*errs) -> bool:
+    return any(bool((~np.isfinite(np.asarray(e, float))).any()) for e in errs)
+
+
+def plot_fractions(ds: xr.Dataset, ax=None, *, spread: xr.DataArray | None = None):
+    """Fraction (%) of each component along the batch, ±1 stderr clipped to 0–100 %, flagged spectra marked.
+
+    Numeric batch coordinates (e.g. ``etch_time`` in s) give a numeric axis;
+    labels (samples) give one tick each.  ``spread`` (same dims as
+    ``fraction``, fraction units) adds a grey full-range bar beside each point.
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    axis = ds["data"].dims[-1]
-    x = ds[axis].values
-    bg = ds["background"].values
-    ax.plot(x, ds["data"].values, ".", ms=2.5, color="0.3", label="data")
-    for k, name in enumerate(ds["component"].values):
-        curve = ds["component_curve"].values[k] + bg
-        ax.fill_between(x, bg, curve, alpha=0.35, label=str(name))
-    ax.plot(x, bg, "--", color="0.5", lw=1, label="background")
-    ax.plot(x, ds["best_fit"].values, color="k", lw=1.2, label="fit")
-    resid = ds["residual"].values
-    offset = np.nanmin(ds["data"].values) - 1.2 * np.nanmax(np.abs(resid))
-    ax.plot(x, resid + offset, color="tab:red", lw=0.8, label="residual")
-    ax.axhline(offset, color="tab:red", lw=0.4)
-    if axis == "binding_energy" or ds.attrs.get("technique") == "xps":
-        ax.set_xlim(max(x), min(x))
-    elif axis == "chemical_shift":
-        ax.set_xlim(max(x), min(x))
-    units = {"binding_energy": "binding energy (eV)", "raman_shift": "Raman shift (cm$^{-1}$)",
-             "chemical_shift": "chemical shift (ppm)"}
-    ax.set_xlabel(units.get(axis, axis))
-    ax.set_ylabel("intensity")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
+        with plt.rc_context(_RC):
+            _, ax = plt.subplots(figsize=(6.5, 3.5), layout="constrained")
+    dims = _batch_dims(ds)
+    x, label, ticks = _overview_dim(ds)
+    frac = ds["fraction"].transpose(*dims, "component")
+    err = ds["fraction_stderr"].transpose(*dims, "component")
+    n_comp = frac.sizes["component"]
+    vals = np.asarray(frac.values, float).reshape(-1, n_comp) * 100
+    errs = np.asarray(err.values, float).reshape(-1, n_comp) * 100
+    dx = (np.nanmin(np.diff(np.sort(x))) if x.size > 1 else 1.0) * 0.06 if ticks is not None else 0.0
+    for k, name in enumerate(frac["component"].values):
+        xk = x + (k - (n_comp - 1) / 2) * dx
+        _clipped_errorbar(ax, xk, vals[:, k], errs[:, k], series_style(k), str(name))
+        if spread is not None:
+            sp = np.asarray(spread.transpose(*dims, "component").values, float).reshape(-1, n_comp)[:, k] * 100
+            lo = np.clip(vals[:, k] - sp / 2, 0, 100)
+            hi = np.clip(vals[:, k] + sp / 2, 0, 100)
+            ax.vlines(xk + dx / 3, lo, hi, color="0.55", lw=3, alpha=0.6,
+                      label="baseline spread" if k == 0 else None)
+    _mark_flagged(ax, x, spectrum_flags(ds).transpose(*dims).values)
+    _set_batch_axis(ax, x, label, ticks)
+    ax.set_ylabel("fraction of fitted area (%)")
+    top = np.nanmax(np.where(np.isfinite(errs), vals + errs, vals)) if np.isfinite(vals).any() else 100.0
+    ax.set_ylim(0, min(100.0, max(10.0, 10 * np.ceil(top / 10) + 5)))
+    if _has_nan_note(errs):
+        ax.plot([], [], "o", mfc="white", mec="0.3", label="stderr n/a")
+    _outside_legend(ax)
     return ax
 
 
-def plot_fractions(ds: xr.Dataset, ax=None, *, spread: xr.DataArray | None = None):
-    """Bars of component fractions per spectrum with statistical error bars (and a spread if given)."""
+def _outside_legend(ax) -> None:
+    """Legend right of the axes, outside the data: series first, then explanatory entries."""
+    handles, labels = ax.get_legend_handles_labels()
+    notes = ("baseline spread", "flagged spectrum", "stderr n/a")
+    order = sorted(range(len(labels)), key=lambda i: (any(labels[i].startswith(n) or "shape model" in labels[i]
+                                                          for n in notes), i))
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper left",
+              bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+
+
+def _fraction_text(ds: xr.Dataset) -> list[str]:
+    """``LiF 45.2 ± 0.3 %`` per component (``± n/a`` when the stderr is NaN)."""
+    out = []
+    for k, name in enumerate(ds["component"].values):
+        f = float(ds["fraction"].values[k]) * 100
+        e = float(ds["fraction_stderr"].values[k]) * 100
+        out.append(f"{name}: {format_pm(f, e, '%')}")
+    return out
+
+
+# ------------------------------------------------------------------ figure kinds
+def result_kind(result) -> str:
+    """``single``, ``series``, ``global_series``, ``depth_profile``, ``raman_speciation`` or ``nmr_shifts``."""
+    if isinstance(result, xr.DataTree):
+        if "atomic_percent" in result.to_dataset() or result.children:
+            return "depth_profile"
+        result = result.to_dataset()
+    workflow = str(result.attrs.get("workflow", ""))
+    if workflow == "raman.speciation" or "fraction_baseline_spread" in result:
+        return "raman_speciation"
+    if workflow == "nmr.track_shifts" or "shift_delta" in result:
+        return "nmr_shifts"
+    if "success" not in result or "data" not in result:
+        raise ValueError("not a specfit result: no 'success'/'data' variables")
+    if not result["success"].dims:
+        return "single"
+    return "global_series" if result.attrs.get("share") else "series"
+
+
+def _new_figure(width: float, height: float):
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=(width, height), layout="constrained")
+
+
+def _series_pages(ds: xr.Dataset, overview, *, per_page: int, max_pages: int, component_labels=None) -> list:
+    """Page 1: overview + the first spectra; further pages: more spectra."""
+    items = _spectra(ds)
+    idx, note = _pick(len(items), per_page, max_pages)
+    chosen = [items[i] for i in idx]
+    pages = [chosen[i:i + per_page] for i in range(0, len(chosen), per_page)]
+    figs = []
+    for p, page in enumerate(pages):
+        nrows, ncols = _grid_shape(len(page))
+        grid_h = 2.5 * nrows + 0.6
+        width = max(7.5, 2.75 * ncols)
+        top_h = 3.2 if p == 0 else 0.0
+        fig = _new_figure(width, grid_h + top_h)
+        first, last = int(idx[p * per_page]) + 1, int(idx[min((p + 1) * per_page, idx.size) - 1]) + 1
+        heading = f"spectra {first}–{last} of {len(items)}" if len(pages) > 1 or note else ""
+        heading = f"{heading}; {note}" if note else heading
+        if p == 0:
+            top, bottom = fig.subfigures(2, 1, height_ratios=[top_h, grid_h])
+            overview(top)
+        else:
+            bottom = fig
+        _draw_grid(bottom, page, heading=heading, component_labels=component_labels)
+        figs.append(fig)
+    return figs
+
+
+def _caption(ds: xr.Dataset) -> str:
+    bits = [f"library {ds.attrs['library']}" if ds.attrs.get("library") else "",
+            f"background {ds.attrs['background']}" if ds.attrs.get("background") else "",
+            f"shared across the series: {ds.attrs['share']}" if ds.attrs.get("share") else ""]
+    return "; ".join(b for b in bits if b)
+
+
+def _single_figure(ds: xr.Dataset):
+    with_stats = _fraction_text(ds)
+    fig = _new_figure(7.0, 4.6)
+    ax, rax = fit_axes(fig)
+    flags = str(spectrum_flags(ds).values.item())
+    plot_fit(ds, ax, title=_caption(ds), flags=flags, component_labels=with_stats, residual_ax=rax)
+    return fig
+
+
+def _series_overview(ds: xr.Dataset):
+    def draw(sub):
+        ax = sub.add_subplot()
+        plot_fractions(ds, ax)
+        ax.set_title(_caption(ds))
+    return draw
+
+
+def _raman_overview(ds: xr.Dataset):
+    def draw(sub):
+        ax = sub.add_subplot()
+        plot_speciation(ds, ax)
+    return draw
+
+
+def plot_speciation(ds: xr.Dataset, ax=None):
+    """Raman speciation: fractions with ±1 stderr (bars, clipped to 0–100 %), baseline spread (grey band)
+    and the fraction under the other shape model (open diamond) per sample."""
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
-    items = _spectra(ds)
-    comps = [str(c) for c in ds["component"].values]
-    width = 0.8 / max(len(comps), 1)
-    pos = np.arange(len(items))
-    for k, name in enumerate(comps):
-        vals = np.array([one["fraction"].values[k] for _, one in items]) * 100
-        errs = np.array([one["fraction_stderr"].values[k] for _, one in items]) * 100
-        ax.bar(pos + k * width, vals, width, yerr=np.nan_to_num(errs), capsize=2, label=name)
-        if spread is not None:
-            sp = np.asarray(spread.transpose(..., "component").values).reshape(-1, len(comps))[:, k] * 100
-            ax.errorbar(pos + k * width + width / 4, vals, yerr=sp, fmt="none", ecolor="k", capsize=4, lw=0.8)
-    ax.set_xticks(pos + width * (len(comps) - 1) / 2, [lbl.split("=")[-1] for lbl, _ in items], rotation=30)
-    ax.set_ylabel("fraction of fitted area (%)")
-    ax.legend(fontsize=7)
+        with plt.rc_context(_RC):
+            _, ax = plt.subplots(figsize=(7.0, 3.6), layout="constrained")
+    plot_fractions(ds, ax, spread=ds.get("fraction_baseline_spread"))
+    if "fraction_by_shape_model" in ds:
+        dims = _batch_dims(ds)
+        x, _, ticks = _overview_dim(ds)
+        other = "common" if ds.attrs.get("primary_shape_model") == "per_band" else "per_band"
+        alt = ds["fraction_by_shape_model"].sel(shape_model=other).transpose(*dims, "component")
+        n_comp = alt.sizes["component"]
+        vals = np.asarray(alt.values, float).reshape(-1, n_comp) * 100
+        dx = (np.nanmin(np.diff(np.sort(x))) if x.size > 1 else 1.0) * 0.06 if ticks is not None else 0.0
+        for k in range(n_comp):
+            xk = x + (k - (n_comp - 1) / 2) * dx
+            ax.plot(xk, vals[:, k], linestyle="none", marker="D", ms=4, mfc="none", mec=series_style(k)["color"],
+                    label=f"{other.replace('_', '-')} shape model" if k == 0 else None)
+        _outside_legend(ax)
+    ax.set_title("bars: ±1 stderr (statistical); grey: baseline spread (full range over "
+                 f"{', '.join(map(str, ds.attrs.get('baselines', []))) or 'baselines'})")
     return ax
 
 
-def report_figure(ds: xr.Dataset, max_spectra: int = 6):
-    """Report page: up to ``max_spectra`` fits and the fraction bars of the whole batch."""
+def plot_shifts(ds: xr.Dataset, ax=None):
+    """⁷Li shift of every sample relative to the reference sample, ±1 stderr ("n/a" where unknown)."""
     import matplotlib.pyplot as plt
 
-    items = _spectra(ds)[:max_spectra]
-    n = len(items)
-    ncols = min(3, n)
-    nrows = int(np.ceil(n / ncols)) + 1
-    fig = plt.figure(figsize=(4.2 * ncols, 3.2 * nrows), layout="constrained")
-    for i, (label, one) in enumerate(items):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        plot_fit(one, ax, title=label or ds.attrs.get("library", ""))
-    ax = fig.add_subplot(nrows, 1, nrows)
-    plot_fractions(ds, ax)
-    fig.suptitle(f"specfit {ds.attrs.get('specfit_version', '')}: library {ds.attrs.get('library', '')}, "
-                 f"share={ds.attrs.get('share') or 'none'}", fontsize=10)
-    return fig
+    if ax is None:
+        with plt.rc_context(_RC):
+            _, ax = plt.subplots(figsize=(6.5, 3.4), layout="constrained")
+    dims = _batch_dims(ds)
+    x, label, ticks = _overview_dim(ds)
+    val = np.asarray(ds["shift_delta"].transpose(*dims).values, float).ravel()
+    err = np.asarray(ds["shift_delta_stderr"].transpose(*dims).values, float).ravel()
+    _clipped_errorbar(ax, x, val, err, series_style(0), "", lo=-np.inf, hi=np.inf, ms=5)
+    if x.size <= 15:
+        for xi, v, e in zip(x, val, err):
+            ax.annotate(format_pm(v, e), (xi, v), textcoords="offset points", xytext=(0, 7), ha="center",
+                        fontsize=6.5)
+    ax.axhline(0.0, color="0.5", lw=0.6)
+    _mark_flagged(ax, x, spectrum_flags(ds).transpose(*dims).values)
+    _set_batch_axis(ax, x, label, ticks)
+    ax.margins(y=0.25)
+    ax.set_ylabel(f"shift vs {ds.attrs.get('reference_sample', 'reference')} (ppm)")
+    if ax.get_legend_handles_labels()[1]:
+        _outside_legend(ax)
+    ax.set_title(f"⁷Li shift relative to {ds.attrs.get('reference_sample', 'the reference')}, ±1 stderr "
+                 f"(0 ppm = {ds.attrs.get('reference_compound', 'reference compound')})")
+    return ax
+
+
+def _nmr_overview(ds: xr.Dataset):
+    def draw(sub):
+        ax = sub.add_subplot()
+        plot_shifts(ds, ax)
+    return draw
+
+
+def _nmr_spectra(ds: xr.Dataset) -> xr.Dataset:
+    """NMR shift results hold data and best fit only: add the residual inside each fitted window."""
+    out = ds.copy()
+    out["residual"] = ds["data"] - ds["best_fit"]
+    return out
+
+
+def figures(result, *, per_page: int = PER_PAGE, max_pages: int = MAX_PAGES) -> list:
+    """Every page of the report figure of a result (a list of matplotlib Figures).
+
+    Parameters
+    ----------
+    result : xarray.Dataset or xarray.DataTree
+        A result of :func:`specfit.fit`, :func:`specfit.raman.speciation`,
+        :func:`specfit.nmr.track_shifts` or :func:`specfit.xps.fit_depth_profile`
+        (or the same reopened with :func:`specfit.open_results`).
+    per_page : int
+        Spectrum panels per page (a depth profile: etch steps per page x regions).
+    max_pages : int
+        Larger batches are drawn as an evenly spaced subset, said on the page.
+
+    Returns
+    -------
+    list of matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        When ``result`` is not a specfit result.
+    """
+    import matplotlib.pyplot as plt
+
+    kind = result_kind(result)
+    with plt.rc_context(_RC):
+        if kind == "depth_profile":
+            from .xps.plots import depth_profile_figures
+
+            return depth_profile_figures(result, steps_per_page=max(1, min(6, per_page)))
+        if kind == "single":
+            return [_single_figure(result)]
+        if kind == "raman_speciation":
+            return _series_pages(result, _raman_overview(result), per_page=per_page, max_pages=max_pages)
+        if kind == "nmr_shifts":
+            return _series_pages(_nmr_spectra(result), _nmr_overview(result), per_page=per_page,
+                                 max_pages=max_pages)
+        return _series_pages(result, _series_overview(result), per_page=per_page, max_pages=max_pages)
+
+
+def plot(result, *, per_page: int = PER_PAGE, max_pages: int = MAX_PAGES):
+    """The report figure of a result (its first page; :func:`figures` gives all pages).
+
+    ``specfit.plot(ds)`` and ``ds.specfit.plot()`` are this function.
+
+    Parameters
+    ----------
+    result : xarray.Dataset or xarray.DataTree
+        Any specfit result (see :func:`figures`).
+    per_page, max_pages : int
+        See :func:`figures`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    pages = figures(result, per_page=per_page, max_pages=max_pages)
+    for extra in pages[1:]:
+        plt.close(extra)
+    return pages[0]
+
+
+def report_figure(ds: xr.Dataset, max_spectra: int = PER_PAGE):
+    """First report page of a result (kept for existing callers; see :func:`plot`)."""
+    return plot(ds, per_page=max_spectra)
+
+
+__all__ = ["MARKERS", "PALETTE", "PER_PAGE", "axis_label", "coord_label", "figures", "fit_axes", "format_pm",
+           "intensity_units", "plot", "plot_fit", "plot_fractions", "plot_shifts", "plot_speciation", "report_figure",
+           "result_kind", "series_style", "spectrum_flags", "unit_text"]

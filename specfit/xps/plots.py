@@ -1,27 +1,67 @@
-"""Depth-profile figures: atomic % and species % vs etch time, and one region's fit."""
+"""Depth-profile figures: atomic % and species % vs etch time, and the fitted spectra of every region and step."""
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
-from ..plotting import plot_fit
+from ..plotting import (
+    FLAG_COLOR,
+    coord_label,
+    fit_axes,
+    plot_fit,
+    series_style,
+    spectrum_flags,
+    spectrum_title,
+)
+
+_RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7, "xtick.labelsize": 7,
+       "ytick.labelsize": 7, "figure.titlesize": 9, "legend.title_fontsize": 8}
 
 
-def _batch_axis(ds: xr.Dataset) -> tuple[str, np.ndarray, str]:
-    """The one batch dimension to plot against: its values and an axis label (etch time in s if known)."""
+def _batch_axis(ds: xr.Dataset) -> tuple[str, np.ndarray, str, list[str] | None]:
+    """The one batch dimension to plot against: values, axis label with unit, tick labels (None: numeric)."""
     dims = [d for d in ds["atomic_percent"].dims if d != "element"]
     if len(dims) != 1:
         raise ValueError(f"depth-profile plot needs one batch dimension, got {dims}")
     dim = dims[0]
+    if dim in ds.coords and np.issubdtype(ds[dim].dtype, np.number):
+        return dim, np.asarray(ds[dim].values, float), coord_label(ds, dim), None
     if "etch_time" in ds.coords and ds["etch_time"].dims == (dim,):
-        return dim, np.asarray(ds["etch_time"].values, float), "etch time (s)"
-    values = ds[dim].values if dim in ds.coords else np.arange(ds.sizes[dim])
-    return dim, np.asarray(values), dim
+        return dim, np.asarray(ds["etch_time"].values, float), coord_label(ds, "etch_time"), None
+    ticks = [str(v) for v in ds[dim].values] if dim in ds.coords else [str(i) for i in range(ds.sizes[dim])]
+    return dim, np.arange(ds.sizes[dim], dtype=float), coord_label(ds, dim), ticks
+
+
+def _percent_lines(ax, t, values: xr.DataArray, errors: xr.DataArray, dim: str, names) -> bool:
+    """One line per name with ±1 stderr clipped to 0–100 %; NaN stderr as open symbols. True if any NaN."""
+    any_nan = False
+    for k, name in enumerate(names):
+        v = np.asarray(values.sel({dim: name}).values, float)
+        e = np.asarray(errors.sel({dim: name}).values, float)
+        style = series_style(k)
+        known = np.isfinite(e)
+        lower = np.where(known, np.minimum(e, np.maximum(v, 0.0)), 0.0)
+        upper = np.where(known, np.minimum(e, np.maximum(100.0 - v, 0.0)), 0.0)
+        ax.plot(t, v, color=style["color"], linestyle=style["linestyle"], marker=style["marker"], ms=4, lw=1.0,
+                label=str(name))
+        if known.any():
+            ax.errorbar(t[known], v[known], yerr=[lower[known], upper[known]], fmt="none", ecolor=style["color"],
+                        elinewidth=0.9, capsize=2.5)
+        missing = ~known & np.isfinite(v)
+        if missing.any():
+            any_nan = True
+            ax.plot(t[missing], v[missing], linestyle="none", marker=style["marker"], ms=5.5, mfc="white",
+                    mec=style["color"], mew=1.2)
+    return any_nan
 
 
 def plot_depth_profile(tree: xr.DataTree, axes=None):
-    """Atomic % per element (left) and species % within each element (right) vs etch time, with 1-sigma bars.
+    """Atomic % per element (left) and species % within each element (right) vs etch time, ±1 stderr.
+
+    Error bars are clipped to 0–100 %; a missing standard error is an open
+    symbol ("stderr n/a" in the legend).  A numeric batch coordinate (etch
+    time) gives a numeric axis with its unit.
 
     Parameters
     ----------
@@ -38,26 +78,48 @@ def plot_depth_profile(tree: xr.DataTree, axes=None):
     root = tree.to_dataset()
     if root["atomic_percent"].ndim == 1:  # a single spectrum per region: one point per curve
         root = root.expand_dims(step=[0])
-    if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-    else:
-        fig = axes[0].figure
-    _, t, label = _batch_axis(root)
-    for elem in root["element"].values:
-        ap = root["atomic_percent"].sel(element=elem)
-        err = root["atomic_percent_stderr"].sel(element=elem)
-        axes[0].errorbar(t, ap.values, yerr=np.nan_to_num(err.values), marker="o", ms=3, capsize=2, label=str(elem))
-    axes[0].set_ylabel("atomic %")
-    for sp in root["species"].values:
-        pct = root["species_percent"].sel(species=sp)
-        err = root["species_percent_stderr"].sel(species=sp)
-        axes[1].errorbar(t, pct.values, yerr=np.nan_to_num(err.values), marker="o", ms=3, capsize=2, label=str(sp))
-    axes[1].set_ylabel("species % of its element")
-    for ax in axes:
-        ax.set_xlabel(label)
-        ax.legend(fontsize=7)
-    fig.suptitle(f"XPS depth profile, charge reference: {root.attrs.get('charge_reference', 'none')}", fontsize=10)
+    with plt.rc_context(_RC):
+        if axes is None:
+            fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
+        else:
+            fig = axes[0].figure
+        _, t, label, ticks = _batch_axis(root)
+        nan1 = _percent_lines(axes[0], t, root["atomic_percent"], root["atomic_percent_stderr"], "element",
+                              root["element"].values)
+        axes[0].set_ylabel("atomic concentration (at.%)")
+        nan2 = _percent_lines(axes[1], t, root["species_percent"], root["species_percent_stderr"], "species",
+                              root["species"].values)
+        axes[1].set_ylabel("species share of its element (%)")
+        flags = _step_flags(tree, root)
+        for ax, has_nan in zip(axes, (nan1, nan2)):
+            ax.set_xlabel(label)
+            if ticks is not None:
+                ax.set_xticks(t, ticks)
+            ax.set_ylim(0, 100)
+            if flags.any():
+                ax.plot(t[flags], np.ones(flags.sum()), linestyle="none", marker="v", ms=6, color=FLAG_COLOR,
+                        transform=ax.get_xaxis_transform(), clip_on=False, label="flagged step")
+            if has_nan:
+                ax.plot([], [], "o", mfc="white", mec="0.3", label="stderr n/a")
+            n = len(ax.get_legend_handles_labels()[1])
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False,
+                      ncols=1 if n <= 12 else 2)
+        axes[0].set_title(f"charge reference: {root.attrs.get('charge_reference', 'none')}")
     return fig
+
+
+def _step_flags(tree: xr.DataTree, root: xr.Dataset) -> np.ndarray:
+    """True for steps where any region's fit carries a flag."""
+    dim = [d for d in root["atomic_percent"].dims if d != "element"][0]
+    out = np.zeros(root.sizes[dim], bool)
+    for name in tree.children:
+        ds = tree[name].to_dataset()
+        if "success" not in ds:
+            continue
+        f = spectrum_flags(ds)
+        if f.dims == (dim,):
+            out |= np.array([bool(v) for v in f.values])
+    return out
 
 
 def plot_region_fit(tree: xr.DataTree, region: str, step: int = 0, ax=None):
@@ -77,5 +139,79 @@ def plot_region_fit(tree: xr.DataTree, region: str, step: int = 0, ax=None):
     dims = ds["success"].dims
     one = ds.isel({d: step for d in dims}) if dims else ds
     shift = float(one["charge_shift"]) if "charge_shift" in one else 0.0
-    where = ", ".join(f"{d}={one[d].values}" for d in dims)
-    return plot_fit(one, ax, title=f"{region} {where} (charge shift {shift:+.2f} eV)")
+    flags = spectrum_flags(ds)
+    flag = str(flags.isel({d: step for d in dims}).values.item()) if dims else str(flags.values.item())
+    where = spectrum_title(ds, one, tuple(dims))
+    return plot_fit(one, ax, title=f"{region} {where} (charge shift {shift:+.2f} eV)", flags=flag)
+
+
+def depth_profile_figures(tree: xr.DataTree, *, steps_per_page: int = 6) -> list:
+    """Report pages of a depth profile: the profile, then the fit of every region (columns) at every step (rows).
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        Result of :func:`specfit.xps.fit_depth_profile`.
+    steps_per_page : int
+        Rows of fits per page; further steps continue on the next pages.
+
+    Returns
+    -------
+    list of matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    regions = [name for name in tree.children if "data" in tree[name].to_dataset()]
+    first = tree[regions[0]].to_dataset()
+    dims = tuple(first["success"].dims)
+    n_steps = int(np.prod([first.sizes[d] for d in dims])) if dims else 1
+    pages = [list(range(s, min(s + steps_per_page, n_steps))) for s in range(0, n_steps, steps_per_page)]
+    figs = []
+    with plt.rc_context(_RC):
+        for p, steps in enumerate(pages):
+            grid_h = 2.45 * len(steps) + 0.9
+            top_h = 3.6 if p == 0 else 0.0
+            fig = plt.figure(figsize=(max(11.0, 2.7 * len(regions)), grid_h + top_h), layout="constrained")
+            if p == 0:
+                top, bottom = fig.subfigures(2, 1, height_ratios=[top_h, grid_h])
+                plot_depth_profile(tree, axes=top.subplots(1, 2))
+            else:
+                bottom = fig
+            if len(pages) > 1:
+                bottom.suptitle(f"fits, steps {steps[0] + 1}–{steps[-1] + 1} of {n_steps}")
+            columns = np.atleast_1d(bottom.subfigures(1, len(regions)))
+            for col, (region, sub) in enumerate(zip(regions, columns)):
+                _region_column(sub, tree[region].to_dataset(), region, steps, first_column=(col == 0))
+            figs.append(fig)
+    return figs
+
+
+def _region_label(region: str) -> str:
+    """``C1s`` -> ``C 1s``, ``S2p`` -> ``S 2p``."""
+    for i, ch in enumerate(region):
+        if ch.isdigit():
+            return f"{region[:i]} {region[i:]}"
+    return region
+
+
+def _region_column(sub, ds: xr.Dataset, region: str, steps: list[int], *, first_column: bool) -> None:
+    dims = tuple(ds["success"].dims)
+    flags = spectrum_flags(ds)
+    gs = sub.add_gridspec(len(steps), 1)
+    axes = []
+    for row, step in enumerate(steps):
+        ax, rax = fit_axes(sub, gs[row, 0])
+        axes.append(ax)
+        idx = dict(zip(dims, np.unravel_index(step, tuple(ds.sizes[d] for d in dims)))) if dims else {}
+        one = ds.isel(idx) if idx else ds
+        flag = str(flags.isel(idx).values.item()) if idx else str(flags.values.item())
+        title = spectrum_title(ds, one, dims)
+        shift = float(one["charge_shift"]) if "charge_shift" in one else 0.0
+        if first_column and "charge_shift" in one:
+            title = f"{title} (charge shift {shift:+.2f} eV)"
+        plot_fit(one, ax, title=title, flags=flag, legend=False, ylabel=first_column, residual_ax=rax)
+    handles, labels = axes[0].get_legend_handles_labels()
+    sub.legend(handles, labels, loc="outside upper center", ncols=3, frameon=False, title=_region_label(region))
+
+
+__all__ = ["depth_profile_figures", "plot_depth_profile", "plot_region_fit"]
