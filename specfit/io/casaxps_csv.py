@@ -5,6 +5,10 @@ row, a header row ``BE_<region>,CPS_<region>,<component>...,Background_...,
 Envelope_...`` and then one row per energy.  The spectrum is the CPS column;
 CasaXPS's own curves are kept as coordinates along the axis so a fit can be
 compared with CasaXPS's.
+
+Integrity: the export has no point count or checksum; every data row must
+fill exactly the header's columns (a shorter row is a truncation, a longer
+one a misaligned or edited file, both refused).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import FileFormatError, where
+from .textcodec import strip_bom
 
 EXTENSIONS = (".csv",)
 
@@ -25,7 +30,7 @@ _MARKER = "Characteristic Energy"
 
 def sniff(path: Path, head: bytes) -> bool:
     """Only a CasaXPS export has a ``Characteristic Energy`` row before its header."""
-    for line in head.splitlines()[:10]:
+    for line in strip_bom(head).splitlines()[:10]:
         if line.strip(b", \t\r"):
             return line.lstrip().startswith(_MARKER.encode())
     return False
@@ -67,7 +72,10 @@ def read(path: str | Path) -> xr.DataArray:
     """
     path = Path(path)
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
-        rows = [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in row)]
+        try:
+            rows = [(n, row) for n, row in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in row)]
+        except csv.Error as exc:
+            raise FileFormatError(where(path, f"not a readable CSV file ({exc})")) from None
     if not rows or not rows[0][1][0].startswith(_MARKER):
         raise FileFormatError(where(path, f"no '{_MARKER}' row: not a CasaXPS CSV export"))
     marker = [c.strip() for c in rows[0][1]]
@@ -82,12 +90,20 @@ def read(path: str | Path) -> xr.DataArray:
                                           f"found {','.join(header)[:60]!r}"))
     table = []
     for number, row in rows[2:]:
-        cells = [c.strip() for c in row[:len(header)]]
+        cells = [c.strip() for c in row]
+        while len(cells) > len(header) and not cells[-1]:
+            cells.pop()  # trailing empty cells (spreadsheet padding) are harmless
+        if len(cells) > len(header):
+            raise FileFormatError(where(path, f"line {number}: ragged row with {len(cells)} values, the header "
+                                              f"has {len(header)} columns"))
         if len(cells) < len(header) or not all(cells):
-            raise FileFormatError(where(path, f"line {number}: {len(cells)} of {len(header)} columns "
+            filled = sum(1 for c in cells if c)
+            raise FileFormatError(where(path, f"line {number}: {filled} of {len(header)} columns "
                                               f"filled (file truncated?)"))
         table.append([_float(path, number, c) for c in cells])
     data = np.array(table)
+    if not np.isfinite(data[:, 0]).all():
+        raise FileFormatError(where(path, "binding-energy column holds a non-finite value"))
 
     region = _region_from_name(path)
     x, cps = data[:, 0], data[:, 1]

@@ -1,14 +1,25 @@
 """NetCDF / HDF5 files holding one spectrum array (e.g. ``DataArray.to_netcdf``).
 
-The file is opened with xarray (``h5netcdf`` first, then ``netcdf4`` and
-``scipy`` for NetCDF-3), loaded into memory and closed, so the returned array
-holds no file handle.  Dims, coords and the variable's attrs are returned
+The file is opened with xarray, loaded into memory and closed, so the
+returned array holds no file handle.  Engines are tried in the order that
+suits the file's signature: NetCDF-3 (``CDF``) with ``scipy`` (a core
+dependency) and then ``netcdf4``; HDF5 with ``h5netcdf`` and then ``netcdf4``.
+An engine that is not installed is skipped; any exception of an engine while
+opening or loading (h5py reports checksum errors as ``RuntimeError``) means
+"try the next", and when none succeeds one :class:`FileFormatError` names the
+file and the reason.
+
+Integrity: HDF5 checks its own metadata checksums and end-of-file address
+(a truncated file is reported as such); NetCDF-3 has no checksum, its header
+fixes the variable sizes, which the ``scipy`` engine checks against the file
+length.  Dims, coords and the variable's attrs are returned
 unchanged; global attributes are added only where they do not clash with the
 variable's own (not for specfit result files, whose globals describe the fit).
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import xarray as xr
@@ -19,7 +30,8 @@ EXTENSIONS = (".nc", ".h5", ".nc4", ".hdf5")
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _CDF_MAGICS = (b"CDF\x01", b"CDF\x02", b"CDF\x05")  # NetCDF-3 classic, 64-bit offset, CDF-5
-_ENGINES = ("h5netcdf", "netcdf4", "scipy")
+_ENGINES_CDF = ("scipy", "netcdf4")
+_ENGINES_HDF5 = ("h5netcdf", "netcdf4")
 _PREFERRED = ("intensity", "data", "counts", "spectrum")
 _UNNAMED = "__xarray_dataarray_variable__"  # what DataArray.to_netcdf calls an unnamed array
 
@@ -100,11 +112,23 @@ def read(path: str | Path) -> xr.DataArray:
 
 def _open(path: Path) -> xr.Dataset:
     """Open with the first engine that can, load into memory and close the file."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    engines = _ENGINES_CDF if head.startswith(_CDF_MAGICS) else _ENGINES_HDF5
     errors = []
-    for engine in _ENGINES:
+    for engine in engines:
         try:
-            with xr.open_dataset(path, engine=engine) as dataset:
-                return dataset.load()
-        except (ValueError, OSError, TypeError, KeyError) as exc:  # not this engine's format, or broken
-            errors.append(f"{engine}: {str(exc)[:120]}")
-    raise FileFormatError(where(path, "cannot open as NetCDF/HDF5 (" + "; ".join(errors) + ")"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with xr.open_dataset(path, engine=engine) as dataset:
+                    return dataset.load()
+        except (ImportError, ModuleNotFoundError):
+            errors.append(f"{engine}: not installed")
+        except MemoryError:
+            errors.append(f"{engine}: out of memory")
+        except Exception as exc:  # not this engine's format, or a damaged file (h5py: RuntimeError, OSError...)
+            text = " ".join(str(exc).split()).replace(str(path), "<file>")
+            errors.append(f"{engine}: {type(exc).__name__}: {text[:120]}")
+    kind = "NetCDF-3" if head.startswith(_CDF_MAGICS) else "NetCDF-4/HDF5"
+    problem = "truncated" if any("truncated" in e for e in errors) else "damaged or not readable"
+    raise FileFormatError(where(path, f"{kind} file {problem} (" + "; ".join(errors) + ")"))

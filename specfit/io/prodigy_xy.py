@@ -5,6 +5,11 @@ lines, then one data block per cycle / curve / scan (``# Cycle: 0, Curve: 0,
 Scan: 0``) followed by ``energy value`` rows.  One region with one data block
 is a single spectrum; several data blocks of a region on the same axis are
 stacked along a leading dimension; several regions give a DataTree.
+
+The export settings ``Energy Axis`` (binding / kinetic energy), ``Count
+Rate`` (counts per second / counts) and ``Separate Scan Data`` (yes / no)
+decide how values are converted; any other value is refused, not guessed.
+Integrity: no checksum; each data block must hold ``Values/Curve`` rows.
 """
 
 from __future__ import annotations
@@ -32,10 +37,12 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def _number(text: str | None) -> float | None:
+    """A finite number, or None for an absent or unparseable value."""
     try:
-        return float(text) if text is not None else None
+        value = float(text) if text is not None else None
     except ValueError:
         return None
+    return value if value is None or np.isfinite(value) else None
 
 
 class _Region:
@@ -62,7 +69,10 @@ def _parse(path: Path) -> tuple[dict[str, str], list[_Region]]:
                 if not regions:
                     raise FileFormatError(where(path, f"line {number}: data block before any '# Region:'"))
                 key = tuple(int(g) if g is not None else 0 for g in block.groups())
-                regions[-1].blocks.append((key, []))
+                blocks = regions[-1].blocks
+                if blocks and not blocks[-1][1]:
+                    blocks.pop()  # "# Cycle: 0" heading its "# Cycle: 0, Curve: 0, Scan: 0" data block
+                blocks.append((key, []))
                 continue
             match = _KEY_VALUE.match(line)
             if not match:
@@ -90,12 +100,28 @@ def _parse(path: Path) -> tuple[dict[str, str], list[_Region]]:
     return settings, regions
 
 
+def _setting(path: Path, settings: dict[str, str], key: str, default: str, known: tuple[str, ...]) -> str:
+    """An export setting, lower-cased; an unknown value is refused rather than guessed."""
+    value = " ".join(settings.get(key, default).split()).lower()
+    if value not in known:
+        raise FileFormatError(where(path, f"unknown '{key}: {value[:30]}' in the export settings "
+                                          f"(expected {' or '.join(known)})"))
+    return value
+
+
 def _region_array(path: Path, region: _Region) -> xr.DataArray:
     meta, settings = region.meta, region.settings
-    blocks = [(key, np.array(rows)) for key, rows in region.blocks if rows]
-    if not blocks:
+    if not region.blocks:
         raise FileFormatError(where(path, f"region {region.name!r} holds no data"))
+    for key, rows in region.blocks:
+        if not rows:
+            raise FileFormatError(where(path, f"region {region.name!r} cycle/curve/scan {key}: no data rows "
+                                              f"(file truncated?)"))
+    blocks = [(key, np.array(rows)) for key, rows in region.blocks]
     expected = _number(meta.get("Values/Curve"))
+    if "Values/Curve" in meta and (expected is None or expected != int(expected) or expected < 1):
+        raise FileFormatError(where(path, f"region {region.name!r}: Values/Curve {meta['Values/Curve'][:20]!r} "
+                                          f"is not a point count"))
     x = blocks[0][1][:, 0]
     for key, data in blocks:
         if expected is not None and len(data) != int(expected):
@@ -106,7 +132,7 @@ def _region_array(path: Path, region: _Region) -> xr.DataArray:
             raise FileFormatError(where(path, f"region {region.name!r}: data blocks do not share "
                                               f"one energy axis"))
     photon = _number(meta.get("Excitation Energy"))
-    axis_kind = settings.get("Energy Axis", "Binding Energy").lower()
+    axis_kind = _setting(path, settings, "Energy Axis", "Binding Energy", ("binding energy", "kinetic energy"))
     if "kinetic" in axis_kind and photon:
         x, dim = np.round(photon - x, 9) + 0.0, "binding_energy"
     elif "kinetic" in axis_kind:
@@ -116,10 +142,13 @@ def _region_array(path: Path, region: _Region) -> xr.DataArray:
 
     y = np.stack([data[:, 1] for _, data in blocks])
     dwell, scans = _number(meta.get("Dwell Time")), _number(meta.get("Number of Scans"))
-    counts = "counts per second" not in settings.get("Count Rate", "Counts per Second").lower()
-    if counts and dwell:
+    counts = _setting(path, settings, "Count Rate", "Counts per Second", ("counts per second", "counts")) == "counts"
+    separate = _setting(path, settings, "Separate Scan Data", "no", ("yes", "no")) == "yes"
+    if counts and not dwell:
+        raise FileFormatError(where(path, f"region {region.name!r}: raw counts without a valid Dwell Time "
+                                          f"cannot be turned into counts per second"))
+    if counts:
         # "Count Rate: Counts" exports raw counts; scan data are separate unless the export summed them.
-        separate = settings.get("Separate Scan Data", "no").lower() == "yes"
         y = y / (dwell * (1 if separate or not scans else scans))
     coords: dict = {dim: (dim, x, {"units": "eV", "long_name": dim.replace("_", " ").capitalize()})}
     extra = [(f"column_{i}", np.stack([d[:, i] for _, d in blocks])) for i in range(2, blocks[0][1].shape[1])]

@@ -5,6 +5,11 @@
 energy, pass energy, sweeps, step time) and ``[Data n]`` rows of the energy
 followed by one intensity column per slice of dimension 2 (one column for a
 plain spectrum).  Several regions with their own axes give a DataTree.
+
+The energy scale (``Energy Scale=Binding|Kinetic``, or the dimension-1 name)
+must be one of the two; any other value is refused rather than guessed.
+Integrity: no checksum; each ``[Data n]`` section must hold ``Dimension 1
+size`` rows of the same width.
 """
 
 from __future__ import annotations
@@ -50,10 +55,12 @@ def _keys(lines: list[tuple[int, str]]) -> dict[str, str]:
 
 
 def _number(text: str | None) -> float | None:
+    """A finite number, or None for an absent or unparseable value."""
     try:
-        return float(text) if text is not None else None
+        value = float(text) if text is not None else None
     except ValueError:
         return None
+    return value if value is None or np.isfinite(value) else None
 
 
 def _region_array(path: Path, n: int, sections: dict) -> xr.DataArray:
@@ -70,13 +77,22 @@ def _region_array(path: Path, n: int, sections: dict) -> xr.DataArray:
                                               f"(expected {max(width, 2)} numbers)"))
     data = np.array([line.split() for _, line in rows], dtype=float)
     size = _number(region.get("Dimension 1 size"))
+    if "Dimension 1 size" in region and (size is None or size != int(size)):
+        raise FileFormatError(where(path, f"region {n}: Dimension 1 size={region['Dimension 1 size'][:20]!r} "
+                                          f"is not a point count"))
     if size is not None and len(data) != int(size):
         raise FileFormatError(where(path, f"region {n}: {len(data)} data rows, header says "
                                           f"Dimension 1 size={int(size)} (file truncated?)"))
     x = data[:, 0]
     photon = _number(info.get("Excitation Energy"))
-    axis_name = region.get("Dimension 1 name", "")
-    if "binding" in axis_name.lower() or info.get("Energy Scale", "").lower() == "binding":
+    axis_name = region.get("Dimension 1 name", "").lower()
+    scale = info.get("Energy Scale", "").strip().lower()
+    if scale not in ("", "binding", "kinetic"):
+        raise FileFormatError(where(path, f"region {n}: unknown Energy Scale={scale[:20]!r} (Binding or Kinetic)"))
+    if not scale and "binding" not in axis_name and "kinetic" not in axis_name:
+        raise FileFormatError(where(path, f"region {n}: cannot tell binding from kinetic energy (Dimension 1 "
+                                          f"name={axis_name[:30]!r}, no Energy Scale)"))
+    if "binding" in axis_name or scale == "binding":
         dim = "binding_energy"
     elif photon:
         x, dim = np.round(photon - x, 9) + 0.0, "binding_energy"

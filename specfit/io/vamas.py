@@ -35,6 +35,10 @@ _ION_TECHNIQUES = {"FABMS", "FABMS energy spec", "ISS", "SIMS", "SIMS energy spe
 _DEPTH_PROFILE_MODES = {"MAPDP", "MAPSVDP", "SDP", "SDPSV"}
 _MAP_MODES = {"MAP", "MAPDP", "MAPSV", "MAPSVDP", "SEM"}
 _PHOTON_TECHNIQUES = {"XPS", "UPS", "XRF"}
+# The standard's closed lists: the fields a block holds depend on them, so an unknown value is refused.
+_EXPERIMENT_MODES = {"MAP", "MAPDP", "MAPSV", "MAPSVDP", "NORM", "SDP", "SDPSV", "SEM"}
+_TECHNIQUES = {"AES diff", "AES dir", "EDX", "ELS", "FABMS", "FABMS energy spec", "ISS", "SIMS",
+               "SIMS energy spec", "SNMS", "SNMS energy spec", "UPS", "XPS", "XRF"}
 
 # Block parameters that the header's inclusion/exclusion list can omit from
 # blocks after the first, in the standard's numbering (block and sample
@@ -128,6 +132,10 @@ def _parse_header(cur: _Cursor) -> dict:
         h[key] = cur.text(f"{key} identifier")
     h["comment"] = [cur.text("header comment") for _ in range(cur.count("number of header comment lines"))]
     h["experiment_mode"] = cur.text("experiment mode")
+    if h["experiment_mode"] not in _EXPERIMENT_MODES:
+        cur.pos -= 1
+        raise cur.fail(f"unknown experiment mode {h['experiment_mode'][:20]!r} (expected one of "
+                       f"{', '.join(sorted(_EXPERIMENT_MODES))})")
     h["scan_mode"] = cur.text("scan mode").upper()
     if h["scan_mode"] not in ("REGULAR", "IRREGULAR"):
         cur.pos -= 1
@@ -180,6 +188,9 @@ def _parse_block(cur: _Cursor, h: dict, first: dict | None) -> dict:
     take(8, ("block_comment",),
          lambda k: [cur.text(k) for _ in range(cur.count("number of block comment lines"))])
     take(9, ("technique",), text)
+    if b["technique"] not in _TECHNIQUES:
+        raise FileFormatError(where(cur.path, f"VAMAS block {b['block_identifier'][:30]!r}: unknown technique "
+                                              f"{str(b['technique'])[:20]!r}"))
     if mode in ("MAP", "MAPDP"):
         take(10, ("x_coordinate", "y_coordinate"), real)
     take(11, ("exp_values",), lambda k: [cur.real("experimental variable value") for _ in h["exp_variables"]])
