@@ -100,6 +100,8 @@ def spectrum_title(ds: xr.Dataset, one: xr.Dataset, dims: tuple[str, ...]) -> st
         value = _format_value(one[d].values.item() if d in one.coords else "")
         units = ds[d].attrs.get("units", "") if d in ds.coords else ""
         name = d.replace("_", " ")
+        if value.lower().startswith(name.lower()):  # "sample sample1" -> "sample1"
+            name = ""
         parts.append(f"{name} {value} {unit_text(units)}".strip())
     return ", ".join(parts)
 
@@ -120,7 +122,7 @@ def format_pm(value: float, err: float, unit: str = "") -> str:
 def _scale(values: np.ndarray) -> tuple[float, str]:
     """Power of 1000 to divide intensities by, and its label prefix (``10$^{3}$``)."""
     peak = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
-    if peak < 1e4:
+    if peak < 1e6:
         return 1.0, ""
     exp = int(np.floor(np.log10(peak) / 3) * 3)
     return 10.0**exp, f"10$^{{{exp}}}$ "
@@ -267,7 +269,7 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
         ax.plot(x, bg / scale, "--", color="0.4", lw=0.9, label="background")
     ax.plot(x, fit / scale, color="black", lw=1.1, label="fit")
     units = intensity_units(ds)
-    if ylabel:
+    if ylabel or scale != 1.0:  # a scaled panel always says its scale
         ax.set_ylabel(f"intensity ({prefix}{units})")
     xmin, xmax = (hi, lo) if _reversed_axis(ds, axis) else (lo, hi)
     ax.set_xlim(xmin, xmax)
@@ -286,7 +288,7 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
         r = float(np.nanmax(np.abs(resid[inside]))) / scale if np.isfinite(resid[inside]).any() else 1.0
         rax.set_ylim(-1.15 * r, 1.15 * r)
         rax.locator_params(axis="y", nbins=3)
-        if ylabel:
+        if ylabel or scale != 1.0:
             rax.set_ylabel("resid.")
         ax.tick_params(labelbottom=False)
         if xlabel:
@@ -391,7 +393,7 @@ def _clipped_errorbar(ax, x, value, err, style: dict, label: str, lo: float = 0.
 def _mark_flagged(ax, x, flags: np.ndarray) -> None:
     flagged = np.array([bool(f) for f in np.ravel(flags)])
     if flagged.any():
-        ax.plot(np.asarray(x)[flagged], np.full(flagged.sum(), 1.0), linestyle="none", marker="v", ms=6,
+        ax.plot(np.asarray(x)[flagged], np.full(flagged.sum(), 0.965), linestyle="none", marker="v", ms=6,
                 color=FLAG_COLOR, transform=ax.get_xaxis_transform(), clip_on=False, label="flagged spectrum")
 
 

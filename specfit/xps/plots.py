@@ -97,7 +97,7 @@ def plot_depth_profile(tree: xr.DataTree, axes=None):
                 ax.set_xticks(t, ticks)
             ax.set_ylim(0, 100)
             if flags.any():
-                ax.plot(t[flags], np.ones(flags.sum()), linestyle="none", marker="v", ms=6, color=FLAG_COLOR,
+                ax.plot(t[flags], np.full(flags.sum(), 0.965), linestyle="none", marker="v", ms=6, color=FLAG_COLOR,
                         transform=ax.get_xaxis_transform(), clip_on=False, label="flagged step")
             if has_nan:
                 ax.plot([], [], "o", mfc="white", mec="0.3", label="stderr n/a")
