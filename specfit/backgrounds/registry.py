@@ -34,7 +34,7 @@ def _kind(name: str, stage: str, help: str, algorithm: str = "", **options) -> B
     return BackgroundKind(name, stage, help, MappingProxyType(options), algorithm)
 
 
-_SHIRLEY_OPTIONS = dict(n_average=1, region=None, endpoints="inward")
+_SHIRLEY_OPTIONS = dict(n_average=1, region=None, endpoints="inward", quadrature="trapezoid", unstable="linear")
 _TOUGAARD_OPTIONS = dict(cross_section="u2", b=None, c=None, d=None, t0=0.0, n_average=1, region=None,
                          endpoints="inward")
 

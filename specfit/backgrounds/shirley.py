@@ -57,10 +57,24 @@ def shirley_step(signal: NDArray, x: NDArray, low: float, high: float) -> NDArra
     return low + (high - low) * np.where(np.abs(total) > 0, cumulative / safe, 0.0)
 
 
-def _fixed_point(x: NDArray, y: NDArray, low: float, k: float) -> NDArray:
-    """Background solving ``B = low + k C(y - B)`` exactly (trapezoid ``C``, forward recursion)."""
+QUADRATURES = ("trapezoid", "casaxps")
+UNSTABLE_MODES = ("linear", "fixed_point")
+
+
+def _fixed_point(x: NDArray, y: NDArray, low: float, k: float, quadrature: str = "trapezoid") -> NDArray:
+    """Background solving ``B = low + k C(y - B)`` exactly (forward recursion).
+
+    ``C`` is the running trapezoid integral, or for ``"casaxps"`` the running sum
+    of ``(y - B) dx`` over the points strictly below (CasaXPS's quadrature, read
+    off its exported backgrounds).
+    """
     s = np.zeros_like(y)
-    half = 0.5 * np.diff(x)
+    dx = np.diff(x)
+    if quadrature == "casaxps":
+        for i in range(1, y.size):
+            s[i] = s[i - 1] + dx[i - 1] * (y[i - 1] - low - k * s[i - 1])
+        return low + k * s
+    half = 0.5 * dx
     r_prev = y[0] - low
     for i in range(1, y.size):
         s[i] = (s[i - 1] + half[i - 1] * (r_prev + y[i] - low)) / (1.0 + k * half[i - 1])
@@ -68,16 +82,56 @@ def _fixed_point(x: NDArray, y: NDArray, low: float, k: float) -> NDArray:
     return low + k * s
 
 
-def shirley_fixed_point(x: NDArray, y: NDArray, low: float, high: float) -> tuple[NDArray, BackgroundInfo]:
-    """Converged Shirley background on ascending ``x`` with given end levels, and whether it exists."""
+def _quadrature_matrix(x: NDArray, quadrature: str) -> NDArray:
+    """``Q`` with ``(Q v)_i`` the running integral of ``v`` up to point ``i``."""
+    if x.size > 3000:
+        raise DataError(f"Shirley region of {x.size} points is too long (at most 3000)")
+    if quadrature == "casaxps":
+        dx = np.diff(x)
+        return np.tril(np.broadcast_to(np.append(dx, 0.0), (x.size, x.size)), k=-1)
+    return cumulative_trapezoid(np.eye(x.size), x, axis=0)
+
+
+def iteration_converges(x: NDArray, y: NDArray, low: float, high: float, quadrature: str,
+                        max_iter: int = 1000, tol: float = 1e-9) -> bool:
+    """True when the plain Shirley iteration from a flat background settles (change < ``tol`` of the data range).
+
+    This decides only *whether* the iteration converges; the background itself
+    is the exactly solved fixed point, so it never depends on an iteration count.
+    """
+    q = _quadrature_matrix(x, quadrature)
+    scale = max(float(np.ptp(y)), abs(high - low), 1e-300)
+    background = np.full_like(y, low)
+    for _ in range(max_iter):
+        s = q @ (y - background)
+        if s[-1] == 0 or not np.isfinite(s[-1]):
+            return False
+        new = low + (high - low) * s / s[-1]
+        change = float(np.max(np.abs(new - background)))
+        background = new
+        if change < tol * scale:
+            return True
+    return False
+
+
+def shirley_fixed_point(x: NDArray, y: NDArray, low: float, high: float, *, quadrature: str = "trapezoid",
+                        unstable: str = "linear") -> tuple[NDArray, BackgroundInfo]:
+    """Converged Shirley background on ascending ``x`` with given end levels, and whether it exists.
+
+    When the fixed point overshoots its end levels (by > 1 % of the step) or the
+    plain iteration would not converge to it (both happen with a negative step,
+    high-BE end below the low-BE end, and data mostly below the levels),
+    ``unstable="linear"`` returns the straight line between the levels, as
+    CasaXPS's exported backgrounds do; ``"fixed_point"`` returns the fixed point.
+    """
     step = high - low
     scale = max(float(np.ptp(y)), abs(step), 1e-300)
+    span = float(x[-1] - x[0])
     if abs(step) <= 1e-12 * scale:
         return np.full_like(y, low), BackgroundInfo()
-    span = float(x[-1] - x[0])
 
     def mismatch(k: float) -> float:
-        return (_fixed_point(x, y, low, k)[-1] - high) / scale
+        return (_fixed_point(x, y, low, k, quadrature)[-1] - high) / scale
 
     signal = float(np.trapezoid(y - min(low, high), x))
     k0 = step / max(abs(signal), 1e-300 * span) * (1 if signal >= 0 else -1)
@@ -90,7 +144,16 @@ def shirley_fixed_point(x: NDArray, y: NDArray, low: float, high: float) -> tupl
         f_edge = mismatch(edge)
         if np.sign(f_edge) != np.sign(f_zero) or f_edge == 0:
             root = brentq(mismatch, lo_k, hi_k, xtol=1e-14 * max(abs(k0), 1e-300), rtol=1e-13, maxiter=200)
-            return _fixed_point(x, y, low, root), BackgroundInfo()
+            background = _fixed_point(x, y, low, root, quadrature)
+            # a Shirley background is a monotone step between its end levels; one that overshoots them
+            # by more than 1 % of the step (data mostly below the levels) is what CasaXPS replaces by a line
+            overshoot = max(float(background.max()) - max(low, high), min(low, high) - float(background.min()))
+            if unstable == "linear" and (overshoot > 0.01 * abs(step)
+                                         or not iteration_converges(x, y, low, high, quadrature)):
+                return (low + step * (x - x[0]) / span,
+                        BackgroundInfo(True, "Shirley step not monotone or iteration unstable: straight line "
+                                             "between the end levels (CasaXPS)"))
+            return background, BackgroundInfo()
         if abs(edge) >= limit:
             break
         if k0 > 0:
@@ -129,10 +192,13 @@ def region_indices(x: NDArray, region: tuple[float, float] | None) -> tuple[int,
 
 
 def shirley_with_info(x: ArrayLike, y: ArrayLike, *, n_average: int = 1, region: tuple[float, float] | None = None,
-                      endpoints: str = "inward") -> tuple[NDArray, BackgroundInfo]:
+                      endpoints: str = "inward", quadrature: str = "trapezoid",
+                      unstable: str = "linear") -> tuple[NDArray, BackgroundInfo]:
     """Converged Shirley background and a :class:`BackgroundInfo` (see :func:`shirley_background`)."""
-    if endpoints not in ENDPOINT_MODES:
-        raise DataError(f"Shirley endpoints must be one of {', '.join(ENDPOINT_MODES)}, got {endpoints!r}")
+    for key, value, allowed in (("endpoints", endpoints, ENDPOINT_MODES), ("quadrature", quadrature, QUADRATURES),
+                                ("unstable", unstable, UNSTABLE_MODES)):
+        if value not in allowed:
+            raise DataError(f"Shirley {key} must be one of {', '.join(allowed)}, got {value!r}")
     x, y = validate_axis(x, y)
     flip = x[0] > x[-1]
     if flip:
@@ -140,14 +206,16 @@ def shirley_with_info(x: ArrayLike, y: ArrayLike, *, n_average: int = 1, region:
     first, last = region_indices(x, region)
     low = end_level(x, y, x[first], n_average, endpoints, (first, last))
     high = end_level(x, y, x[last], n_average, endpoints, (first, last))
-    inner, info = shirley_fixed_point(x[first:last + 1], y[first:last + 1], low, high)
+    inner, info = shirley_fixed_point(x[first:last + 1], y[first:last + 1], low, high, quadrature=quadrature,
+                                      unstable=unstable)
     out = np.empty_like(y)
     out[:first], out[first:last + 1], out[last + 1:] = inner[0], inner, inner[-1]
     return (out[::-1].copy() if flip else out), info
 
 
 def shirley_background(x: ArrayLike, y: ArrayLike, *, n_average: int = 1, region: tuple[float, float] | None = None,
-                       endpoints: str = "inward") -> NDArray:
+                       endpoints: str = "inward", quadrature: str = "trapezoid",
+                       unstable: str = "linear") -> NDArray:
     """Converged iterative Shirley background.
 
     Parameters
@@ -162,6 +230,13 @@ def shirley_background(x: ArrayLike, y: ArrayLike, *, n_average: int = 1, region
     endpoints : {"inward", "centred"}
         ``"centred"`` is CasaXPS's convention: the ``n_average`` points centred
         on the point nearest each limit (reaching outside the region).
+    quadrature : {"trapezoid", "casaxps"}
+        Running integral: trapezoid rule, or CasaXPS's running sum over the
+        points below (use with ``endpoints="centred"`` to reproduce CasaXPS).
+    unstable : {"linear", "fixed_point"}
+        When the plain Shirley iteration would not converge (it can happen with a
+        negative step, high-BE end below the low-BE end): the straight line
+        between the end levels (what CasaXPS exports), or the fixed point anyway.
 
     Returns
     -------
@@ -174,7 +249,8 @@ def shirley_background(x: ArrayLike, y: ArrayLike, *, n_average: int = 1, region
         Bad input, or no converged Shirley solution exists (use
         :func:`shirley_with_info` to get a flag instead).
     """
-    background, info = shirley_with_info(x, y, n_average=n_average, region=region, endpoints=endpoints)
+    background, info = shirley_with_info(x, y, n_average=n_average, region=region, endpoints=endpoints,
+                                         quadrature=quadrature, unstable=unstable)
     if not info.converged:
         raise DataError(info.message)
     return background
