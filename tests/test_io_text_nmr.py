@@ -210,16 +210,17 @@ class TestLmfitxpsTxt(ReaderTester):
 
 
 class TestHendricksCsv(ReaderTester):
-    """Six columns with two x columns per potential: first x is the axis, the rest are spectra.
+    """Six columns, an x/x/y triple per potential: the two ``cps`` columns are the spectra.
 
-    The reader does not pair x and y columns; ``BE_shifted_*`` and
-    ``BE_raw_3p4V_eV`` appear as rows of ``spectrum`` (documented in text.py).
+    ``BE_raw_3p4V_eV`` repeats the axis and the ``BE_shifted_*`` columns are
+    shifted copies of it (monotonic, linear in the first column), so they are
+    axes, not spectra: they travel as coordinates (issue 9, part 4).
     """
 
     module = text
     dim = "binding_energy"
     n_points = 101
-    shape = (5, 101)
+    shape = (2, 101)
     first, last = 698.0, 678.0
     units = "eV"
 
@@ -227,28 +228,84 @@ class TestHendricksCsv(ReaderTester):
         return shared_data("xps", "battery_electrode_hendricks", "hendricks_F1s_0V_3p4V.csv")
 
     def test_columns(self, data):
-        assert list(data.spectrum.values) == [
-            "BE_shifted_0V_eV",
-            "cps_0V",
-            "BE_raw_3p4V_eV",
-            "BE_shifted_3p4V_eV",
-            "cps_3p4V",
-        ]
+        assert list(data.spectrum.values) == ["cps_0V", "cps_3p4V"]
         assert data.attrs["axis_label"] == "BE_raw_0V_eV"
+        assert data.attrs["axis_columns"] == ["BE_raw_0V_eV", "BE_shifted_0V_eV", "BE_shifted_3p4V_eV"]
         assert "LiF F 1s = 685 eV" in data.attrs["comment"]
+
+    def test_shifted_axes_are_coordinates(self, data, path):
+        """Independent truth: the file's own columns, read with numpy."""
+        table = np.genfromtxt(path, delimiter=",", skip_header=2)
+        np.testing.assert_array_equal(data.BE_shifted_0V_eV.values, table[:, 1])
+        np.testing.assert_array_equal(data.BE_shifted_3p4V_eV.values, table[:, 4])
+        np.testing.assert_array_equal(data.sel(spectrum="cps_3p4V").values, table[:, 5])
+        # PROVENANCE: shifts +0.11 eV (0 V) and -2.43 eV (3.4 V).
+        assert float((data.BE_shifted_0V_eV - data.binding_energy).mean()) == pytest.approx(0.11, abs=1e-9)
+        assert float((data.BE_shifted_3p4V_eV - data.binding_energy).mean()) == pytest.approx(-2.43, abs=1e-9)
 
     def test_f1s_maxima(self, data):
         """PROVENANCE: F 1s maximum 687.1 eV (0 V) and 685.2 eV (3.4 V) on the shifted scales."""
         for potential, expected in (("0V", 687.1), ("3p4V", 685.2)):
-            shifted = data.sel(spectrum=f"BE_shifted_{potential}_eV").values
+            shifted = data[f"BE_shifted_{potential}_eV"].values
             counts = data.sel(spectrum=f"cps_{potential}").values
             assert shifted[np.argmax(counts)] == pytest.approx(expected, abs=0.25)
+
+    def test_choose_columns(self, path):
+        """x_column / y_columns by name or index, through specfit.io.read."""
+        table = np.genfromtxt(path, delimiter=",", skip_header=2)
+        da = sio.read(path, x_column="BE_shifted_3p4V_eV", y_columns=["cps_3p4V"])
+        assert da.dims == ("binding_energy",) and da.name == "cps_3p4V"
+        np.testing.assert_array_equal(da.binding_energy.values, table[:, 4])
+        np.testing.assert_array_equal(da.values, table[:, 5])
+        by_index = sio.read(path, x_column=1, y_columns=2)
+        np.testing.assert_array_equal(by_index.binding_energy.values, table[:, 1])
+        np.testing.assert_array_equal(by_index.values, table[:, 2])
+        only_x = sio.read(path, x_column="BE_shifted_0V_eV")  # its own group's spectrum only
+        assert only_x.dims == ("binding_energy",) and only_x.name == "cps_0V"
+
+    @pytest.mark.parametrize(
+        ("kwargs", "fragment"),
+        [
+            ({"x_column": "energy"}, "x_column='energy' is not a column"),
+            ({"y_columns": [7]}, "out of range"),
+            ({"x_column": 0, "y_columns": [0]}, "distinct columns other than the x column"),
+        ],
+    )
+    def test_bad_column_choice(self, path, kwargs, fragment):
+        with pytest.raises(FileFormatError) as info:
+            sio.read(path, **kwargs)
+        assert fragment in str(info.value) and "0='BE_raw_0V_eV'" in str(info.value)
 
     @pytest.mark.parametrize(("element", "first"), [("C1s", 298.0), ("O1s", 545.0)])
     def test_other_elements(self, element, first, shared_data):
         da = text.read(shared_data("xps", "battery_electrode_hendricks", f"hendricks_{element}_0V_3p4V.csv"))
-        assert da.dims == ("spectrum", "binding_energy") and da.shape == (5, 101)
+        assert da.dims == ("spectrum", "binding_energy") and da.shape == (2, 101)
+        assert list(da.spectrum.values) == ["cps_0V", "cps_3p4V"]
         assert float(da.binding_energy[0]) == first
+
+
+def test_text_axis_column_without_spectrum_is_ambiguous(tmp_path):
+    """A trailing axis-like column with no intensity after it: an error listing the columns."""
+    rows = "\n".join(f"{700 - i},{100 + (i % 7) ** 2},{702 - i}" for i in range(20))
+    path = _write(tmp_path, "amb.csv", "BE,cps,BE_ref\n" + rows + "\n")
+    message = assert_format_error(path)
+    assert "cannot tell which columns are spectra" in message and "2='BE_ref'" in message
+
+
+def test_text_pairs_on_different_axes_give_a_tree(tmp_path):
+    """x1,y1,x2,y2 on different axes: one DataTree child per pair, each on its own axis."""
+    rows = "\n".join(f"{100 + i},{(i % 5) * 3 + 1},{200 + 2 * i},{(i % 4) * 2 + 9}" for i in range(12))
+    path = _write(tmp_path, "pairs.csv", "BE_a,ya,BE_b,yb\n" + rows + "\n")
+    tree = sio.read(path)
+    assert isinstance(tree, xr.DataTree) and set(tree.children) == {"ya", "yb"}
+    np.testing.assert_array_equal(tree["yb"]["intensity"].binding_energy.values, 200 + 2 * np.arange(12))
+    np.testing.assert_array_equal(tree["ya"]["intensity"].values, [(i % 5) * 3 + 1 for i in range(12)])
+
+
+def test_column_arguments_refused_for_formats_without_columns(shared_data):
+    path = shared_data("nmr", "nmrpipe_13C", "1d_data.ft")
+    with pytest.raises(FileFormatError, match="no columns to choose"):
+        sio.read(path, x_column=0)
 
 
 def _write(tmp_path: Path, name: str, content: str) -> Path:

@@ -5,16 +5,26 @@ The delimiter (tab, semicolon, comma or runs of whitespace) is detected from
 the data rows.  ``#`` lines are comments; leading non-numeric rows are the
 header, and the first of them with one name per column gives the column names.
 
-Files with several x columns (e.g. the Hendricks CSVs, which hold a raw and a
-shifted binding-energy column per spectrum) are not split into regions: the
-first column is the axis and **every** other column becomes a spectrum, the
-other x columns included.  Pick the wanted rows of ``spectrum`` afterwards.
+Columns are chosen deliberately.  Column 0 is the axis.  A later column is
+another axis, not a spectrum, when it is strictly monotonic and either linear
+in column 0 (a shifted or converted copy of the axis) or named like an axis;
+an axis column starts a group that holds the axis columns right after it and
+then the intensity columns up to the next axis column.  Groups whose axes
+include column 0's values are one DataArray on column 0 (their other axis
+columns kept as coordinates); groups on other axes become further children of
+a DataTree.  For example the Hendricks CSVs
+(``BE_raw_0V, BE_shifted_0V, cps_0V, BE_raw_3p4V, BE_shifted_3p4V, cps_3p4V``)
+give the two ``cps`` spectra on the shared raw axis, each shifted axis kept as
+a coordinate.  ``x_column`` / ``y_columns`` choose explicitly (names or
+0-based indices); a layout that cannot be told apart (an axis column with no
+spectrum after it) is an error that lists the columns.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +32,7 @@ import xarray as xr
 
 from ..errors import FileFormatError, where
 from .textcodec import read_text
+from .vamas import as_tree
 
 EXTENSIONS = (".csv", ".txt", ".dat", ".tsv", ".xy", ".asc")
 
@@ -41,7 +52,7 @@ _UNITS_IN_NAME = re.compile(r"[\[(]\s*([^\])]+?)\s*[\])]\s*$|/\s*([A-Za-z0-9^\-â
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    """Accept any text file with at least one line that starts with a number.
+    """Accept a text file with a text suffix, or any text file with a line that starts with a number.
 
     Parameters
     ----------
@@ -56,40 +67,58 @@ def sniff(path: Path, head: bytes) -> bool:
     """
     if not head or b"\x00" in head:  # binary files, and directories (empty head)
         return False
+    if Path(path).suffix.lower() in EXTENSIONS:
+        return True  # a text file with a text suffix: read() says what is wrong with it, if anything
     text = head.decode("utf-8", errors="replace")
     return any(_NUMBER_START.match(line) for line in text.splitlines())
 
 
-def read(path: str | Path) -> xr.DataArray:
+def read(
+    path: str | Path,
+    *,
+    x_column: int | str | None = None,
+    y_columns: int | str | Sequence[int | str] | None = None,
+) -> xr.DataArray | xr.DataTree:
     """Read a delimited text file.
 
     Parameters
     ----------
     path : str or Path
         The text file.
+    x_column : int or str, optional
+        The axis column, by header name or 0-based index (default: column 0).
+    y_columns : int, str or sequence of them, optional
+        The intensity columns (default: every column that is not an axis, see
+        the module docstring).
 
     Returns
     -------
-    xarray.DataArray
+    xarray.DataArray or xarray.DataTree
         1-D (axis) for one y column, else 2-D (``spectrum``, axis) with the
         ``spectrum`` coordinate holding the column names (``y0, y1, ...``
         without a header).  The axis is named from the x header when it is
         recognisable (``raman_shift``, ``binding_energy``, ``chemical_shift``,
         ``kinetic_energy``), else ``x``; ``attrs['axis_label']`` keeps the
-        header text.
+        header text.  Alternative axis columns that go with the spectra are
+        kept as coordinates named after their header.  Spectra on different
+        axes give a DataTree with one child per axis.
 
     Raises
     ------
     FileFormatError
-        No numeric rows, ragged rows, text or NaN in the x column or text in
-        the data, or fewer than 3 points.
+        No numeric rows (a header-only file), ragged rows, text or NaN in the
+        x column or text in the data, fewer than 3 points, an unknown column
+        name or index, or a layout where the spectra cannot be told from the
+        axes (the message lists the columns).
     """
     path = Path(path)
     text = read_text(path)  # UTF-8 (BOM ignored), else Latin-1
     rows, comments, header_comment = _split_rows(text)
     data_rows = [line for _, line in rows if _NUMBER_START.match(line)]
     if not data_rows:
-        raise FileFormatError(where(path, "no numeric data rows"))
+        if rows:
+            raise FileFormatError(where(path, f"header only: no numeric data rows below {rows[0][1].strip()[:60]!r}"))
+        raise FileFormatError(where(path, "no numeric data rows (only comments)"))
     delimiter = _detect_delimiter(data_rows[:50])
     header, names, values = _parse(path, rows, delimiter)
     if names is None and header_comment is not None and delimiter and delimiter in header_comment:
@@ -98,7 +127,18 @@ def read(path: str | Path) -> xr.DataArray:
         candidate = _fields(header_comment, delimiter)
         if len(candidate) == values.shape[1] and _number(candidate[0]) is None:
             names = candidate
-    return _build(path, header, names, values, comments)
+    while values.shape[1] > 2 and np.isnan(values[:, -1]).all() and (names is None or not names[-1]):
+        # a trailing delimiter on every row: an empty, unnamed column, not a spectrum
+        values = values[:, :-1]
+        names = names[:-1] if names is not None else None
+    groups = _select(path, names, values, x_column, y_columns)
+    arrays = [_build(path, header, names, values, comments, group) for group in groups]
+    if len(arrays) == 1:
+        return arrays[0]
+    labels = [(names[g.spectra[0]] if names else f"y{g.spectra[0]}") for g in groups]
+    return as_tree(arrays, [re.sub(r"\W+", "_", label).strip("_") for label in labels],
+                   {"source_file": str(path), "axis_columns": [names[g.axes[0]] if names else f"column {g.axes[0]}"
+                                                                for g in groups]})
 
 
 def _split_rows(text: str) -> tuple[list[tuple[int, str]], list[str], str | None]:
@@ -187,13 +227,130 @@ def _axis(label: str) -> tuple[str, str]:
     return "x", (next(g for g in match.groups() if g) if match else "")
 
 
+def _select(path: Path, names: list[str] | None, values: np.ndarray, x_column, y_columns) -> list[_Group]:
+    """Choose the axis and intensity columns: the user's choice, else the file's layout.
+
+    Returns the groups of spectra to build, the first on the chosen axis.
+    """
+    n_cols = values.shape[1]
+    labels = list(names) if names else [f"column {i}" for i in range(n_cols)]
+    x_index = 0 if x_column is None else _resolve(path, labels, names, x_column, "x_column")
+    if y_columns is not None:
+        wanted = y_columns
+        if isinstance(wanted, str) and (names is None or wanted not in names) and "," in wanted:
+            wanted = [part.strip() for part in wanted.split(",")]
+        if isinstance(wanted, (str, int, np.integer)):
+            wanted = [wanted]
+        y_index = [_resolve(path, labels, names, item, "y_columns") for item in wanted]
+        if not y_index or x_index in y_index or len(set(y_index)) != len(y_index):
+            raise FileFormatError(where(path, f"y_columns {list(wanted)!r} must name distinct columns other than "
+                                              f"the x column {labels[x_index]!r}; columns: {_listing(labels)}"))
+        return [_Group(x_index, [], y_index)]
+    groups = _layout(values, labels)
+    x = values[:, x_index]
+    chosen = [g for g in groups if any(np.array_equal(values[:, c], x) for c in g.axes)]
+    # Secondary axes of the chosen groups travel as coordinates (not those equal to the chosen axis).
+    secondary = [c for g in chosen for c in g.axes if c != x_index and not np.array_equal(values[:, c], x)]
+    spectra = [c for g in chosen for c in g.spectra if c != x_index]
+    if not chosen or not spectra:
+        if n_cols == 2:  # x and one column: nothing to be ambiguous about
+            return [_Group(x_index, [], [1 - x_index])]
+        raise _ambiguous(path, labels, groups, f"no intensity column goes with the axis {labels[x_index]!r}")
+    for group in groups:
+        if not group.spectra:
+            raise _ambiguous(path, labels, groups, f"axis column {labels[group.axes[0]]!r} has no intensity column")
+    result = [_Group(x_index, secondary, spectra)]
+    if x_column is None:
+        result += [g for g in groups if g not in chosen]
+    return result
+
+
+class _Group:
+    """Axis columns (the first is the axis; others are alternative axes) and the spectra on them."""
+
+    def __init__(self, x: int, others: list[int], spectra: list[int]) -> None:
+        self.axes = [x, *others]
+        self.spectra = spectra
+
+
+def _layout(values: np.ndarray, labels: list[str]) -> list[_Group]:
+    """Split columns into groups: an axis column, the axis columns right after it, then its spectra.
+
+    Column 0 is always an axis.  A later column is an axis when it is strictly
+    monotonic and either linear in column 0 (a shifted or converted copy of the
+    axis) or named like an axis (``BE``, ``Raman shift``, ``ppm``...).
+    """
+    x = values[:, 0]
+    groups = [_Group(0, [], [])]
+    for column in range(1, values.shape[1]):
+        if _is_axis(values[:, column], x, labels[column]):
+            if groups[-1].spectra:
+                groups.append(_Group(column, [], []))
+            else:
+                groups[-1].axes.append(column)
+        else:
+            groups[-1].spectra.append(column)
+    return groups
+
+
+def _is_axis(column: np.ndarray, x: np.ndarray, label: str) -> bool:
+    if not np.isfinite(column).all():
+        return False
+    steps = np.diff(column)
+    if not ((steps > 0).all() or (steps < 0).all()):
+        return False
+    if any(pattern.search(label) for pattern, _, _ in _AXIS_NAMES):
+        return True
+    if np.ptp(x) == 0:
+        return False
+    slope, intercept = np.polyfit(x, column, 1)
+    return bool(np.max(np.abs(column - (slope * x + intercept))) <= 1e-6 * np.ptp(column))
+
+
+def _resolve(path: Path, labels: list[str], names: list[str] | None, item, argument: str) -> int:
+    """Index of a column given by header name or 0-based index."""
+    if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+        index = int(item)
+    elif isinstance(item, str) and names is not None and item in names:
+        return names.index(item)
+    elif isinstance(item, str) and names is not None and item.strip().lower() in [n.lower() for n in names]:
+        return [n.lower() for n in names].index(item.strip().lower())
+    elif isinstance(item, str) and item.strip().isdigit():
+        index = int(item.strip())
+    else:
+        raise FileFormatError(where(path, f"{argument}={item!r} is not a column; columns: {_listing(labels)}"))
+    if not 0 <= index < len(labels):
+        raise FileFormatError(where(path, f"{argument}={item!r} is out of range; columns: {_listing(labels)}"))
+    return index
+
+
+def _listing(labels: list[str]) -> str:
+    return ", ".join(f"{i}={label!r}" for i, label in enumerate(labels))
+
+
+def _ambiguous(path: Path, labels: list[str], groups: list[_Group], problem: str) -> FileFormatError:
+    axes = [labels[c] for g in groups for c in g.axes]
+    return FileFormatError(where(path, f"cannot tell which columns are spectra ({problem}); columns: "
+                                       f"{_listing(labels)}; axis-like: {', '.join(map(repr, axes))}; choose with "
+                                       f"x_column= and y_columns= (CLI --x-column/--y-columns)"))
+
+
 def _build(
-    path: Path, header: list[list[str]], names: list[str] | None, values: np.ndarray, comments: list[str]
+    path: Path,
+    header: list[list[str]],
+    names: list[str] | None,
+    values: np.ndarray,
+    comments: list[str],
+    group: _Group,
 ) -> xr.DataArray:
-    x, y = values[:, 0], values[:, 1:]
-    label = names[0] if names else ""
+    x_index, others = group.axes[0], group.axes[1:]
+    x = values[:, x_index]
+    if not np.isfinite(x).all():
+        raise FileFormatError(where(path, f"the x column {x_index} holds a value that is not finite"))
+    y = values[:, group.spectra]
+    label = names[x_index] if names else ""
     dim, units = _axis(label)
-    y_names = list(names[1:]) if names else [f"y{i}" for i in range(y.shape[1])]
+    y_names = [names[c] for c in group.spectra] if names else [f"y{i}" for i in range(y.shape[1])]
     # Axis units go on the coordinate (as in the other readers); the intensity units are unknown.
     attrs = {"source_file": str(path), "axis_label": label}
     if comments:
@@ -201,11 +358,17 @@ def _build(
     extra = [h for h in header if h is not names]
     if extra:
         attrs["header"] = "\n".join(" | ".join(h) for h in extra)
-    coord = xr.Variable(
-        dim, x, attrs={"units": units, "long_name": label or dim.replace("_", " ").capitalize()}
-    )
+    coords: dict = {
+        dim: xr.Variable(dim, x, attrs={"units": units, "long_name": label or dim.replace("_", " ").capitalize()})
+    }
+    for column in others:
+        name = names[column] if names else f"x{column}"
+        while name in coords or name in (dim, "spectrum"):
+            name += "_"
+        coords[name] = xr.Variable(dim, values[:, column], attrs={"units": _axis(name)[1], "long_name": name})
+    if others:
+        attrs["axis_columns"] = [names[c] if names else f"column {c}" for c in (x_index, *others)]
     if y.shape[1] == 1:
-        return xr.DataArray(
-            y[:, 0], dims=(dim,), coords={dim: coord}, name=names[1] if names else None, attrs=attrs
-        )
-    return xr.DataArray(y.T, dims=("spectrum", dim), coords={"spectrum": y_names, dim: coord}, attrs=attrs)
+        return xr.DataArray(y[:, 0], dims=(dim,), coords=coords, name=y_names[0] if names else None, attrs=attrs)
+    coords["spectrum"] = y_names
+    return xr.DataArray(y.T, dims=("spectrum", dim), coords=coords, attrs=attrs)
