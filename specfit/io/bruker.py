@@ -5,11 +5,18 @@ the experiment directory (then ``pdata/1`` is read).  The ppm axis is built
 from ``procs``: the first point is at ``OFFSET`` ppm and points are
 ``SW_p / SF / SI`` ppm apart (the FFT spacing, as in nmrglue's unit
 conversion), so the axis runs from high to low ppm in file order.
+
+Integrity: TopSpin stores no checksum, but ``procs`` fixes the size of
+``1r``: ``SI`` values of 4 bytes (``DTYPP=0``, int32) or 8 bytes
+(``DTYPP=2``, float64), so the file length must be exactly ``SI`` times that;
+``SF``, ``SW_p`` and ``OFFSET`` must be finite numbers (``SF``, ``SW_p`` > 0).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import math
 
 import nmrglue as ng
 import numpy as np
@@ -75,13 +82,24 @@ def read(path: str | Path) -> xr.DataArray:
     if pdata is None:
         raise FileFormatError(where(path, "no Bruker processed data (pdata/<n> with 1r and procs)"))
     try:
-        dic, data = ng.bruker.read_pdata(str(pdata), scale_data=True)
-        procs = dic["procs"]
+        procs = ng.bruker.read_jcamp(str(pdata / "procs"))
         offset, sw_p, sf = float(procs["OFFSET"]), float(procs["SW_p"]), float(procs["SF"])
-        si = int(procs["SI"])
+        si, dtypp = int(procs["SI"]), int(procs.get("DTYPP", 0))
     except KeyError as exc:
         raise FileFormatError(where(path, f"procs lacks parameter {exc}")) from exc
-    except (ValueError, OSError) as exc:
+    except (ValueError, TypeError, OSError, IndexError) as exc:
+        raise FileFormatError(where(path, f"cannot read Bruker procs: {exc}")) from exc
+    if not (math.isfinite(offset) and math.isfinite(sw_p) and math.isfinite(sf) and sw_p > 0 and sf > 0):
+        raise FileFormatError(where(path, f"procs values SF={sf}, SW_p={sw_p}, OFFSET={offset} are not valid"))
+    if dtypp not in (0, 2) or si < 2:
+        raise FileFormatError(where(path, f"procs SI={si}, DTYPP={dtypp} not supported (DTYPP 0 or 2, SI >= 2)"))
+    size, expected = (pdata / "1r").stat().st_size, si * (4 if dtypp == 0 else 8)
+    if size != expected:
+        raise FileFormatError(where(path, f"1r is {size} bytes, procs promises {expected} (SI={si}, DTYPP={dtypp}); "
+                                          f"truncated or damaged"))
+    try:
+        dic, data = ng.bruker.read_pdata(str(pdata), scale_data=True)
+    except (ValueError, OSError, KeyError, IndexError) as exc:
         raise FileFormatError(where(path, f"cannot read Bruker pdata: {exc}")) from exc
     if data.ndim != 1 or data.size != si:
         raise FileFormatError(where(path, f"expected 1-D data of SI={si} points, got shape {data.shape}"))
