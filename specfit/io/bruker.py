@@ -14,9 +14,8 @@ Integrity: TopSpin stores no checksum, but ``procs`` fixes the size of
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import math
+from pathlib import Path
 
 import nmrglue as ng
 import numpy as np
