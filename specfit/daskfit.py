@@ -1,75 +1,92 @@
-"""Chunk-by-chunk fitting of dask-backed DataArrays through ``xarray.apply_ufunc``.
+"""Chunk-by-chunk fitting of dask-backed DataArrays, lazily, in the same result schema.
 
-Each chunk of spectra (the spectral axis kept whole) is fitted independently
-by the numpy engine, so the same call runs on a laptop's threads or on a
-``dask.distributed`` cluster.  A global fit (``share``) couples every
-spectrum, so it cannot be split into chunks: the data are loaded and fitted
-in one piece.
+Each chunk of spectra (the spectral axis kept whole) goes through the same
+pipeline as in-memory data (:func:`specfit.pipeline.fit_prepared` then
+:func:`specfit.results.build_dataset`), inside ``xarray.map_blocks``, so the
+result carries every variable of the schema -- covariances, flags and
+messages included -- as dask arrays, and the same call runs on a laptop's
+threads or on a ``dask.distributed`` cluster (the default scheduler of an
+active ``Client``).  A global fit (``share``) couples every spectrum of the
+series, so its data must be in one process: they are loaded and fitted in one
+piece, and ``attrs["dask"]`` says so.
 """
 
 from __future__ import annotations
 
+import dask.array as dsa
 import numpy as np
 import xarray as xr
 
 from .library import Library
-from .uncertainty import QUANTITIES
+from .options import FitOptions
+from .pipeline import fit_prepared
+from .prepare import prepare
+from .results import MAX_STORED_CURVES, build_dataset
 
-_PER_COMPONENT = tuple(QUANTITIES) + tuple(f"{q}_stderr" for q in QUANTITIES) + ("shape",)
-_PER_SPECTRUM = ("success", "redchi", "rsquared", "aic", "bic", "nfev", "chisqr", "charge_shift")
-_CURVES = ("best_fit", "background")
+_TEXT = ("flags", "fit_message")
 
 
-def fit_dask(data: xr.DataArray, lib: Library, *, share: tuple[str, ...], **options) -> xr.Dataset:
-    """Fit a dask-backed ``data`` lazily; returns a Dataset of dask arrays in the result schema."""
-    from .fitting import fit
+def _fit_block(block: xr.DataArray, lib: Library, options: FitOptions, store_curves: bool,
+               keep_attrs: bool = False) -> xr.Dataset:
+    prep = prepare(block, lib, window=options.window, weights=options.weights)
+    ds = build_dataset(fit_prepared(prep, lib, options), store_curves=store_curves)
+    for name in _TEXT:
+        ds[name] = ds[name].astype(object)
+    if not keep_attrs:
+        ds.attrs = {}
+    return ds
 
-    if share:
-        return fit(data.compute(), lib, share=share, **options)
+
+def _template(probe: xr.Dataset, data: xr.DataArray, axis: str) -> xr.Dataset:
+    """Lazy Dataset shaped like the full result, chunked like ``data``'s batch dims."""
+    batch = data.dims[:-1]
+    chunks = dict(zip(batch, data.chunks[:-1]))
+    out = xr.Dataset(coords={k: v for k, v in data.coords.items() if set(v.dims) <= set(batch)})
+    for name, var in probe.data_vars.items():
+        dims = batch + tuple(d for d in var.dims if d not in batch)
+        shape = tuple(data.sizes[d] if d in batch else probe.sizes[d] for d in dims)
+        chunk = tuple(chunks[d] if d in batch else (probe.sizes[d],) for d in dims)
+        dtype = object if name in _TEXT else var.dtype
+        out[name] = xr.Variable(dims, dsa.empty(shape, chunks=chunk, dtype=dtype), attrs=var.attrs)
+    for name, coord in probe.coords.items():
+        if not set(coord.dims) & set(batch) and name not in out.coords:
+            out = out.assign_coords({name: coord})
+    return out
+
+
+def fit_dask(data: xr.DataArray, lib: Library, options: FitOptions) -> xr.Dataset:
+    """Fit a dask-backed ``data`` lazily; returns the result schema as dask arrays.
+
+    Parameters
+    ----------
+    data : xarray.DataArray
+        Dask-backed spectra (last dim = spectral axis).
+    lib : Library
+        Resolved library.
+    options : FitOptions
+        Validated options.
+    """
+    if options.share:
+        loaded = data.compute()
+        ds = build_dataset(fit_prepared(prepare(loaded, lib, window=options.window, weights=options.weights), lib,
+                                options))
+        ds.attrs["dask"] = ("global fit (share=...): it couples every spectrum of the series, so the data were "
+                            "loaded into one process and fitted in one piece")
+        return ds
     axis = data.dims[-1]
-    window = options.pop("window", None) or lib.window
+    window = options.window or lib.window
     if window is not None and axis in data.coords:
         x_all = data[axis].values
         inside = np.nonzero((x_all >= window[0]) & (x_all <= window[1]))[0]
         if inside.size >= 5:
             data = data.isel({axis: inside})
     data = data.chunk({axis: -1})
-    x = data[axis].values if axis in data.coords else np.arange(data.sizes[axis], dtype=float)
-    probe = fit(xr.DataArray(np.asarray(data.isel({d: 0 for d in data.dims[:-1]}).values), dims=(axis,),
-                             coords={axis: x}), lib, window=window, **options)
-    n_comp = probe.sizes["component"]
-
-    def block(y: np.ndarray):
-        lead = y.shape[:-1]
-        flat = xr.DataArray(y.reshape(-1, y.shape[-1]), dims=("_spectrum", axis), coords={axis: x})
-        ds = fit(flat, lib, window=window, **options)
-        per_comp = np.stack([ds[v].values for v in _PER_COMPONENT], axis=-1)
-        per_spec = np.stack([ds[v].values.astype(float) for v in _PER_SPECTRUM], axis=-1)
-        curves = np.stack([ds[v].values for v in _CURVES], axis=1)
-        comp_curves = ds["component_curve"].values
-        return (per_comp.reshape(lead + per_comp.shape[1:]), per_spec.reshape(lead + per_spec.shape[1:]),
-                curves.reshape(lead + curves.shape[1:]), comp_curves.reshape(lead + comp_curves.shape[1:]))
-
-    per_comp, per_spec, curves, comp_curves = xr.apply_ufunc(
-        block, data, input_core_dims=[[axis]],
-        output_core_dims=[["component", "_quantity"], ["_stat"], ["_curve", axis], ["component", axis]],
-        dask="parallelized", output_dtypes=[float, float, float, float],
-        dask_gufunc_kwargs={"output_sizes": {"component": n_comp, "_quantity": len(_PER_COMPONENT),
-                                             "_stat": len(_PER_SPECTRUM), "_curve": len(_CURVES)},
-                            "allow_rechunk": True},
-    )
-    out = xr.Dataset(coords={k: v for k, v in data.coords.items()})
-    for k, name in enumerate(_PER_COMPONENT):
-        out[name] = per_comp.isel(_quantity=k, drop=True)
-    for k, name in enumerate(_PER_SPECTRUM):
-        var = per_spec.isel(_stat=k, drop=True)
-        out[name] = var.astype(bool) if name == "success" else var.astype(int) if name == "nfev" else var
-    out["data"] = data
-    for k, name in enumerate(_CURVES):
-        out[name] = curves.isel(_curve=k, drop=True)
-    out["residual"] = data - out["best_fit"]
-    out["component_curve"] = comp_curves
-    out = out.assign_coords({name: probe[name] for name in probe.coords if "component" in probe[name].dims})
+    n_spectra = int(np.prod(data.shape[:-1], dtype=np.int64))
+    store = n_spectra <= MAX_STORED_CURVES
+    first = data.isel({d: slice(0, 1) for d in data.dims[:-1]}).compute()
+    probe = _fit_block(first, lib, options, store, keep_attrs=True)
+    template = _template(probe, data, axis)
+    out = xr.map_blocks(_fit_block, data, args=(lib, options, store), template=template)
     out.attrs.update(probe.attrs)
-    out.attrs["dask"] = "fitted chunk by chunk (xarray.apply_ufunc, dask='parallelized')"
+    out.attrs["dask"] = "fitted chunk by chunk (xarray.map_blocks over the batch chunks, same pipeline as numpy)"
     return out

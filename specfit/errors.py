@@ -28,6 +28,10 @@ class FitError(SpecfitError, RuntimeError):
     """A fit that cannot be set up (not a failed convergence: that is flagged)."""
 
 
+class OptionError(FitError, ValueError):
+    """An option value outside its choices (engine, share word, baseline, ...), named with the choices."""
+
+
 def where(path: object | None, message: str) -> str:
     """Prefix ``message`` with the file it concerns, keeping it on one line."""
     text = " ".join(str(message).split())

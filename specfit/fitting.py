@@ -1,59 +1,28 @@
-"""``specfit.fit``: a library and a batch of spectra in, a result Dataset out."""
+"""``specfit.fit``: the public boundary — a library and a batch of spectra in, a result Dataset out.
+
+Options are validated here, once, into a :class:`~specfit.options.FitOptions`;
+the library is resolved (restricted to components, lineshape override, a
+CasaXPS model read from the data) and checked against the data (technique,
+nucleus); then the data flow one way: :mod:`specfit.prepare` ->
+:mod:`specfit.pipeline` -> :mod:`specfit.results`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import re
+from dataclasses import replace
 
-import numpy as np
 import xarray as xr
-from numpy.typing import NDArray
 
-from .backgrounds import background as fixed_background
-from .engine import BatchSolution, covariance, levenberg_marquardt
-from .errors import DataError, FitError, LibraryError
-from .globalfit import fit_global, shared_mask
-from .initial import initial_theta
-from .library import BACKGROUNDS, SHAPE_TIES, Library, load_library
-from .model import IN_FIT_BACKGROUNDS, ModelSpec, background_curve, compile_model, peak_curves
-from .prepare import Prepared, prepare
-from .problem import FitProblem
-from .shapetie import ALPHA, common_shape_pvalue, shapes_shared_by_series, tie_shapes
-
-ENGINES = ("batch", "lmfit")
-UNCERTAINTY_METHODS = ("covariance", "montecarlo", "bootstrap")
-PRE_SUBTRACTED = {"shirley_fixed": "shirley", "tougaard": "tougaard", "als": "als", "arpls": "arpls"}
-
-
-@dataclass
-class FitOutcome:
-    """Everything the result builder needs, arrays over all N spectra of the batch."""
-
-    spec: ModelSpec
-    prep: Prepared
-    library: Library
-    theta: NDArray  # (N, P)
-    cov: NDArray  # (N, P, P)
-    free: NDArray  # (N, P)
-    cost: NDArray
-    nfev: NDArray
-    success: NDArray
-    n_varys: NDArray
-    fixed_bg: NDArray  # (N, M) background subtracted before the fit
-    options: dict
-
-
-def _as_tuple(value: object) -> tuple[str, ...]:
-    if value is None or value == "" or value == ():
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    return tuple(str(v) for v in value)
+from .errors import DataError, LibraryError
+from .library import DEFAULT_AXIS, Library, load_library
+from .options import FitOptions, as_names
+from .pipeline import fit_prepared
+from .prepare import as_dataarray, prepare
 
 
 def _parse_lineshape(text: str) -> tuple[str, float | None]:
     """``"voigt"`` -> (voigt, free shape); CasaXPS notation ``"GL(30)"``/``"SGL(10)"`` -> fixed p/100."""
-    import re
-
     match = re.fullmatch(r"\s*(s?gl)\s*\(\s*(\d+(?:\.\d*)?)\s*\)\s*", text, flags=re.IGNORECASE)
     if match:
         percent = float(match.group(2))
@@ -63,14 +32,32 @@ def _parse_lineshape(text: str) -> tuple[str, float | None]:
     return text.strip().lower(), None
 
 
-def resolve_library(library: object, components: object = None, lineshape: str | None = None) -> Library:
+def resolve_library(library: object, components: object = None, lineshape: str | None = None,
+                    data: object = None) -> Library:
     """Load ``library``, restrict it to ``components`` and optionally override every lineshape.
 
+    ``library="casa"`` builds the library from the CasaXPS model stored in
+    ``data``'s VAMAS block comment (:func:`specfit.xps.casa_model.library_from_casa`).
     An overridden lineshape starts at its default shape parameter, free over
     its whole range (for ``voigt``: Gaussian to Lorentzian).
+
+    Raises
+    ------
+    LibraryError
+        Unknown library, component or lineshape; ``"casa"`` without a CasaXPS model.
     """
-    lib = load_library(library)
-    names = _as_tuple(components)
+    if isinstance(library, str) and library.strip().lower() == "casa":
+        if not isinstance(data, xr.DataArray):
+            raise LibraryError("library 'casa' reads the CasaXPS model stored in a VAMAS file: pass the DataArray "
+                               "read from that file")
+        from .xps.casa_model import library_from_casa
+
+        lib = library_from_casa(data)
+    else:
+        lib = load_library(library)
+    names = as_names(components)
+    if names == ("auto",):
+        names = ()
     lib = lib.subset(names) if names else lib
     if lineshape:
         from .lineshapes import get_lineshape
@@ -83,30 +70,51 @@ def resolve_library(library: object, components: object = None, lineshape: str |
         shape = ls.default_shape if fixed is None else fixed
         limits = ls.shape_limits if fixed is None else (fixed, fixed)
         comps = tuple(replace(c, lineshape=name, shape=shape, shape_range=limits) for c in lib.components)
-        lineshape = name
-        lib = replace(lib, components=comps, lineshape=lineshape)
+        lib = replace(lib, components=comps, lineshape=name)
     return lib
 
 
-def _subtract_fixed(prep: Prepared, kind: str, options: dict) -> NDArray:
-    out = np.zeros_like(prep.y)
-    algo = PRE_SUBTRACTED[kind]
-    for i in np.nonzero(prep.usable)[0]:
-        ok = prep.weights[i] > 0
-        try:
-            bg = fixed_background(prep.x[ok], prep.y[i, ok], algo, **options)
-        except DataError as exc:
-            prep.usable[i], prep.messages[i] = False, f"background failed: {exc}"
-            continue
-        out[i] = np.interp(prep.x, prep.x[ok], bg)
-    return out
+_NUCLEUS = re.compile(r"(\d+)\s*([A-Za-z]{1,2})|([A-Za-z]{1,2})\s*(\d+)")
+
+
+def _nucleus(text: str) -> str | None:
+    """``"7Li"``, ``"^7Li"``, ``"<7Li>"``, ``"Li7"`` -> ``"7li"``; None when not a nucleus label."""
+    match = _NUCLEUS.search(str(text))
+    if not match:
+        return None
+    mass, symbol = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+    return f"{int(mass)}{symbol.lower()}"
+
+
+def check_data_matches(da: xr.DataArray, lib: Library) -> None:
+    """Refuse a library whose technique or nucleus contradicts the data's own metadata.
+
+    Raises
+    ------
+    DataError
+        The spectral axis is named for another technique (``binding_energy``
+        with a Raman library), or the file's nucleus (e.g. ``13C``) is not the
+        library's (``7Li``).
+    """
+    source = da.attrs.get("source_file", "data")
+    axis = da.dims[-1] if da.dims else ""
+    owners = {v: k for k, v in DEFAULT_AXIS.items()}
+    if axis in owners and owners[axis] != lib.technique:
+        raise DataError(f"{source}: the spectral axis is {axis!r} ({owners[axis]}) but library {lib.name!r} is "
+                        f"for {lib.technique}")
+    wanted = _nucleus(lib.nucleus) if lib.nucleus else None
+    found = _nucleus(da.attrs.get("nucleus", "")) if da.attrs.get("nucleus") else None
+    if wanted and found and wanted != found:
+        raise DataError(f"{source}: the file's nucleus is {da.attrs['nucleus']!r} but library {lib.name!r} is for "
+                        f"{lib.nucleus}")
 
 
 def fit(data: object, library: object, *, components: object = None, background: str | None = None,
         share: object = None, window: tuple[float, float] | None = None, engine: str = "batch",
         weights: str | None = None, degree: int = 2, background_options: dict | None = None,
         max_nfev: int | None = None, lineshape: str | None = None, uncertainty: str = "covariance",
-        n_draws: int = 100, seed: int | None = 0, shape_tie: str | None = None) -> xr.Dataset:
+        n_draws: int = 100, seed: int | None = 0, shape_tie: str | None = None, select: str | None = None,
+        charge_shift: float | None = None, progress: bool | None = None) -> xr.Dataset:
     """Fit every spectrum of ``data`` with the components of ``library``.
 
     Parameters
@@ -115,9 +123,12 @@ def fit(data: object, library: object, *, components: object = None, background:
         Spectra; the last dimension is the spectral axis (eV, cm-1 or ppm),
         any other dimensions are batch dimensions carried to the result.
     library : str, path or Library
-        Library name (``"raman/fsi_tfsi"``), a TOML path, or a loaded library.
+        Library name (``"raman/fsi_tfsi"``), a TOML path, a loaded library, or
+        ``"casa"``: the CasaXPS model stored in a VAMAS file's block comment.
     components : sequence of str or str, optional
-        Restrict the library to these components (``"LiF,C-F"`` works too).
+        Restrict the library to these components (``"LiF,C-F"`` works too), or
+        ``"auto"``: keep only the components the data support
+        (:mod:`specfit.selection`; the XPS libraries' default).
     background : str, optional
         ``none``, ``linear``, ``polynomial`` or ``shirley`` (refined in the fit,
         Shirley "active"), or ``shirley_fixed``, ``tougaard``, ``als``,
@@ -128,149 +139,98 @@ def fit(data: object, library: object, *, components: object = None, background:
     window : (lo, hi), optional
         Fitting window in axis units; default: the library's.
     engine : {"batch", "lmfit"}
-        Vectorised Levenberg–Marquardt, or lmfit spectrum by spectrum.
+        Vectorised Levenberg–Marquardt, or lmfit spectrum by spectrum (which
+        cannot share parameters: asking for both is an error).
     weights : {None, "poisson"}
         Unweighted least squares, or ``1/sqrt(counts)`` weights.
     degree : int
         Degree of the in-fit ``polynomial`` background.
     background_options : dict, optional
-        Options of a subtracted background (e.g. ``{"n_average": 5}``).
+        Options of the background (e.g. ``{"n_average": 5}``).
     max_nfev : int, optional
-        Model evaluations allowed.
+        Model evaluations allowed per spectrum.
     lineshape : str, optional
         Override the lineshape of every component: a name (shape parameter then
         free over its range) or CasaXPS notation ``"GL(30)"``/``"SGL(30)"`` (fixed).
     uncertainty : {"covariance", "montecarlo", "bootstrap"}
         How ``*_stderr`` and the covariances are estimated: linearised
-        covariance (default), or refits of ``n_draws`` resampled data sets
-        (Gaussian noise of the residual scale, or resampled residuals).
+        covariance (default), or refits of ``n_draws`` resampled data sets.
     n_draws, seed : int
         Number of resampled data sets and the random seed (reproducible by default).
     shape_tie : {"none", "all", "auto"}, optional
         One shape parameter for all components, one each, or one unless a
-        global fit's series rejects it (F-test); default: the library's
-        ``shape_tie``.  See :mod:`specfit.shapetie`.
+        global fit's series rejects it (F-test); default: the library's.
+    select : {"none", "auto"}, optional
+        Component selection; default: the library's ``select`` key.
+    charge_shift : float, optional
+        Known charge shift in eV added to the binding-energy axis before the
+        fit (XPS); recorded per spectrum as ``charge_shift``.
+    progress : bool, optional
+        Progress bar: None shows one for runs longer than about 2 s.
 
     Returns
     -------
     xarray.Dataset
-        The result schema of the specification (``component`` dimension,
-        ``center``/``fwhm``/``height``/``area``/``fraction`` with
-        ``*_stderr``, fit statistics, curves).
+        The result schema (:mod:`specfit.schema`): per component ``center``,
+        ``fwhm``, ``height``, ``area``, ``fraction`` with ``*_stderr`` and
+        ``at_bound``; per spectrum ``success``, fit statistics, ``flags`` and
+        ``fit_message``; curves.
+
+    Raises
+    ------
+    FitError, LibraryError, DataError
+        Bad options, library or data (a single unfit spectrum is flagged instead).
     """
+    casa = isinstance(library, str) and library.strip().lower() == "casa"
+    da = as_dataarray(data) if casa else data
+    lib = resolve_library(library, components, lineshape, data=da)
+    options = FitOptions.build(lib, background=background, share=share, engine=engine, weights=weights,
+                               degree=degree, background_options=background_options, max_nfev=max_nfev,
+                               uncertainty=uncertainty, n_draws=n_draws, seed=seed, shape_tie=shape_tie,
+                               window=window, components=components, select=select, lineshape=lineshape,
+                               charge_shift=charge_shift, progress=progress)
+    if isinstance(data, xr.DataArray):
+        check_data_matches(data, lib)
+    if options.charge_shift:
+        data = _shift_axis(as_dataarray(data, lib), options.charge_shift)
+    if options.select == "auto" and len(lib.components) > 1:
+        return _fit_selected(data, lib, options)
+    return _fit_with(data, lib, options)
+
+
+def _shift_axis(da: xr.DataArray, shift: float) -> xr.DataArray:
+    axis = da.dims[-1]
+    if axis not in da.coords:
+        raise DataError(f"charge_shift needs a spectral axis with values; {axis!r} has none")
+    return da.assign_coords({axis: da[axis] + shift})
+
+
+def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset:
+    """Component selection (:mod:`specfit.selection`) over fits of candidate subsets."""
+    from .selection import select_components
+
+    def fit_subset(names: tuple[str, ...]) -> xr.Dataset:
+        sub = replace(options, components=tuple(names), select="none")
+        return _fit_with(data, lib.subset(list(names)), sub)
+
+    return select_components(fit_subset, lib.component_names, shared=bool(options.share))
+
+
+def _fit_with(data: object, lib: Library, options: FitOptions) -> xr.Dataset:
     from .results import build_dataset
 
-    lib = resolve_library(library, components, lineshape)
-    share_t = _as_tuple(share)
-    background = background or lib.background
-    tie = shape_tie or lib.shape_tie
-    if background not in BACKGROUNDS:
-        raise LibraryError(f"unknown background {background!r}; choose one of {', '.join(BACKGROUNDS)}")
-    if uncertainty not in UNCERTAINTY_METHODS:
-        raise FitError(f"unknown uncertainty {uncertainty!r}; choose one of {', '.join(UNCERTAINTY_METHODS)}")
-    if engine not in ENGINES:
-        raise FitError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if tie not in SHAPE_TIES:
-        raise FitError(f"unknown shape_tie {tie!r}; choose one of {', '.join(SHAPE_TIES)}")
-    if _is_dask(data):
+    if isinstance(data, xr.DataArray) and data.chunks is not None:
         from .daskfit import fit_dask
 
-        return fit_dask(data, lib, background=background, share=share_t, window=window, engine=engine,
-                        weights=weights, degree=degree, background_options=background_options,
-                        max_nfev=max_nfev, uncertainty=uncertainty, n_draws=n_draws, seed=seed, shape_tie=tie)
-    prep = prepare(data, lib, window=window, weights=weights)
-    options = dict(background=background, share=",".join(share_t), engine=engine, weights=weights or "none",
-                   degree=degree, window=prep.window, background_options=background_options or {},
-                   components=list(lib.component_names), lineshape_override=lineshape or "",
-                   uncertainty=uncertainty, n_draws=n_draws, seed=seed, shape_tie=tie)
-    run = dict(background=background, share=share_t, engine=engine, degree=degree,
-               background_options=background_options or {}, max_nfev=max_nfev, options=options)
-    tested = (tie == "auto" and shapes_shared_by_series(share_t) and int(prep.usable.sum()) > 1
-              and tie_shapes(lib) != lib)
-    if tested:
-        outcome = _fit_common_or_per_band_shapes(prep, lib, run)
-    else:
-        outcome = run_fit(prep, tie_shapes(lib) if tie != "none" else lib, **run)
+        return fit_dask(data, lib, options)
+    prep = prepare(data, lib, window=options.window, weights=options.weights)
+    outcome = fit_prepared(prep, lib, options)
     ds = build_dataset(outcome)
-    if uncertainty != "covariance":
+    if options.uncertainty != "covariance":
         from .montecarlo import apply_resampled_errors
 
-        ds = apply_resampled_errors(ds, outcome, method=uncertainty, n_draws=n_draws, seed=seed)
+        ds = apply_resampled_errors(ds, outcome)
     return ds
 
 
-def _fit_common_or_per_band_shapes(prep: Prepared, lib: Library, run: dict) -> FitOutcome:
-    """Global fits with per-band and with one common shape; the common one unless the series rejects it."""
-    per_band = run_fit(replace(prep, messages=list(prep.messages)), lib, **run)
-    common = run_fit(prep, tie_shapes(lib), **run)
-    rows = prep.usable & per_band.success & common.success
-    n_removed = per_band.spec.groups.count("shape") - common.spec.groups.count("shape")
-    pvalue = common_shape_pvalue(float(per_band.cost[rows].sum()), float(common.cost[rows].sum()),
-                                 int(np.count_nonzero(prep.weights[rows] > 0)), float(per_band.n_varys[rows].sum()),
-                                 n_removed)
-    chosen = per_band if pvalue < ALPHA else common
-    chosen.options = {**chosen.options, "shape_tie_pvalue": pvalue}
-    return chosen
-
-
-def _is_dask(data: object) -> bool:
-    return isinstance(data, xr.DataArray) and data.chunks is not None
-
-
-def run_fit(prep: Prepared, lib: Library, *, background: str, share: tuple[str, ...], engine: str,
-            degree: int, background_options: dict, max_nfev: int | None, options: dict) -> FitOutcome:
-    """Fit prepared data; spectra that cannot be fitted are flagged, the rest go on."""
-    in_fit = background if background in IN_FIT_BACKGROUNDS else "none"
-    fixed_bg = (_subtract_fixed(prep, background, background_options) if background in PRE_SUBTRACTED
-                else np.zeros_like(prep.y))
-    spec = compile_model(lib, prep.x, background=in_fit, degree=degree)
-    n, p = prep.y.shape[0], spec.n_params
-    theta = np.full((n, p), np.nan)
-    cov = np.full((n, p, p), np.nan)
-    free = np.zeros((n, p), bool)
-    cost = np.full(n, np.nan)
-    nfev = np.zeros(n, int)
-    success = np.zeros(n, bool)
-    n_varys = np.full(n, float(p))
-    rows = np.nonzero(prep.usable)[0]
-    if rows.size:
-        problem = FitProblem(spec, prep.x, prep.y[rows] - fixed_bg[rows], prep.weights[rows])
-        theta0 = initial_theta(spec, prep.x, problem.y, problem.weights)
-        sol, c, nv = _solve(problem, theta0, share, engine, max_nfev)
-        theta[rows], cov[rows], free[rows] = sol.theta, c, ~sol.at_bound
-        cost[rows], nfev[rows], success[rows], n_varys[rows] = sol.cost, sol.nfev, sol.success, nv
-        for i in rows[~sol.success]:
-            prep.messages[i] = (prep.messages[i] + "; " if prep.messages[i] else "") + "did not converge"
-    return FitOutcome(spec, prep, lib, theta, cov, free, cost, nfev, success, n_varys, fixed_bg, options)
-
-
-def _solve(problem: FitProblem, theta0: NDArray, share: tuple[str, ...], engine: str,
-           max_nfev: int | None) -> tuple[BatchSolution, NDArray, NDArray]:
-    spec = problem.spec
-    if engine == "lmfit" and not share:
-        from .lmfit_engine import fit_with_lmfit
-
-        sol, cov = fit_with_lmfit(problem, theta0, max_nfev=max_nfev or 2000)
-        free = ~sol.at_bound
-        return sol, cov, free.sum(axis=1).astype(float)
-    sol = levenberg_marquardt(problem.residual_jacobian, theta0, spec.lower, spec.upper, max_nfev=max_nfev or 400)
-    if share and problem.y.shape[0] > 1:
-        mask = shared_mask(spec.groups, share)
-        if mask.any():
-            return fit_global(problem, sol.theta, mask, max_nfev=max_nfev or 200)
-    # Parameters resting on a bound stay in the covariance, as in lmfit: holding them fixed
-    # understated fraction errors up to 7x in overlapped bands.  Their own stderr is NaN.
-    cov = covariance(sol.jacobian, sol.cost, problem.n_points)
-    return sol, cov, (~sol.at_bound).sum(axis=1).astype(float)
-
-
-def curves(outcome: FitOutcome) -> dict[str, NDArray]:
-    """Model curves on the ascending axis: best fit, background, components ``(N, C, M)``."""
-    spec, x = outcome.spec, outcome.prep.x
-    theta = np.nan_to_num(outcome.theta, nan=0.0)
-    comp = peak_curves(spec, theta, x)
-    peaks = comp.sum(axis=1)
-    bg = background_curve(spec, theta, x, peaks) + outcome.fixed_bg
-    bad = ~np.isfinite(outcome.theta).all(axis=1)
-    comp[bad], bg[bad] = np.nan, np.nan
-    return {"best_fit": peaks + bg, "background": bg, "component_curve": comp}
+__all__ = ["fit", "resolve_library", "check_data_matches"]

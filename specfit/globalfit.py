@@ -109,14 +109,14 @@ def fit_global(problem: FitProblem, theta0: NDArray, shared: NDArray, *,
     n_points = problem.n_points
     dof = int(n_points.sum()) - total_free
     s2 = float(cost.sum() / dof) if dof > 0 else np.nan
-    cov = _block_covariance(j, s_idx, l_idx) * s2
+    cov = block_covariance(j, s_idx, l_idx) * s2
     n_varys = free_l.sum(axis=1) + free_s.sum() / n
     success = np.full(n, bool(result.success) and result.status > 0)
     nfev = np.full(n, int(result.nfev))
     return BatchSolution(theta, r, j, cost, nfev, success, at_bound), cov, n_varys
 
 
-def _block_covariance(j: NDArray, s_idx: NDArray, l_idx: NDArray) -> NDArray:
+def block_covariance(j: NDArray, s_idx: NDArray, l_idx: NDArray) -> NDArray:
     """Unscaled ``(J^T J)^-1`` of the block-arrow problem, per spectrum in the full layout.
 
     Parameters resting on a bound stay in, as for independent fits (see ``fitting._solve``).
@@ -143,3 +143,6 @@ def _block_covariance(j: NDArray, s_idx: NDArray, l_idx: NDArray) -> NDArray:
     cov[:, l_idx[:, None], s_idx[None, :]] = np.transpose(s_sl, (0, 2, 1))
     cov[:, l_idx[:, None], l_idx[None, :]] = s_ll
     return cov
+
+
+_block_covariance = block_covariance  # old name, kept until every caller uses the public one

@@ -12,17 +12,20 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .backgrounds.registry import BACKGROUND_NAMES
 from .errors import LibraryError
-from .lineshapes import LINESHAPES, get_lineshape
+from .lineshapes import LINESHAPES, canonical_lineshape, get_lineshape, is_lineshape
 
 TECHNIQUES = ("raman", "xps", "nmr")
 DEFAULT_AXIS = {"raman": "raman_shift", "xps": "binding_energy", "nmr": "chemical_shift"}
 DEFAULT_BACKGROUND = {"raman": "polynomial", "xps": "shirley", "nmr": "linear"}
-#: Backgrounds a library or ``fit(background=...)`` may name.
-BACKGROUNDS = ("none", "linear", "polynomial", "shirley", "shirley_fixed", "tougaard", "als", "arpls")
+#: Backgrounds a library or ``fit(background=...)`` may name (from :mod:`specfit.backgrounds.registry`).
+BACKGROUNDS = BACKGROUND_NAMES
 
 LIBRARY_KEYS = {"name", "technique", "axis", "window", "background", "lineshape", "shape", "shape_range",
-                "shape_tie", "sources", "description", "units"}
+                "shape_tie", "sources", "description", "units", "select", "nucleus"}
+#: Component selection a library may ask for by default (``select`` key; see ``specfit.selection``).
+SELECTIONS = ("none", "auto")
 #: How the shape parameters of a library's components are tied (see ``specfit.shapetie``).
 SHAPE_TIES = ("none", "all", "auto")
 COMPONENT_KEYS = {"name", "label", "center", "center_range", "fwhm", "fwhm_range", "lineshape", "shape",
@@ -91,6 +94,12 @@ class Library:
     shape: float | None = None
     shape_range: tuple[float, float] | None = field(default=None)
     shape_tie: str = "none"
+    #: Options of the library's background, as (key, value) pairs (e.g. a CasaXPS region's Tougaard B, C, D).
+    background_options: tuple[tuple[str, object], ...] = ()
+    #: Things of the source model specfit could not express, by name (e.g. from a CasaXPS file); never dropped.
+    notes: tuple[str, ...] = ()
+    select: str = "none"
+    nucleus: str = ""
 
     @property
     def component_names(self) -> tuple[str, ...]:
@@ -214,8 +223,10 @@ def parse_library(data: dict, *, path: str = "", content_hash: str = "") -> Libr
     if background not in BACKGROUNDS:
         raise chk.fail("[library]", "background", f"must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
     lineshape = head.get("lineshape", "voigt")
-    if lineshape not in LINESHAPES:
-        raise chk.fail("[library]", "lineshape", f"must be one of {', '.join(LINESHAPES)}, got {lineshape!r}")
+    if not isinstance(lineshape, str) or not is_lineshape(lineshape):
+        raise chk.fail("[library]", "lineshape", f"must be one of {', '.join(LINESHAPES)} or la(...)/lf(...), "
+                                                 f"got {lineshape!r}")
+    lineshape = canonical_lineshape(lineshape)
     sources = head.get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         raise chk.fail("[library]", "sources", "must be a list of strings")
@@ -225,6 +236,12 @@ def parse_library(data: dict, *, path: str = "", content_hash: str = "") -> Libr
     shape_tie = head.get("shape_tie", "none")
     if shape_tie not in SHAPE_TIES:
         raise chk.fail("[library]", "shape_tie", f"must be one of {', '.join(SHAPE_TIES)}, got {shape_tie!r}")
+    select = head.get("select", "none")
+    if select not in SELECTIONS:
+        raise chk.fail("[library]", "select", f"must be one of {', '.join(SELECTIONS)}, got {select!r}")
+    nucleus = head.get("nucleus", "")
+    if not isinstance(nucleus, str):
+        raise chk.fail("[library]", "nucleus", f"must be a string such as '7Li', got {nucleus!r}")
 
     raw_components = data.get("component", [])
     if not isinstance(raw_components, list) or not raw_components:
@@ -245,7 +262,7 @@ def parse_library(data: dict, *, path: str = "", content_hash: str = "") -> Libr
                    window=window, background=background, lineshape=lineshape, components=tuple(components),
                    sources=tuple(sources), description=str(head.get("description", "")), path=path,
                    content_hash=content_hash, units=str(head.get("units", "")), shape=lib_shape,
-                   shape_range=lib_shape_range, shape_tie=shape_tie)
+                   shape_range=lib_shape_range, shape_tie=shape_tie, select=select, nucleus=nucleus)
 
 
 def _parse_component(chk: _Checker, raw: dict, index: int, lib_lineshape: str, lib_shape: float | None,
@@ -281,8 +298,10 @@ def _parse_component(chk: _Checker, raw: dict, index: int, lib_lineshape: str, l
     if not fwhm_range[0] <= fwhm <= fwhm_range[1]:
         raise chk.fail(where, "fwhm", f"{fwhm:g} outside fwhm_range [{fwhm_range[0]:g}, {fwhm_range[1]:g}]")
     lineshape = raw.get("lineshape", lib_lineshape)
-    if lineshape not in LINESHAPES:
-        raise chk.fail(where, "lineshape", f"must be one of {', '.join(LINESHAPES)}, got {lineshape!r}")
+    if not isinstance(lineshape, str) or not is_lineshape(lineshape):
+        raise chk.fail(where, "lineshape", f"must be one of {', '.join(LINESHAPES)} or la(...)/lf(...), "
+                                           f"got {lineshape!r}")
+    lineshape = canonical_lineshape(lineshape)
     ls = get_lineshape(lineshape)
     shape_range = chk.pair(raw, "shape_range", where) or lib_shape_range or ls.shape_limits
     shape = chk.number(raw, "shape", where, lib_shape if lib_shape is not None else ls.default_shape)

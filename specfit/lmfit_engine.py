@@ -1,9 +1,11 @@
 """The same model fitted spectrum by spectrum with lmfit (reference engine).
 
 lmfit sees only the free parameters of the compiled :class:`ModelSpec` -- no
-parameter expressions -- and the analytic Jacobian, so it fits exactly the
+parameter expressions -- and the model's analytic Jacobian (``Dfun``; lmfit
+rescales it for its bounded-parameter transformation), so it fits exactly the
 model the batch engine fits; it is the reference the batch engine is tested
-and benchmarked against.
+and benchmarked against.  Covariance and bounds are not taken from lmfit but
+computed for every engine alike by :func:`specfit.engines.finalize`.
 """
 
 from __future__ import annotations
@@ -11,40 +13,68 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .engine import BatchSolution
 from .problem import FitProblem
 
 
-def fit_with_lmfit(problem: FitProblem, theta0: NDArray, *, max_nfev: int = 2000) -> tuple[BatchSolution, NDArray]:
-    """Fit every spectrum with ``lmfit.minimize(method="leastsq")``; returns solution and covariance."""
+def fit_with_lmfit(problem: FitProblem, theta0: NDArray, *, max_nfev: int = 2000,
+                   tol: float = 1e-12) -> tuple[NDArray, NDArray, NDArray, NDArray, list[str]]:
+    """Fit every spectrum with ``lmfit.minimize(method="leastsq")``.
+
+    Parameters
+    ----------
+    problem : FitProblem
+        ``N`` spectra and their compiled model.
+    theta0 : ndarray, shape (N, P)
+        Starting values.
+    max_nfev : int
+        Model evaluations allowed per spectrum.
+    tol : float
+        MINPACK's ``ftol`` and ``xtol`` (the batch engine's defaults, so both
+        engines stop at the same precision).
+
+    Returns
+    -------
+    theta (N, P), cost (N,), nfev (N,), success (N,), message (list of N str)
+        A spectrum on which lmfit raises (overflow, non-finite model) comes
+        back with ``success=False`` and the reason; the others go on.
+    """
     import lmfit
 
     spec = problem.spec
     n, p = theta0.shape
     names = [f"p{i}" for i in range(p)]
     theta = theta0.copy()
-    cov = np.full((n, p, p), np.nan)
-    cost = np.zeros(n)
+    cost = np.full(n, np.nan)
     nfev = np.zeros(n, int)
     success = np.zeros(n, bool)
+    message = [""] * n
     for row in range(n):
         params = lmfit.Parameters()
         for name, value, lo, hi in zip(names, theta0[row], spec.lower, spec.upper):
             params.add(name, value=float(value), min=float(lo), max=float(hi))
         rows = np.array([row])
 
-        def residual(pars, rows=rows):
-            vec = np.array([pars[k].value for k in names])[None]
-            return problem.residual(vec, rows)[0]
+        def vector(pars) -> NDArray:
+            return np.array([pars[k].value for k in names])[None]
 
-        result = lmfit.minimize(residual, params, method="leastsq", max_nfev=max_nfev)
+        def residual(pars, rows=rows):
+            return problem.residual(vector(pars), rows)[0]
+
+        def jacobian(pars, rows=rows):
+            return problem.residual_jacobian(vector(pars), rows)[1][0]
+
+        try:
+            with np.errstate(all="ignore"):
+                result = lmfit.minimize(residual, params, method="leastsq", Dfun=jacobian, max_nfev=max_nfev,
+                                        ftol=tol, xtol=tol)
+        except (ValueError, OverflowError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            message[row] = f"lmfit failed: {type(exc).__name__}: {' '.join(str(exc).split())}"
+            theta[row] = np.nan
+            continue
         theta[row] = [result.params[k].value for k in names]
         cost[row] = float(np.sum(result.residual**2))
         nfev[row] = result.nfev
-        success[row] = bool(result.success)
-        if result.covar is not None:
-            varying = [i for i, k in enumerate(names) if result.params[k].vary]
-            cov[row][np.ix_(varying, varying)] = result.covar
-    r, jac = problem.residual_jacobian(theta, np.arange(n))
-    at_bound = (np.isclose(theta, spec.lower) | np.isclose(theta, spec.upper)) & np.isfinite(theta)
-    return BatchSolution(theta, r, jac, cost, nfev, success, at_bound), cov
+        success[row] = bool(result.success) and np.isfinite(cost[row])
+        if not success[row]:
+            message[row] = f"did not converge ({' '.join(str(result.message).split())})"
+    return theta, cost, nfev, success, message

@@ -15,7 +15,8 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from .fitting import UNCERTAINTY_METHODS, FitOutcome, curves, run_fit
+from .options import UNCERTAINTY_METHODS
+from .pipeline import FitOutcome, curves, run_fit
 from .uncertainty import QUANTITIES, component_quantities
 
 
@@ -51,17 +52,16 @@ def resampled_quantities(outcome: FitOutcome, *, method: str = "montecarlo", n_d
     rng = np.random.default_rng(seed)
     ys = _synthetic(outcome, n_draws, method, rng)
     n, c = prep.y.shape[0], len(outcome.spec.components)
-    share = tuple(s for s in opts["share"].split(",") if s)
-    kwargs = dict(background=opts["background"], share=share, engine=opts["engine"], degree=opts["degree"],
-                  background_options=opts["background_options"], max_nfev=None, options=opts)
+    # every draw is fitted exactly as the original (same options, max_nfev included), without a progress bar
+    opts = replace(opts, progress=False)
     # independent fits: all draws in one batch; a global fit couples a draw's spectra, so loop
-    blocks = [ys.reshape(n_draws * n, -1)] if not share else list(ys)
+    blocks = [ys.reshape(n_draws * n, -1)] if not opts.share else list(ys)
     thetas, oks = [], []
     for block in blocks:
         reps = block.shape[0] // n
         sub = replace(prep, y=block, weights=np.tile(prep.weights, (reps, 1)),
                       usable=np.tile(prep.usable & outcome.success, reps), messages=[""] * block.shape[0])
-        out = run_fit(sub, outcome.library, **kwargs)
+        out = run_fit(sub, outcome.library, opts)
         thetas.append(out.theta)
         oks.append(out.success)
     theta = np.concatenate(thetas)
@@ -87,10 +87,12 @@ def resampled_errors(draws: dict[str, NDArray]) -> tuple[dict[str, NDArray], dic
     return std, cov
 
 
-def apply_resampled_errors(ds, outcome: FitOutcome, *, method: str, n_draws: int, seed: int | None):
-    """Replace the covariance-based errors of result ``ds`` by resampled ones (in place, returned)."""
-    if n_draws < 2:
-        raise ValueError(f"n_draws must be at least 2, got {n_draws}")
+def apply_resampled_errors(ds, outcome: FitOutcome):
+    """Replace the covariance-based errors of result ``ds`` by resampled ones (in place, returned).
+
+    Method, number of draws and seed come from ``outcome.options``.
+    """
+    method, n_draws, seed = outcome.options.uncertainty, outcome.options.n_draws, outcome.options.seed
     std, cov = resampled_errors(resampled_quantities(outcome, method=method, n_draws=n_draws, seed=seed))
     failed = ~outcome.success
     shape = outcome.prep.batch_shape

@@ -1,174 +1,285 @@
-"""The result Dataset (SPEC schema), and saving/opening it atomically as NetCDF4."""
+"""The result Dataset (the schema of :mod:`specfit.schema`), and saving/opening it safely.
+
+:func:`build_dataset` turns a :class:`~specfit.pipeline.FitOutcome` into the
+variables the schema declares -- values, propagated standard errors,
+covariances, fit statistics, flags and messages (:mod:`specfit.flags`), and
+the curves (stored for batches up to :data:`MAX_STORED_CURVES` spectra; a map
+keeps its ``parameters`` and rebuilds any spectrum's curves on demand).
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from . import flags as fl
 from ._version import __version__
-from .errors import FileFormatError, SpecfitError
-from .fitting import FitOutcome, curves
+from .atomicio import atomic_write, record_read
+from .errors import FileFormatError
+from .pipeline import FitOutcome, curves
+from .schema import BY_NAME, VARIABLES, dims_of, units_of
 from .shapetie import shape_links
 from .uncertainty import QUANTITIES, component_quantities, covariance_of, propagate
 
+#: Batches up to this many spectra store their curves; larger ones (maps) keep only the
+#: parameters (``specfit.curves`` rebuilds a spectrum's curves on demand).
+MAX_STORED_CURVES = 2000
+AXIS_UNITS = {"xps": "eV", "raman": "cm-1", "nmr": "ppm"}
 
-def _reshape(outcome: FitOutcome, array: np.ndarray) -> np.ndarray:
-    return array.reshape(outcome.prep.batch_shape + array.shape[1:])
+
+def _shape_values(outcome: FitOutcome, theta: np.ndarray) -> np.ndarray:
+    spec = outcome.spec
+    cols = []
+    for k in range(len(spec.components)):
+        term = next(t for t in spec.terms if t.component == k)
+        cols.append(term.shape.value(theta))
+    return np.stack(cols, axis=1)
 
 
-def build_dataset(outcome: FitOutcome) -> xr.Dataset:
-    """Assemble the result Dataset of one fit."""
-    prep, spec, lib = outcome.prep, outcome.spec, outcome.library
-    bdims = prep.batch_dims
-    theta = np.nan_to_num(outcome.theta, nan=0.0)
-    values, grads = component_quantities(spec, theta)
-    bad = ~np.isfinite(outcome.theta).all(axis=1)
-    data_vars: dict[str, tuple] = {}
-    for q in QUANTITIES:
-        value = values[q].copy()
-        err = propagate(grads[q], outcome.cov, outcome.free)
-        value[bad], err[bad] = np.nan, np.nan
-        data_vars[q] = (bdims + ("component",), _reshape(outcome, value))
-        data_vars[f"{q}_stderr"] = (bdims + ("component",), _reshape(outcome, err))
-    # full covariances, so sums and ratios of components can be propagated downstream
-    # (an element's total XPS area, a free/CIP ratio)
-    for q in ("area", "fraction"):
-        qcov = covariance_of(grads[q], outcome.cov)
-        qcov[bad] = np.nan
-        data_vars[f"{q}_covariance"] = (bdims + ("component", "component_2"), _reshape(outcome, qcov))
+def _statistics(outcome: FitOutcome, best: np.ndarray) -> dict[str, np.ndarray]:
+    prep = outcome.prep
     n_points = np.count_nonzero(prep.weights > 0, axis=1)
     chisqr = outcome.cost
-    with np.errstate(divide="ignore", invalid="ignore"):
+    data = np.where(prep.weights > 0, prep.y, np.nan)
+    with np.errstate(all="ignore"):
         dof = n_points - outcome.n_varys
         redchi = np.where(dof > 0, chisqr / dof, np.nan)
         neg2loglik = n_points * np.log(chisqr / n_points)
         aic = neg2loglik + 2 * outcome.n_varys
         bic = neg2loglik + np.log(n_points) * outcome.n_varys
+        resid = data - best
+        mean = np.nanmean(data, axis=1, keepdims=True)
+        rsquared = 1.0 - np.nansum(resid**2, axis=1) / np.nansum((data - mean) ** 2, axis=1)
+    return {"redchi": redchi, "rsquared": rsquared, "aic": aic, "bic": bic, "chisqr": chisqr, "dof": dof}
+
+
+def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, best: np.ndarray,
+           comp_bound: np.ndarray) -> tuple[list[str], list[str]]:
+    """Per-spectrum flag codes and messages (every NaN stderr gets its reason)."""
+    prep, spec = outcome.prep, outcome.spec
+    unit = AXIS_UNITS.get(outcome.library.technique, "")
+    dw = fl.durbin_watson(prep.y - np.nan_to_num(best), prep.weights)
+    codes, messages = [], []
+    for i in range(prep.y.shape[0]):
+        flags, msg = "", prep.messages[i]
+        if not np.isfinite(outcome.theta[i]).all():
+            flags = fl.join_codes("not_fitted")
+            codes.append(flags)
+            messages.append(msg or "not fitted")
+            continue
+        if not outcome.success[i]:
+            flags = fl.join_codes(flags, "not_converged")
+            if "converge" not in msg:
+                msg = f"{msg}; did not converge" if msg else "did not converge"
+        if outcome.at_bound[i].any():
+            text = fl.describe_bounds(outcome.theta[i], outcome.at_bound[i], spec.lower, spec.upper, spec.names,
+                                      spec.groups, spec.owners, spec.components, unit)
+            flags, msg = fl.add(flags, msg, "at_bound", text + " (its standard error is n/a)")
+        nan_err = [q for q in QUANTITIES if np.isnan(errors[q][i]).any()]
+        if nan_err:
+            singular = not np.isfinite(outcome.cov[i]).any()
+            if singular:
+                reason = ("covariance singular: the data do not determine every parameter"
+                          if stats["dof"][i] > 0 else "no degrees of freedom left")
+                flags, msg = fl.add(flags, msg, "stderr_nan", f"standard errors n/a ({reason})")
+            else:
+                unexplained = [f"{spec.components[k]} {q}" for q in nan_err
+                               for k in np.nonzero(np.isnan(errors[q][i]))[0] if not comp_bound[i, k]]
+                text = ("standard errors n/a for " + ", ".join(unexplained) + " (depend only on parameters at a "
+                        "limit or variance not estimable)") if unexplained else \
+                    "standard errors n/a for parameters at a limit"
+                flags, msg = fl.add(flags, msg, "stderr_nan", text)
+        area, area_err = values["area"][i], errors["area"][i]
+        weak = [k for k in range(area.size)
+                if np.isfinite(area_err[k]) and area[k] < fl.SIGNIFICANCE * area_err[k]]
+        if weak:
+            text = "; ".join(f"{spec.components[k]} area {area[k]:.4g} ± {area_err[k]:.2g} is below "
+                             f"{fl.SIGNIFICANCE:g} standard errors" for k in weak)
+            flags, msg = fl.add(flags, msg, "insignificant", text)
+        r2, d = stats["rsquared"][i], dw[i]
+        if np.isfinite(r2) and r2 < fl.MIN_RSQUARED:
+            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2:.3f} below {fl.MIN_RSQUARED}")
+        elif np.isfinite(d) and d < fl.MIN_DURBIN_WATSON:
+            flags, msg = fl.add(flags, msg, "poor_fit", f"residuals structured (Durbin–Watson {d:.2f} < "
+                                                        f"{fl.MIN_DURBIN_WATSON}): the model misses a feature")
+        codes.append(flags)
+        messages.append(msg)
+    return codes, messages
+
+
+def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> xr.Dataset:
+    """Assemble the result Dataset of one fit (variables of :data:`specfit.schema.VARIABLES`).
+
+    Parameters
+    ----------
+    outcome : FitOutcome
+        The fitted batch.
+    store_curves : bool, optional
+        Store the curves; default: when the batch has at most
+        :data:`MAX_STORED_CURVES` spectra.
+    """
+    prep, spec, lib = outcome.prep, outcome.spec, outcome.library
+    bdims, shape = prep.batch_dims, prep.batch_shape
+    n = prep.y.shape[0]
+    if store_curves is None:
+        store_curves = n <= MAX_STORED_CURVES
+    theta = np.nan_to_num(outcome.theta, nan=0.0)
+    bad = ~np.isfinite(outcome.theta).all(axis=1)
+    with np.errstate(all="ignore"):
+        values, grads = component_quantities(spec, theta)
+    out: dict[str, np.ndarray] = {}
+    errors = {}
+    for q in QUANTITIES:
+        value = values[q].copy()
+        with np.errstate(all="ignore"):
+            err = propagate(grads[q], outcome.cov, outcome.free)
+        value[bad], err[bad] = np.nan, np.nan
+        out[q], out[f"{q}_stderr"] = value, err
+        errors[q] = err
+    for q in ("area", "fraction"):
+        with np.errstate(all="ignore"):
+            qcov = covariance_of(grads[q], outcome.cov)
+        qcov[bad] = np.nan
+        out[f"{q}_covariance"] = qcov
+    out["shape"] = _shape_values(outcome, theta)
+    owners = np.array(spec.owners)
+    comp_bound = np.stack([(outcome.at_bound & (owners == k)[None, :]).any(axis=1)
+                           for k in range(len(spec.components))], axis=1)
+    out["at_bound"] = comp_bound
     cur = curves(outcome)
     best = cur["best_fit"]
-    best[bad] = np.nan
-    data = np.where(prep.weights > 0, prep.y, np.nan)
-    resid = data - best
-    mean = np.nanmean(data, axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rsquared = 1.0 - np.nansum(resid**2, axis=1) / np.nansum((data - mean) ** 2, axis=1)
-    rsquared[bad] = np.nan
-    per_spectrum = {"success": outcome.success & ~bad, "redchi": redchi, "rsquared": rsquared, "aic": aic,
-                    "bic": bic, "nfev": outcome.nfev, "chisqr": chisqr,
-                    "charge_shift": np.zeros(bad.size)}
-    for name, arr in per_spectrum.items():
-        data_vars[name] = (bdims, _reshape(outcome, np.asarray(arr)))
-    data_vars["fit_message"] = (bdims, _reshape(outcome, np.array(prep.messages, dtype=object)).astype(str))
+    stats = _statistics(outcome, best)
+    codes, messages = _flags(outcome, values, errors, stats, best, comp_bound)
+    out.update({k: stats[k] for k in ("redchi", "rsquared", "aic", "bic", "chisqr")})
+    out["success"] = outcome.success & ~bad
+    out["nfev"] = outcome.nfev.astype(np.int64)
+    out["charge_shift"] = np.full(n, float(outcome.options.charge_shift or 0.0))
+    out["flags"] = np.array(codes, dtype=object).astype(str)
+    out["fit_message"] = np.array(messages, dtype=object).astype(str)
+    out["parameters"] = outcome.theta
     flip = slice(None, None, -1) if prep.descending else slice(None)
     axis = prep.axis_dim
-    for name, arr in (("data", data), ("best_fit", best), ("background", cur["background"]),
-                      ("residual", resid)):
-        data_vars[name] = (bdims + (axis,), _reshape(outcome, arr[:, flip]))
-    data_vars["component_curve"] = (bdims + ("component", axis),
-                                    _reshape(outcome, cur["component_curve"][:, :, flip]))
-    shape_vals = np.stack([spec_term_shape(spec, theta, k) for k in range(len(spec.components))], axis=1)
-    data_vars["shape"] = (bdims + ("component",), _reshape(outcome, shape_vals))
+    if store_curves:
+        data = np.where(prep.weights > 0, prep.y, np.nan)
+        out["data"] = data[:, flip]
+        out["best_fit"] = best[:, flip]
+        out["background"] = cur["background"][:, flip]
+        out["residual"] = (data - best)[:, flip]
+        out["component_curve"] = cur["component_curve"][:, :, flip]
+    x_unit = AXIS_UNITS.get(lib.technique, "")
+    y_unit = str(prep.attrs.get("units", ""))
+    data_vars = {}
+    for var in VARIABLES:
+        if var.name not in out:
+            continue
+        arr = np.asarray(out[var.name])
+        data_vars[var.name] = xr.Variable(dims_of(var.kind, bdims, axis), arr.reshape(shape + arr.shape[1:]),
+                                          attrs={"units": units_of(var, x_unit, y_unit), "long_name": var.description}
+                                          if var.units else {"long_name": var.description})
     coords = dict(prep.batch_coords)
-    coords[axis] = prep.original[axis].variable if axis in prep.original.coords else (axis, prep.x[flip])
+    if store_curves or axis in prep.original.coords:
+        coords[axis] = prep.original[axis].variable if axis in prep.original.coords else (axis, prep.x[flip])
     comps = [lib.component(name) for name in spec.components]
     coords["component"] = ("component", list(spec.components))
     coords["component_2"] = ("component_2", list(spec.components))
+    coords["parameter"] = ("parameter", list(spec.names))
     coords["component_label"] = ("component", [c.label for c in comps])
     coords["lineshape"] = ("component", [c.lineshape for c in comps])
     coords["rsf"] = ("component", [c.rsf for c in comps])
     coords["element"] = ("component", [c.element for c in comps])
     ds = xr.Dataset(data_vars, coords=coords)
-    ds.attrs.update(_attrs(outcome))
-    for name, unit in (("center", _unit(lib)), ("fwhm", _unit(lib)), ("area", f"data x {_unit(lib)}"),
-                       ("fraction", "1")):
-        ds[name].attrs["units"] = unit
+    ds.attrs.update(_attrs(outcome, store_curves))
     return ds
 
 
-def spec_term_shape(spec, theta, k: int) -> np.ndarray:
-    """Shape parameter of component ``k`` (its main line)."""
-    term = next(t for t in spec.terms if t.component == k)
-    return term.shape.value(theta)
-
-
-def _unit(lib) -> str:
-    return {"xps": "eV", "raman": "cm-1", "nmr": "ppm"}.get(lib.technique, "")
-
-
-def _attrs(outcome: FitOutcome) -> dict:
+def _attrs(outcome: FitOutcome, stored: bool) -> dict:
     lib, opts = outcome.library, outcome.options
     comps = [lib.component(name) for name in outcome.spec.components]
     # only when the series was tested: a NaN attribute would not compare equal after a round trip
-    tested = {"shape_tie_pvalue": float(opts["shape_tie_pvalue"])} if "shape_tie_pvalue" in opts else {}
+    tested = {"shape_tie_pvalue": float(outcome.attrs["shape_tie_pvalue"])} if "shape_tie_pvalue" in outcome.attrs \
+        else {}
+    source = outcome.prep.attrs.get("source_file")
+    tested |= {"source_file": str(source)} if source else {}
     return tested | {
         "specfit_version": __version__,
         "library": lib.name,
         "library_path": lib.path,
         "library_hash": lib.content_hash,
         "technique": lib.technique,
-        "background": opts["background"],
+        "background": opts.background,
         "lineshape": lib.lineshape,
         "lineshapes": json.dumps({c.name: [c.lineshape, c.shape, list(c.shape_range)] for c in comps}),
-        "share": opts["share"],
-        "shape_tie": opts.get("shape_tie", "none"),
+        "share": ",".join(opts.share),
+        "shape_tie": opts.shape_tie,
         "shape_tied_to": json.dumps(shape_links(lib)),
-        "engine": opts["engine"],
+        "engine": outcome.engine,
         "uncertainty": "covariance",
-        "weights": opts["weights"],
-        "window": list(opts["window"]),
-        "options": json.dumps(opts, default=str),
+        "weights": opts.weights,
+        "window": list(outcome.prep.window),
+        "options": json.dumps(opts.to_attrs() | {"window": list(outcome.prep.window),
+                                                  "components": list(lib.component_names)}),
         "parameters": json.dumps(list(outcome.spec.names)),
+        "curves": "stored" if stored else (f"not stored ({outcome.prep.y.shape[0]} spectra > {MAX_STORED_CURVES}); "
+                                           "specfit.curves(result, data) rebuilds them from 'parameters'"),
+        "flag_codes": ",".join(fl.CODES),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
 # ------------------------------------------------------------------ persistence
-def _atomic_write(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save(ds: xr.Dataset | xr.DataTree, path: str | Path, *, protect: tuple[str | Path, ...] = ()) -> Path:
     """Write ``ds`` (a result Dataset or DataTree) to NetCDF4/HDF5 atomically (temp file + rename).
 
-    ``protect`` lists input files that must never be overwritten.
+    Parameters
+    ----------
+    ds : xarray.Dataset or xarray.DataTree
+        A result.
+    path : str or Path
+        Target file.
+    protect : tuple of paths
+        More files that must never be overwritten; files read in this session
+        (spectra, libraries, results) and the files named in ``ds.attrs``
+        (``source_file``, ``inputs``, ``library_path``) are always protected.
+
+    Raises
+    ------
+    SpecfitError
+        The target is an input file, or cannot be written.
     """
-    path = Path(path)
-    for p in protect:
-        if Path(p).exists() and path.exists() and Path(p).resolve() == path.resolve():
-            raise SpecfitError(f"{path}: refusing to overwrite an input file")
-    if isinstance(ds, xr.DataTree):
-        _atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True))
-    else:
-        _atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True))
-    return path
+    attrs = ds.attrs
+    named = [attrs.get("source_file"), attrs.get("library_path")]
+    inputs = attrs.get("inputs", [])
+    named += [inputs] if isinstance(inputs, str) else list(np.atleast_1d(inputs))
+    protect = tuple(protect) + tuple(str(p) for p in named if p)
+    return atomic_write(Path(path), lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True),
+                        inputs=protect)
 
 
 def open_results(path: str | Path) -> xr.Dataset | xr.DataTree:
-    """Open a result file written by :func:`save` (fully loaded, file closed)."""
+    """Open a result file written by :func:`save` (fully loaded, file closed).
+
+    Raises
+    ------
+    FileFormatError
+        Missing, damaged or not a NetCDF4/HDF5 file.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file")
     try:
         tree = xr.open_datatree(path, engine="h5netcdf")
+        with tree:
+            loaded = tree.load().copy() if tree.children else tree.to_dataset().load().copy()
     except Exception as exc:  # h5py/h5netcdf raise many types for corrupt files
         raise FileFormatError(f"{path}: not a readable NetCDF4/HDF5 result file ({type(exc).__name__})") from None
-    with tree:
-        if tree.children:
-            return tree.load().copy()
-        return tree.to_dataset().load().copy()
+    record_read(path)
+    return loaded
+
+
+def variable_names() -> tuple[str, ...]:
+    """Names of every schema variable (curves included)."""
+    return tuple(BY_NAME)

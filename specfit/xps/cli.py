@@ -29,9 +29,19 @@ def add_subcommands(sub) -> None:
     p.add_argument("--library", action="append", metavar="REGION=NAME_OR_PATH", help="library of a region")
     p.add_argument("--components", action="append", metavar="REGION=a,b", help="component subset of a region")
     p.add_argument("--share", help="parameters shared along the series, e.g. center,width (global fit)")
-    p.add_argument("--reference", metavar="COMPONENT@REGION=ENERGY",
-                   help="charge reference, e.g. C-C@C1s=284.8 (default) or LiF@F1s=685.0")
+    p.add_argument("--reference", action="append", metavar="COMPONENT@REGION=ENERGY",
+                   help="charge reference, e.g. C-C@C1s=284.8 (default) or LiF@F1s=685.0; repeat to check one "
+                        "reference against another (they must agree within 0.2 eV)")
     p.add_argument("--no-charge-reference", action="store_true", help="do not shift binding energies")
+    p.add_argument("--charge-shift", action="append", metavar="[REGION=]EV",
+                   help="known charge shift in eV added to the binding energies, for one region (REGION=EV; "
+                        "naming the reference region sets every region's shift) or for all (EV)")
+    p.add_argument("--on-charge-error", choices=("raise", "flag"), default="raise",
+                   help="charge reference at a range limit, minor, not found or disagreeing: stop with exit 2 "
+                        "(raise, default) or go on and flag the steps (flag)")
+    p.add_argument("--resample", action="store_true",
+                   help="allow files of one region on different energy axes: interpolate onto the first file's "
+                        "axis and flag those steps resampled_axis (default: refuse)")
     p.add_argument("--rsf", action="append", metavar="ELEMENT=VALUE", help="relative sensitivity factor")
     p.add_argument("--background", help="background for every region (default: each library's)")
     p.add_argument("--dim", default="step", help="batch dimension when one region comes from several files")
@@ -52,8 +62,14 @@ def _region_of(path: Path, da: xr.DataArray, child: str | None) -> str:
                           "no name like F1s / F_1s in the file name)")
 
 
-def collect_regions(paths: list[str], dim: str = "step") -> tuple[dict[str, xr.DataArray], list[str]]:
+def collect_regions(paths: list[str], dim: str = "step",
+                    resample: bool = False) -> tuple[dict[str, xr.DataArray], list[str]]:
     """Read files into region -> DataArray; a region found in several files is stacked along ``dim``.
+
+    Files of one region must share the energy axis; with ``resample`` the
+    later ones are interpolated onto the first one's axis and flagged (see
+    :func:`specfit.xps.profile.stack_steps`), otherwise a ``DataError`` names
+    both files and the difference.
 
     Returns
     -------
@@ -63,6 +79,7 @@ def collect_regions(paths: list[str], dim: str = "step") -> tuple[dict[str, xr.D
         Regions skipped (no library) or other remarks for the user.
     """
     from ..io import read
+    from .profile import stack_steps
 
     found: dict[str, list[tuple[Path, xr.DataArray]]] = {}
     for text in paths:
@@ -78,9 +95,8 @@ def collect_regions(paths: list[str], dim: str = "step") -> tuple[dict[str, xr.D
         if len(entries) == 1:
             regions[region] = entries[0][1]
             continue
-        labels = [p.stem for p, _ in entries]
-        regions[region] = xr.concat([da for _, da in entries], dim=dim, coords="minimal", compat="override",
-                                    join="override", combine_attrs="drop_conflicts").assign_coords({dim: labels})
+        regions[region] = stack_steps([da for _, da in entries], dim=dim, labels=[p.stem for p, _ in entries],
+                                      names=[str(p) for p, _ in entries], resample=resample)
     return regions, []
 
 
@@ -99,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     libraries = parse_assignments(args.library, "--library")
     components = parse_assignments(args.components, "--components")
     rsf = {k: _number(v, f"--rsf {k}") for k, v in parse_assignments(args.rsf, "--rsf").items()}
-    regions, _ = collect_regions(args.inputs, args.dim)
+    regions, _ = collect_regions(args.inputs, args.dim, resample=args.resample)
     for region in list(regions):
         if region_library(region, libraries) is None:
             print(f"skipping region {region}: no library xps/{region} (use --library {region}=PATH)",
@@ -117,20 +133,48 @@ def run(args: argparse.Namespace) -> int:
         reference = args.reference
     else:
         reference = "C-C@C1s=284.8" if "C1s" in regions else None
+    charge_shift = _charge_shifts(args.charge_shift)
     options = {"background": args.background} if args.background else {}
     tree = fit_depth_profile(regions, libraries={r: region_library(r, libraries) for r in regions},
-                             components=components, share=args.share, reference=reference, rsf=rsf, **options)
+                             components=components, share=args.share, reference=reference, rsf=rsf,
+                             charge_shift=charge_shift, on_charge_error=args.on_charge_error, **options)
     tree.attrs["inputs"] = [str(p) for p in args.inputs]
     save(tree, args.out, protect=tuple(args.inputs))
     if args.plot:
-        from ..cli import _save_figure
+        from ..atomicio import save_figure as _save_figure
         from .plots import plot_depth_profile
 
         _save_figure(plot_depth_profile(tree), args.plot)
+    _print_flags(tree)
     root = tree.to_dataset()
     print(f"fitted {len(regions)} regions ({', '.join(regions)}), charge reference "
           f"{root.attrs['charge_reference']} -> {args.out}")
     return 0
+
+
+def _charge_shifts(items: list[str] | None) -> float | dict[str, float] | None:
+    """``--charge-shift`` values: one number for every region, or REGION=EV pairs."""
+    if not items:
+        return None
+    bare = [i for i in items if "=" not in i]
+    if bare:
+        if len(items) > 1:
+            raise SpecfitError(f"--charge-shift: give one EV for all regions or REGION=EV pairs, got {items}")
+        return _number(bare[0], "--charge-shift")
+    return {k: _number(v, f"--charge-shift {k}") for k, v in parse_assignments(items, "--charge-shift").items()}
+
+
+def _print_flags(tree: xr.DataTree) -> None:
+    """One line per region and flag code on stderr: how many spectra carry it."""
+    for region, node in tree.children.items():
+        if "flags" not in node.dataset:
+            continue
+        flags = node.dataset["flags"]
+        values = [str(v) for v in flags.values.ravel()]
+        for code in dict.fromkeys(c for v in values for c in v.split(",") if c):
+            hits = [i for i, v in enumerate(values) if code in v.split(",")]
+            print(f"{region}: {code} in {len(hits)} of {len(values)} spectra (index {', '.join(map(str, hits))})",
+                  file=sys.stderr)
 
 
 def _number(text: str, what: str) -> float:

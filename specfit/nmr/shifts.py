@@ -18,8 +18,9 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from .fitting import fit
-from .library import Library, load_library
+from ..errors import OptionError
+from ..fitting import fit
+from ..library import Library, load_library
 
 #: Referencing convention of the shipped ``nmr/li7`` library (Harris et al., Pure Appl. Chem. 73, 1795 (2001)).
 DEFAULT_REFERENCE_COMPOUND = "1 M LiCl in D2O"
@@ -127,7 +128,7 @@ def _reference_index(da: xr.DataArray, reference: object) -> int:
         return labels.index(reference)
     if isinstance(reference, (int, np.integer)) and -da.sizes[dim] <= reference < da.sizes[dim]:
         return int(reference) % da.sizes[dim]
-    raise ValueError(f"reference {reference!r} is neither a {dim!r} label ({labels}) nor an index")
+    raise OptionError(f"reference {reference!r} is neither a {dim!r} label ({labels}) nor an index")
 
 
 def track_shifts(da: xr.DataArray, reference: object = None, library: object = "nmr/li7", *,
@@ -173,7 +174,7 @@ def track_shifts(da: xr.DataArray, reference: object = None, library: object = "
     """
     lib = load_library(library)
     if len(lib.components) != 1:
-        raise ValueError(f"{lib.name}: track_shifts needs a one-component library, got {lib.component_names}")
+        raise OptionError(f"{lib.name}: track_shifts needs a one-component library, got {lib.component_names}")
     flat, batch_dims = _stack(da)
     axis = flat.dims[-1]
     x_all = np.asarray(flat[axis].values, float)
@@ -269,7 +270,7 @@ def rereference(obj: xr.DataArray | xr.Dataset, offset_ppm: float | None = None,
         (differences do not depend on the reference).
     """
     if (offset_ppm is None) == (reference is None):
-        raise ValueError("give exactly one of offset_ppm or reference=(sample, ppm)")
+        raise OptionError("give exactly one of offset_ppm or reference=(sample, ppm)")
     if reference is not None:
         sample, target = reference
         result = obj if isinstance(obj, xr.Dataset) and "center" in obj else track_shifts(obj, reference=sample)

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 
 import xarray as xr
 
-from .fitting import _as_tuple, fit, resolve_library
-from .shapetie import tie_shapes
+from ..errors import OptionError
+from ..fitting import fit, resolve_library
+from ..options import as_names
+from ..shapetie import tie_shapes
 
 #: Baseline choices: name -> ``specfit.fit`` options.  In-fit polynomials are
 #: refined with the peaks; ALS/arPLS (pybaselines) are subtracted before the fit.
@@ -86,13 +88,13 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
         ``fraction_shape_spread`` (their absolute difference).
     """
     if spread not in SPREADS:
-        raise ValueError(f"spread must be one of {SPREADS}, got {spread!r}")
-    share_t = _as_tuple(share)
+        raise OptionError(f"spread must be one of {', '.join(SPREADS)}, got {spread!r}")
+    share_t = as_names(share)
     lib = resolve_library(library, components)
     names = list(baselines) if baselines else []
     unknown = [b for b in names if b not in BASELINES]
     if unknown:
-        raise ValueError(f"unknown baseline(s) {unknown}; choose from {', '.join(BASELINES)}")
+        raise OptionError(f"unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(BASELINES)}")
     choices = [(b, BASELINES[b]) for b in names] or [(lib.background, {"background": lib.background})]
 
     def run(opts: dict, tie: str | None) -> xr.Dataset:

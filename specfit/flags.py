@@ -1,0 +1,86 @@
+"""Result flags: how far each fitted spectrum can be trusted, as codes and in words.
+
+Every result carries, per spectrum, ``flags`` (comma-separated codes, empty
+when clean) and ``fit_message`` (the same in words, naming component,
+parameter and value); per component ``at_bound``.  ``success`` keeps its
+meaning, "the optimiser converged": a converged fit can still be flagged.
+
+Codes (:data:`CODES`):
+
+``at_bound``
+    a fitted parameter rests on a limit of its range (its standard error is
+    NaN; the other parameters are biased by the limit and their errors too small).
+``stderr_nan``
+    a reported standard error could not be estimated (reason in the message).
+``insignificant``
+    a component's area is below :data:`SIGNIFICANCE` standard errors.
+``not_converged``
+    the optimiser stopped without converging (``success=False``).
+``not_fitted``
+    the spectrum could not be fitted at all (too few points, constant, out of range).
+``poor_fit``
+    R² below :data:`MIN_RSQUARED`, or residuals so structured that the model
+    misses a feature: Durbin–Watson statistic below :data:`MIN_DURBIN_WATSON`
+    (Durbin & Watson, Biometrika 37, 409 (1950); white noise gives 2).
+``background_not_converged``
+    the iterative background did not converge.
+``charge_reference_at_bound``
+    the charge reference line rests on its range limit (XPS workflows).
+``resampled_axis``
+    the spectrum was interpolated onto another axis on request (XPS workflows).
+``component_dropped``
+    component selection dropped a candidate the data do not support.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+CODES = ("at_bound", "stderr_nan", "insignificant", "not_converged", "not_fitted", "poor_fit",
+         "background_not_converged", "charge_reference_at_bound", "resampled_axis", "component_dropped")
+SIGNIFICANCE = 2.0
+MIN_RSQUARED = 0.9
+MIN_DURBIN_WATSON = 0.5
+_GROUP_WORD = {"area": "area", "center": "center", "width": "FWHM", "shape": "shape", "background": "background"}
+
+
+def join_codes(*codes: str) -> str:
+    """Comma-separated unique codes in :data:`CODES` order (unknown codes last)."""
+    found = {c for text in codes for c in str(text).split(",") if c}
+    order = [c for c in CODES if c in found] + sorted(found - set(CODES))
+    return ",".join(order)
+
+
+def add(flags: str, message: str, code: str, text: str) -> tuple[str, str]:
+    """``flags``/``message`` with ``code`` and the sentence ``text`` added."""
+    return join_codes(flags, code), f"{message}; {text}" if message else text
+
+
+def durbin_watson(resid: NDArray, weights: NDArray) -> NDArray:
+    """Durbin–Watson statistic of each row's weighted residuals ``(N, M)`` -> ``(N,)``."""
+    r = np.where(weights > 0, resid * weights, np.nan)
+    out = np.full(r.shape[0], np.nan)
+    for i, row in enumerate(r):
+        v = row[np.isfinite(row)]
+        if v.size > 3 and np.any(v != 0):
+            out[i] = float(np.sum(np.diff(v) ** 2) / np.sum(v**2))
+    return out
+
+
+def describe_bounds(theta: NDArray, at_bound: NDArray, lower: NDArray, upper: NDArray, names: tuple[str, ...],
+                    groups: tuple[str, ...], owners: tuple[int, ...], components: tuple[str, ...],
+                    unit: str) -> str:
+    """One spectrum's parameters on a limit, in words ("LiF FWHM at its upper limit 2.8 eV")."""
+    parts = []
+    for j in np.nonzero(at_bound)[0]:
+        side, limit = ("lower", lower[j]) if abs(theta[j] - lower[j]) <= abs(theta[j] - upper[j]) else (
+            "upper", upper[j])
+        owner = components[owners[j]] if owners[j] >= 0 else "background"
+        word = _GROUP_WORD.get(groups[j], groups[j])
+        if names[j].endswith("_fwhm2"):
+            word = "FWHM of the second line"
+        units = f" {unit}" if unit and groups[j] in ("center", "width") else ""
+        note = " (component not supported by the data)" if groups[j] == "area" and limit == 0 else ""
+        parts.append(f"{owner} {word} at its {side} limit {limit:g}{units}{note}")
+    return "; ".join(parts)

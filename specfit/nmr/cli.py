@@ -1,0 +1,50 @@
+"""``specfit nmr-shifts INPUT... --out SHIFTS.nc``: ⁷Li line positions and shifts against a reference sample."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ..cliutil import EXIT_FLAGGED, summarise_flags
+
+
+def add_subcommands(sub) -> None:
+    """Register ``nmr-shifts`` on the ``specfit`` subparsers object."""
+    p = sub.add_parser("nmr-shifts", help="locate the 7Li resonance of every sample and its shift to a reference")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="NMR spectra (JCAMP-DX, NMRPipe, Bruker pdata, ...)")
+    p.add_argument("--out", "-o", required=True, help="result file (.nc)")
+    p.add_argument("--library", "-l", default="nmr/li7", help="one-component library (default nmr/li7)")
+    p.add_argument("--reference", help="reference sample: a label of the batch dimension or an index (default: first)")
+    p.add_argument("--background", help="background model (default: the library's)")
+    p.add_argument("--dim", default="sample", help="batch dimension name when several INPUTs are given")
+    p.add_argument("--strict", action="store_true", help="exit with code 3 when any result is flagged")
+    p.add_argument("--quiet", "-q", action="store_true", help="no flag summary")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..inputs import load_inputs
+    from ..results import save
+    from .shifts import track_shifts
+
+    data = load_inputs(args.inputs, args.dim)
+    reference = args.reference
+    if reference is not None and reference.lstrip("-").isdigit() and args.dim in data.coords and \
+            reference not in [str(v) for v in data[args.dim].values]:
+        reference = int(reference)
+    ds = track_shifts(data, reference, args.library, background=args.background)
+    ds.attrs["inputs"] = [str(p) for p in args.inputs]
+    save(ds, args.out, protect=tuple(args.inputs))
+    center = np.atleast_1d(ds["center"].values)
+    err = np.atleast_1d(ds["center_stderr"].values)
+    delta = np.atleast_1d(ds["shift_delta"].values) if "shift_delta" in ds else np.full(center.shape, np.nan)
+    dim = ds["center"].dims[0] if ds["center"].ndim else None
+    labels = [str(v) for v in np.atleast_1d(ds[dim].values)] if dim and dim in ds.coords else ["spectrum"]
+    print(f"{'sample':<24} {'center / ppm':>20} {'shift / ppm':>12}")
+    for label, c, e, d in zip(labels, center, err, delta):
+        err_text = f"{e:.4f}" if np.isfinite(e) else "n/a"
+        print(f"{label:<24} {c:>10.4f} ± {err_text:>7} {d:>12.4f}")
+    print(f"-> {args.out}")
+    flagged = summarise_flags(ds) if not args.quiet else 0
+    return EXIT_FLAGGED if args.strict and flagged else 0

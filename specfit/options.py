@@ -1,0 +1,137 @@
+"""Fit options: one frozen, validated object built once at the public boundary.
+
+``specfit.fit(data, library, **options)`` turns its keyword arguments into a
+:class:`FitOptions` with :meth:`FitOptions.build`; every inner layer (the
+pipeline, the engines, resampled uncertainties, the dask path) receives that
+object and never re-parses a dict or a comma-separated string.  Validation
+errors are :class:`~specfit.errors.OptionError` (bad option values) or
+:class:`~specfit.errors.LibraryError` (a background or lineshape unknown to
+the library vocabulary), each one line naming the option and its choices.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+
+from .errors import LibraryError, OptionError
+from .library import BACKGROUNDS, SHAPE_TIES, Library
+
+ENGINES = ("batch", "lmfit")
+UNCERTAINTY_METHODS = ("covariance", "montecarlo", "bootstrap")
+WEIGHTS = ("none", "poisson")
+SELECTIONS = ("none", "auto")
+#: ``share`` words and the parameter groups they tie together across a batch.
+SHARE_GROUPS = {"center": ("center",), "width": ("width", "shape"), "fwhm": ("width",), "shape": ("shape",)}
+
+
+def as_names(value: object) -> tuple[str, ...]:
+    """``"a,b"``, ``["a", "b"]`` or None -> ``("a", "b")`` / ``()``."""
+    if value is None or value == "" or value == ():
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(str(v).strip() for v in value)
+
+
+def _choice(name: str, value: object, choices: tuple[str, ...], error: type = OptionError) -> str:
+    if value not in choices:
+        raise error(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Every option of one fit, validated; immutable so no layer can change it for another.
+
+    Attributes mirror the keyword arguments of :func:`specfit.fit`; see its
+    docstring for their meaning.  ``background_options`` is stored read-only.
+    """
+
+    background: str
+    share: tuple[str, ...] = ()
+    engine: str = "batch"
+    weights: str = "none"
+    degree: int = 2
+    background_options: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    max_nfev: int | None = None
+    uncertainty: str = "covariance"
+    n_draws: int = 100
+    seed: int | None = 0
+    shape_tie: str = "none"
+    window: tuple[float, float] | None = None
+    components: tuple[str, ...] = ()
+    select: str = "none"
+    lineshape: str = ""
+    charge_shift: float | None = None
+    progress: bool | None = None
+
+    @classmethod
+    def build(cls, library: Library, *, background: str | None = None, share: object = None,
+              engine: str = "batch", weights: str | None = None, degree: int = 2,
+              background_options: dict | None = None, max_nfev: int | None = None,
+              uncertainty: str = "covariance", n_draws: int = 100, seed: int | None = 0,
+              shape_tie: str | None = None, window: tuple[float, float] | None = None,
+              components: object = None, select: str | None = None, lineshape: str | None = None,
+              charge_shift: float | None = None, progress: bool | None = None) -> FitOptions:
+        """Validate user options against ``library`` (its defaults fill what is not given).
+
+        Raises
+        ------
+        OptionError
+            An option value outside its choices (engine, uncertainty, share word,
+            shape tie, weights, n_draws < 2 for resampling, max_nfev < 1, a
+            window with lo > hi, lmfit asked to share parameters).
+        LibraryError
+            An unknown background.
+        """
+        bg = _choice("background", background or library.background, BACKGROUNDS, LibraryError)
+        share_t = as_names(share)
+        for word in share_t:
+            if word not in SHARE_GROUPS:
+                raise OptionError(f"cannot share {word!r}; choose from {', '.join(SHARE_GROUPS)}")
+        engine = _choice("engine", engine, ENGINES)
+        if engine == "lmfit" and share_t:
+            raise OptionError("engine 'lmfit' fits spectrum by spectrum and cannot share parameters across a batch; "
+                           "use engine='batch' for a global fit (share=...)")
+        w = _choice("weights", weights or "none", WEIGHTS + ("uniform",))
+        w = "none" if w == "uniform" else w
+        uncertainty = _choice("uncertainty", uncertainty, UNCERTAINTY_METHODS)
+        if uncertainty != "covariance" and int(n_draws) < 2:
+            raise OptionError(f"n_draws must be at least 2 for uncertainty={uncertainty!r}, got {n_draws}")
+        if max_nfev is not None and int(max_nfev) < 1:
+            raise OptionError(f"max_nfev must be a positive number of evaluations, got {max_nfev}")
+        tie = _choice("shape_tie", shape_tie or library.shape_tie, SHAPE_TIES)
+        if window is not None:
+            lo, hi = (float(v) for v in window)
+            if lo > hi:
+                raise OptionError(f"window lower limit {lo:g} > upper limit {hi:g}")
+            window = (lo, hi)
+        names = () if isinstance(components, str) and components.strip() == "auto" else as_names(components)
+        chosen_select = "auto" if isinstance(components, str) and components.strip() == "auto" else (
+            select or getattr(library, "select", "none"))
+        chosen_select = _choice("select", chosen_select, SELECTIONS)
+        if names:
+            chosen_select = "none"  # an explicit component list is the user's choice
+        if int(degree) < 0:
+            raise OptionError(f"degree must be >= 0, got {degree}")
+        return cls(background=bg, share=share_t, engine=engine, weights=w, degree=int(degree),
+                   background_options=MappingProxyType(dict(background_options or {})),
+                   max_nfev=None if max_nfev is None else int(max_nfev), uncertainty=uncertainty,
+                   n_draws=int(n_draws), seed=seed, shape_tie=tie, window=window, components=names,
+                   select=chosen_select, lineshape=lineshape or "",
+                   charge_shift=None if charge_shift is None else float(charge_shift), progress=progress)
+
+    @property
+    def shared_groups(self) -> frozenset[str]:
+        """Parameter groups (``center``, ``width``, ``shape``) shared across the batch."""
+        return frozenset(g for word in self.share for g in SHARE_GROUPS[word])
+
+    def to_attrs(self) -> dict:
+        """JSON-able record of the options (result ``attrs["options"]``)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["background_options"] = dict(self.background_options)
+        out["share"] = ",".join(self.share)
+        out["components"] = list(self.components)
+        return json.loads(json.dumps(out, default=str))

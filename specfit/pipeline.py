@@ -1,0 +1,227 @@
+"""The inner fitting pipeline: prepared spectra + library + options -> :class:`FitOutcome`.
+
+Data flow, one way: a pre-subtracted background (if any) is removed, the
+model is compiled once, and the spectra stream through an engine in chunks
+(memory bounded by the chunk, not by the map), each chunk in a normalised
+intensity space, then :func:`specfit.engines.finalize` computes bounds and
+covariances and the amplitudes are scaled back.  The public entry point
+(:func:`specfit.fit`), resampled uncertainties and the dask path all call
+:func:`fit_prepared`; none of them re-enters the public ``fit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .backgrounds import background as fixed_background
+from .engines import Solution, engine_for, finalize
+from .errors import DataError
+from .initial import initial_theta
+from .library import Library
+from .model import IN_FIT_BACKGROUNDS, ModelSpec, background_curve, compile_model, evaluate_with_jacobian, peak_curves
+from .options import FitOptions
+from .prepare import Prepared
+from .problem import FitProblem
+from .shapetie import ALPHA, common_shape_pvalue, tie_shapes
+
+#: Pre-subtracted backgrounds and the :func:`specfit.background` algorithm each one runs.
+PRE_SUBTRACTED = {"shirley_fixed": "shirley", "tougaard": "tougaard", "als": "als", "arpls": "arpls"}
+#: Bytes one chunk's ``(n, M, P)`` Jacobian may take; a map streams through in such chunks.
+CHUNK_BYTES = 64 * 2**20
+#: Intensities whose square overflows float64 cannot give a chi-square: refused per spectrum.
+MAX_INTENSITY = 1e150
+MIN_INTENSITY = 1e-150
+
+
+@dataclass
+class FitOutcome:
+    """Everything the result builder needs, arrays over all ``N`` spectra of the batch."""
+
+    spec: ModelSpec
+    prep: Prepared
+    library: Library
+    options: FitOptions
+    theta: NDArray  # (N, P), original intensity units
+    cov: NDArray  # (N, P, P)
+    at_bound: NDArray  # (N, P)
+    cost: NDArray  # (N,)
+    nfev: NDArray  # (N,)
+    success: NDArray  # (N,)
+    n_varys: NDArray  # (N,)
+    fixed_bg: NDArray  # (N, M) background subtracted before the fit
+    engine: str = "batch"
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def free(self) -> NDArray:
+        return ~self.at_bound
+
+
+def amplitude_mask(spec: ModelSpec, x: NDArray) -> NDArray:
+    """Parameters that scale with the intensity unit, ``(P,)`` bool.
+
+    A parameter is an amplitude when its Jacobian column does not change as
+    every peak area doubles (areas, a polynomial's coefficients, a Shirley
+    offset), unlike centers, widths, shapes and a Shirley/Tougaard factor,
+    whose columns are proportional to the peaks.  Found numerically, so every
+    background the model knows is covered without a list to keep in step.
+    """
+    theta = np.where(np.isfinite(spec.default), spec.default, 0.0).copy()
+    area = np.array([g == "area" for g in spec.groups])
+    theta[area] = 1.0
+    bg = np.array([g == "background" for g in spec.groups])
+    theta[bg] = np.where(theta[bg] == 0.0, 0.1, theta[bg])
+    doubled = theta.copy()
+    doubled[area] *= 2.0
+    _, jac = evaluate_with_jacobian(spec, np.stack([theta, doubled]), x)
+    same = np.all(np.isclose(jac[0], jac[1], rtol=1e-9, atol=1e-12 * np.max(np.abs(jac[0]) + 1e-300)), axis=0)
+    return area | (bg & same)
+
+
+def _subtract_fixed(prep: Prepared, kind: str, options: dict) -> NDArray:
+    out = np.zeros_like(prep.y)
+    algo = PRE_SUBTRACTED[kind]
+    for i in np.nonzero(prep.usable)[0]:
+        ok = prep.weights[i] > 0
+        try:
+            bg = fixed_background(prep.x[ok], prep.y[i, ok], algo, **options)
+        except DataError as exc:
+            prep.usable[i], prep.messages[i] = False, f"background failed: {exc}"
+            continue
+        out[i] = np.interp(prep.x, prep.x[ok], bg)
+    return out
+
+
+def _note(prep: Prepared, i: int, text: str) -> None:
+    prep.messages[i] = f"{prep.messages[i]}; {text}" if prep.messages[i] else text
+
+
+def _intensity_scale(prep: Prepared, y: NDArray) -> NDArray:
+    """Per-spectrum scale (largest |value| that carries weight); refuses what float64 cannot fit."""
+    scale = np.ones(y.shape[0])
+    for i in np.nonzero(prep.usable)[0]:
+        vals = np.abs(y[i][prep.weights[i] > 0])
+        top = float(vals.max()) if vals.size else 0.0
+        if not np.isfinite(top) or top > MAX_INTENSITY or 0.0 < top < MIN_INTENSITY:
+            prep.usable[i] = False
+            _note(prep, i, f"intensities of order {top:.1e} are outside the range a least-squares fit can "
+                           f"represent in float64 (|y| between {MIN_INTENSITY:g} and {MAX_INTENSITY:g})")
+            continue
+        scale[i] = top if top > 0 else 1.0
+    return scale
+
+
+def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
+    """Fit prepared data with ``lib`` exactly as ``options`` say; unfit spectra are flagged, the rest go on.
+
+    Parameters
+    ----------
+    prep : Prepared
+        Validated spectra (:func:`specfit.prepare.prepare`); its ``messages``
+        and ``usable`` are updated in place.
+    lib : Library
+        Library restricted to the components to fit (shape ties applied).
+    options : FitOptions
+        Validated options.
+    """
+    in_fit = options.background if options.background in IN_FIT_BACKGROUNDS else "none"
+    fixed_bg = (_subtract_fixed(prep, options.background, dict(options.background_options))
+                if options.background in PRE_SUBTRACTED else np.zeros_like(prep.y))
+    spec = compile_model(lib, prep.x, background=in_fit, degree=options.degree)
+    n, p = prep.y.shape[0], spec.n_params
+    y = prep.y - fixed_bg
+    scale = _intensity_scale(prep, y)
+    amp = amplitude_mask(spec, prep.x)
+    out = FitOutcome(spec, prep, lib, options, theta=np.full((n, p), np.nan), cov=np.full((n, p, p), np.nan),
+                     at_bound=np.zeros((n, p), bool), cost=np.full(n, np.nan), nfev=np.zeros(n, int),
+                     success=np.zeros(n, bool), n_varys=np.full(n, float(p)), fixed_bg=fixed_bg)
+    rows = np.nonzero(prep.usable)[0]
+    if rows.size == 0:
+        return out
+    engine = engine_for(options, rows.size)
+    out.engine = engine.name
+    if engine.shares:
+        # one scale for the whole series: per-spectrum scales would re-weight spectra in the joint chi-square
+        scale[rows] = scale[rows].max()
+    chunks = [rows] if engine.shares else _chunks(rows, prep.x.size, p)
+    for chunk in _progress(chunks, options, rows.size):
+        s = scale[chunk]
+        problem = FitProblem(spec, prep.x, y[chunk] / s[:, None], prep.weights[chunk])
+        theta0 = initial_theta(spec, prep.x, problem.y, problem.weights)
+        with np.errstate(all="ignore"):
+            result = engine.solve(problem, theta0, options)
+            sol = finalize(problem, result, engine.shared_mask(problem, options))
+        _store(out, chunk, sol, s, amp)
+    return out
+
+
+def _chunks(rows: NDArray, m: int, p: int) -> list[NDArray]:
+    size = max(64, int(CHUNK_BYTES // max(m * p * 8, 1)))
+    return [rows[i:i + size] for i in range(0, rows.size, size)]
+
+
+def _progress(chunks: list[NDArray], options: FitOptions, total: int):
+    """Chunks, with a tqdm bar that appears after 2 s (never with ``progress=False``)."""
+    if options.progress is False or len(chunks) < 2:
+        return chunks
+    from tqdm.auto import tqdm
+
+    return tqdm(chunks, desc=f"fitting {total} spectra", unit="chunk", delay=0 if options.progress else 2.0,
+                leave=False)
+
+
+def _store(out: FitOutcome, chunk: NDArray, sol: Solution, s: NDArray, amp: NDArray) -> None:
+    """Scale a chunk's normalised solution back to the data's units and record it."""
+    factor = np.where(amp[None, :], s[:, None], 1.0)
+    out.theta[chunk] = sol.theta * factor
+    out.cov[chunk] = sol.cov * factor[:, :, None] * factor[:, None, :]
+    out.at_bound[chunk] = sol.at_bound
+    out.cost[chunk] = sol.cost * s**2
+    out.nfev[chunk] = sol.nfev
+    out.success[chunk] = sol.success & np.isfinite(sol.cost)
+    out.n_varys[chunk] = sol.n_varys
+    for i, text in zip(chunk, sol.message):
+        if text:
+            _note(out.prep, int(i), text)
+
+
+def fit_prepared(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
+    """Apply the shape-tie rule of ``options`` and fit (:func:`run_fit`).
+
+    With ``shape_tie="auto"`` in a global fit that shares widths, both the
+    per-band and the common-shape models are fitted and the common one kept
+    unless an F-test on the whole series rejects it (``p < ALPHA``);
+    otherwise ``auto`` and ``all`` tie every shape (see :mod:`specfit.shapetie`).
+    """
+    tie = options.shape_tie
+    shares_shape = "shape" in options.shared_groups
+    tested = (tie == "auto" and shares_shape and int(prep.usable.sum()) > 1 and tie_shapes(lib) != lib)
+    if not tested:
+        return run_fit(prep, tie_shapes(lib) if tie != "none" else lib, options)
+    per_band = run_fit(replace(prep, messages=list(prep.messages), usable=prep.usable.copy()), lib, options)
+    common = run_fit(prep, tie_shapes(lib), options)
+    rows = prep.usable & per_band.success & common.success
+    n_removed = per_band.spec.groups.count("shape") - common.spec.groups.count("shape")
+    pvalue = common_shape_pvalue(float(per_band.cost[rows].sum()), float(common.cost[rows].sum()),
+                                 int(np.count_nonzero(prep.weights[rows] > 0)), float(per_band.n_varys[rows].sum()),
+                                 n_removed)
+    chosen = per_band if pvalue < ALPHA else common
+    chosen.attrs["shape_tie_pvalue"] = pvalue
+    return chosen
+
+
+def curves(outcome: FitOutcome, rows: NDArray | slice = slice(None)) -> dict[str, NDArray]:
+    """Model curves on the ascending axis: best fit, background ``(n, M)``, components ``(n, C, M)``."""
+    spec, x = outcome.spec, outcome.prep.x
+    raw = outcome.theta[rows]
+    theta = np.nan_to_num(raw, nan=0.0)
+    with np.errstate(all="ignore"):
+        comp = peak_curves(spec, theta, x)
+        peaks = comp.sum(axis=1)
+        bg = background_curve(spec, theta, x, peaks) + outcome.fixed_bg[rows]
+    bad = ~np.isfinite(raw).all(axis=1)
+    comp[bad], bg[bad] = np.nan, np.nan
+    return {"best_fit": peaks + bg, "background": bg, "component_curve": comp}
