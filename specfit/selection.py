@@ -28,19 +28,20 @@ The rule (backward elimination, per spectrum for independent fits)
    data give *strong* evidence for it (ΔBIC ≥ 6: "strong" on the Kass &
    Raftery 1995 scale, J. Am. Stat. Assoc. 90, 773).  This guards real but
    strongly correlated neighbours (each has a large stderr, together they
-   are needed).  A rejected removal *protects* that component; the next
-   unsupported one is tried.
+   are needed).  A rejected removal *protects* that component and the next
+   unsupported one is tried; an accepted removal lifts the protections (the
+   others' support changed, so they are judged again).
 4. Stop when every remaining component is significant or protected, or when
    a single component is left (a fit needs one peak: a spectrum whose last
    component is insignificant keeps it and gets the flag
    ``no_significant_component``).
 
 Each refit either removes or protects a component, so one spectrum's path
-costs at most C fits (C candidates).  Subsets are always fitted on the whole
-batch and cached: spectra on the same path share fits, so a series where the
-spectra agree costs at most C fits; spectra that differ add a fit per
-distinct subset visited, capped by ``max_fits`` (default 3 C + 1) — beyond
-it, remaining spectra keep their current set (said in ``fit_message``).
+costs at most C (C + 1) / 2 fits (C candidates), typically C.  Subsets are
+always fitted on the whole batch and cached: spectra on the same path share
+fits, and spectra that differ add a fit per distinct subset visited.
+``max_fits`` caps the total (default: no cap) — beyond it, the remaining
+spectra keep their current set (said in ``fit_message``).
 
 Global fits (``shared=True``) choose one set for the whole series: a
 component is supported when it is significant in *at least one* spectrum
@@ -101,7 +102,7 @@ class _Path:
     current: tuple[str, ...]
     protected: set[str] = field(default_factory=set)
     dropped: dict[str, str] = field(default_factory=dict)
-    kept_notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # drops and kept decisions, in order
     done: bool = False
     proposal: str | None = None
     reason: str = ""
@@ -276,11 +277,13 @@ def _decide(path: _Path, before: xr.Dataset, after: xr.Dataset, reduced: tuple[s
     converged = ok1.all() or not ok0.all()
     if np.isfinite(delta) and delta < tolerance and converged:
         path.dropped[path.proposal] = f"{path.reason}; ΔBIC {delta:+.1f}"
+        path.notes.append(f"dropped {path.proposal}: {path.dropped[path.proposal]}")
         path.current = reduced
+        path.protected.clear()  # the others' support changed: test them again
     else:
         why = "the refit did not converge" if not converged or not np.isfinite(delta) else \
             f"dropping it raises BIC by {delta:.1f}"
-        path.kept_notes.append(f"kept {path.proposal} ({path.reason}): {why}")
+        path.notes.append(f"kept {path.proposal} ({path.reason}): {why}")
         path.protected.add(path.proposal)
     path.proposal = None
 
@@ -300,11 +303,20 @@ def _fill_value(name: str, da: xr.DataArray) -> object:
     return np.nan
 
 
-def _expand(ds: xr.Dataset, candidates: tuple[str, ...]) -> xr.Dataset:
-    """``ds`` reindexed onto all candidates, dropped rows filled per the module rule."""
+def _expand(ds: xr.Dataset, candidates: tuple[str, ...], full: xr.Dataset) -> xr.Dataset:
+    """``ds`` reindexed onto all candidates, dropped rows filled per the module rule.
+
+    Any other dimension whose labels depend on the components (e.g. a
+    ``parameter`` dimension) is reindexed onto the full fit's labels, NaN where
+    a parameter belongs to a dropped component.
+    """
     names = tuple(str(c) for c in ds["component"].values)
     if names == candidates:
         return ds
+    other = {d: full.indexes[d] for d in ds.dims if d not in ("component", "component_2") and d in full.indexes
+             and d in ds.indexes and not ds.indexes[d].equals(full.indexes[d])}
+    if other:
+        ds = ds.reindex(other)
     comp_coords = [c for c in ds.coords if c not in ("component", "component_2")
                    and ({"component", "component_2"} & set(ds[c].dims))]
     slim = ds.drop_vars(comp_coords)
@@ -330,7 +342,7 @@ def _assemble(full: xr.Dataset, cache: dict, candidates: tuple[str, ...], chosen
     for names, members in groups.items():
         if names == candidates:
             continue
-        src = _expand(cache[names], candidates)
+        src = _expand(cache[names], candidates, full)
         mask = np.zeros(n_spec, bool)
         mask[members] = True
         mask_da = xr.DataArray(mask.reshape(batch_shape), dims=batch_dims)
@@ -352,9 +364,9 @@ def _assemble(full: xr.Dataset, cache: dict, candidates: tuple[str, ...], chosen
         codes, words = [], []
         if path.dropped:
             codes.append(FLAG_DROPPED)
-            words += [f"dropped {c}: {r}" for c, r in path.dropped.items()]
             dropped_json[labels[k]] = dict(path.dropped)
-        words += path.kept_notes
+        last_drop = max([i for i, n in enumerate(path.notes) if n.startswith("dropped")], default=-1)
+        words += [n for i, n in enumerate(path.notes) if n.startswith("dropped") or i > last_drop]
         last = _last_insignificant(out, k, path, batch_dims, rule["z_min"])
         if last:
             codes.append(FLAG_NOTHING)
