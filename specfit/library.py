@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .atomicio import record_read
 from .backgrounds.registry import BACKGROUND_NAMES
 from .errors import LibraryError
 from .lineshapes import LINESHAPES, canonical_lineshape, get_lineshape, is_lineshape
@@ -163,6 +164,7 @@ def load_library(name_or_path: str | Path | Library) -> Library:
     if not path.is_file():
         raise LibraryError(f"{path}: library file not found")
     raw = path.read_bytes()
+    record_read(path)  # a library file is an input: no writer may replace it
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

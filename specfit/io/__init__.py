@@ -34,6 +34,7 @@ from types import ModuleType
 
 import xarray as xr
 
+from ..atomicio import record_read
 from ..errors import FileFormatError, SpecfitError, where
 from .textcodec import looks_utf16, strip_bom
 
@@ -183,6 +184,7 @@ def read(
             raise FileFormatError(where(path, f"x_column/y_columns apply to delimited text files; this file is "
                                               f"read as {_kind(module)}, which has no columns to choose"))
         kwargs = {"x_column": x_column, "y_columns": y_columns}
+    record_read(path)  # no specfit writer may replace a file read in this session
     try:
         return module.read(path, **kwargs)
     except FileFormatError:
