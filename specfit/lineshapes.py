@@ -357,6 +357,22 @@ def casa_parameters(name: str) -> tuple[str, tuple[float, ...]] | None:
     return kind, values
 
 
+def casa_fwhm_factor(name: str, shape: float = 0.0) -> float:
+    """True FWHM per unit of CasaXPS's FWHM parameter for lineshape ``name`` (``gl``, ``sgl``, LA/LF).
+
+    SGL: 1 (exact); GL(p): ``s(p)`` (CasaXPS's nominal width is not the true FWHM,
+    see :func:`gl`); LA/LF: ``CASA_F_PER_PARAMETER`` times the profile's FWHM in
+    Lorentzian widths.
+    """
+    if name == "gl":
+        return float(np.sqrt(_gl_scale2(np.asarray(shape, float))))
+    parsed = casa_parameters(name)
+    if parsed is None:
+        return 1.0
+    kind, values = parsed
+    return CASA_F_PER_PARAMETER * _casa_table(values[:3] if kind == "la" else values[:4])[4]
+
+
 def _casa_lineshape(name: str) -> Lineshape:
     kind, values = casa_parameters(name)
     shape_values = values[:3] if kind == "la" else values[:4]

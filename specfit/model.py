@@ -16,13 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from .backgrounds.registry import IN_FIT_NAMES, get_background
 from .backgrounds.shirley import cumulative_trapezoid
+from .backgrounds.tougaard import DEFAULT_CD, loss_matrix
 from .errors import LibraryError
 from .library import Component, Library
 from .lineshapes import get_lineshape, profile_gradients
 
-#: Backgrounds refined inside the model; the others are subtracted before the fit.
-IN_FIT_BACKGROUNDS = ("none", "linear", "polynomial", "shirley")
+#: Backgrounds refined inside the model (from the background registry); the others are subtracted before the fit.
+IN_FIT_BACKGROUNDS = IN_FIT_NAMES
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class ModelSpec:
     background_index: tuple[int, ...]
     x_mid: float = 0.0
     x_half: float = 1.0
+    loss: NDArray | None = None  # active Tougaard: (M, M) loss matrix on the fitted axis
 
     @property
     def n_params(self) -> int:
@@ -120,7 +123,7 @@ def _dependency_order(components: tuple[Component, ...], library: Library) -> li
 
 
 def compile_model(library: Library, x: NDArray, *, background: str | None = None,
-                  degree: int = 2) -> ModelSpec:
+                  degree: int = 2, background_options: dict | None = None) -> ModelSpec:
     """Compile ``library`` into a :class:`ModelSpec` for the (ascending) axis ``x``.
 
     Parameters
@@ -134,6 +137,9 @@ def compile_model(library: Library, x: NDArray, *, background: str | None = None
         ``"shirley"`` (active Shirley); defaults to the library's when in-fit.
     degree : int
         Polynomial degree for ``"polynomial"``.
+    background_options : dict, optional
+        Options of ``"tougaard_active"`` (``cross_section``, ``c``, ``d``, ``t0``;
+        see :mod:`specfit.backgrounds.registry`); others are ignored here.
     """
     background = background or library.background
     if background not in IN_FIT_BACKGROUNDS:
@@ -193,11 +199,21 @@ def compile_model(library: Library, x: NDArray, *, background: str | None = None
         deg = 1 if background == "linear" else int(degree)
         bg_index = [b.add(f"bg_c{d}", "background", -1, 0.0, -np.inf, np.inf) for d in range(deg + 1)]
     x = np.asarray(x, float)
+    loss = None
+    if background == "tougaard_active":
+        opts = {k: v for k, v in (background_options or {}).items() if k in get_background(background).options}
+        kind = str(opts.get("cross_section") or "u2").lower()
+        c0, d0 = DEFAULT_CD.get(kind, (1643.0, 0.0))
+        c = c0 if opts.get("c") is None else float(opts["c"])
+        d = d0 if opts.get("d") is None else float(opts["d"])
+        loss = loss_matrix(x, c=c, d=d, cross_section=kind, t0=float(opts.get("t0") or 0.0))
+        bg_index = [b.add("bg_low", "background", -1, 0.0, -np.inf, np.inf),
+                    b.add("bg_tougaard_b", "background", -1, 0.0, -np.inf, np.inf)]
     return ModelSpec(
         names=tuple(b.names), groups=tuple(b.groups), owners=tuple(b.owners), lower=np.array(b.lower),
         upper=np.array(b.upper), default=np.array(b.default), components=tuple(names), terms=tuple(terms),
         background=background, background_index=tuple(bg_index),
-        x_mid=float(0.5 * (x.min() + x.max())), x_half=float(max(0.5 * (x.max() - x.min()), 1e-300)),
+        x_mid=float(0.5 * (x.min() + x.max())), x_half=float(max(0.5 * (x.max() - x.min()), 1e-300)), loss=loss,
     )
 
 
@@ -232,6 +248,9 @@ def background_curve(spec: ModelSpec, theta: NDArray, x: NDArray, peaks_total: N
     if spec.background in ("linear", "polynomial"):
         coeffs = theta[:, list(spec.background_index)]
         return coeffs @ polynomial_basis(spec, x).T
+    if spec.background == "tougaard_active":
+        low, strength = (theta[:, i][:, None] for i in spec.background_index)
+        return low + strength * (peaks_total @ spec.loss.T)
     return np.zeros((theta.shape[0], x.size))
 
 
@@ -268,4 +287,12 @@ def evaluate_with_jacobian(spec: ModelSpec, theta: NDArray, x: NDArray) -> tuple
         basis = polynomial_basis(spec, x)
         jac[:, :, list(spec.background_index)] = basis[None]
         return peaks + theta[:, list(spec.background_index)] @ basis.T, jac
+    if spec.background == "tougaard_active":
+        i_low, i_b = spec.background_index
+        strength = theta[:, i_b][:, None, None]
+        jac += strength * np.einsum("ij,njp->nip", spec.loss, jac)
+        lossy = peaks @ spec.loss.T
+        jac[:, :, i_low] = 1.0
+        jac[:, :, i_b] = lossy
+        return peaks + theta[:, i_low][:, None] + theta[:, i_b][:, None] * lossy, jac
     return peaks, jac

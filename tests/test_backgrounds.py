@@ -149,3 +149,104 @@ class TestALS(BackgroundTester):
 def test_unknown_kind():
     with pytest.raises(specfit.DataError, match="unknown background"):
         specfit.background([1, 2, 3], [1, 2, 3], "magic")
+
+
+# ---------------------------------------------------------------- CasaXPS conventions and the registry
+CSV = "xps/casaxps_csv_tfsi_il/20240228_{}.csv"
+# end-point averaging CasaXPS used, read off its exported end levels (PROVENANCE 2b)
+CASA_REGIONS = [("Au_MPPipTFSIIol3_" + r, n) for r, n in
+                (("Au_4f", 3), ("C_1s", 3), ("F_1s", 3), ("N_1s", 7), ("O_1s", 3))] + [
+    ("Au_Nadep_from_MPPipTFSI4AMSIol3_" + r, n) for r, n in
+    (("Au_4f", 3), ("C_1s", 3), ("F_1s", 3), ("N_1s", 7), ("O_1s", 3))]
+
+
+def _casa_csv(shared_data, name):
+    da = specfit.read(shared_data(CSV.format(name)))
+    x, y, casa = da["binding_energy"].values, da.values, da["casaxps_background"].values
+    inside = np.nonzero(casa != y)[0]  # outside its region CasaXPS exports Background = CPS
+    return x, y, casa, slice(inside[0], inside[-1] + 1)
+
+
+@pytest.mark.parametrize("name, n_average", CASA_REGIONS + [("Au_MPPipTFSIIol3_S_2p", 3)])
+def test_shirley_casaxps_convention_matches_export(shared_data, name, n_average):
+    x, y, casa, sl = _casa_csv(shared_data, name)
+    bg, info = specfit.backgrounds.background_with_info(
+        x, y, "shirley", region=(x[sl.start], x[sl.stop - 1]), n_average=n_average, endpoints="centred",
+        quadrature="casaxps")
+    assert info.converged
+    height = np.max(y[sl] - casa[sl])
+    # S 2p: CasaXPS's background rises by 14 CPS between its 3rd and 4th point, which no end-point rule gives
+    limit = 0.013 if name.endswith("S_2p") else 0.01
+    assert np.max(np.abs(bg[sl] - casa[sl])) / height < limit
+
+
+def test_shirley_negative_step_overshoot_is_casaxps_line(shared_data):
+    # second set N 1s: high-BE end below the low-BE end, data mostly below both: CasaXPS exports a line
+    x, y, casa, sl = _casa_csv(shared_data, "Au_Nadep_from_MPPipTFSI4AMSIol3_N_1s")
+    region = (x[sl.start], x[sl.stop - 1])
+    bg, info = specfit.backgrounds.background_with_info(x, y, "shirley", region=region, n_average=7,
+                                                        endpoints="centred", quadrature="casaxps")
+    assert info.converged and "straight line" in info.message
+    np.testing.assert_allclose(bg[sl], casa[sl], atol=0.001 * np.max(np.abs(y[sl] - casa[sl])))
+    # the fixed point itself exists and does not depend on any iteration count
+    fixed = specfit.background(x, y, "shirley", region=region, n_average=7, endpoints="centred",
+                               quadrature="casaxps", unstable="fixed_point")
+    assert np.all(np.isfinite(fixed))
+
+
+def test_shirley_fixed_point_is_the_iteration_limit():
+    x, peaks, bg = xps_like()
+    y = peaks + bg
+    found = specfit.background(x, y, "shirley")
+    current = np.full_like(y, y[0])
+    for _ in range(500):
+        current = specfit.backgrounds.shirley_step(y - current, x, y[0], y[-1])
+    np.testing.assert_allclose(found, current, atol=1e-9 * np.ptp(y))
+
+
+def test_tougaard_u3_reproduces_casaxps_feo(shared_data):
+    d = np.loadtxt(shared_data("xps/vamas/pynxtools_FeO_analyzed_lineshapes_cols.txt"), skiprows=8,
+                   usecols=range(8), delimiter="\t")
+    ke, counts, background = d[:, 0], d[:, 1], d[:, 6]
+    inside = np.nonzero(background != counts)[0]
+    # "U 3 Tougaard" region line: 737.52081 786.7632 ... width 2 ... B 335.44588 C 551 D 436
+    ours = specfit.background(ke, counts, "tougaard", kinetic=True, cross_section="u3", b=335.44588, c=551.0,
+                              d=436.0, region=(737.52081, 786.7632), n_average=3, endpoints="centred")
+    height = np.max(d[:, 2:6] - background[:, None])
+    assert np.max(np.abs(ours - background)[inside]) / height < 0.01
+
+
+def test_tougaard_cross_sections():
+    t = np.array([-1.0, 0.0, 10.0, 30.0])
+    np.testing.assert_allclose(tougaard_kernel(t), [0, 0, 10 / (1643 + 100) ** 2, 30 / (1643 + 900) ** 2])
+    u3 = tougaard_kernel(t, 551.0, 436.0, cross_section="u3")
+    np.testing.assert_allclose(u3[2], 10 / ((551 - 100) ** 2 + 436 * 100))
+    u4 = tougaard_kernel(t, 551.0, 436.0, cross_section="u4", t0=20.0)
+    assert u4[2] == 0 and u4[3] == u3[3]
+
+
+def test_registry_is_the_one_vocabulary():
+    from specfit.backgrounds import registry
+    from specfit.library import BACKGROUNDS
+    from specfit.model import IN_FIT_BACKGROUNDS
+
+    assert BACKGROUNDS == registry.BACKGROUND_NAMES
+    assert set(IN_FIT_BACKGROUNDS) == {n for n, k in registry.REGISTRY.items() if k.in_fit}
+    for name, algo in registry.SUBTRACTED_ALGORITHMS.items():
+        assert algo in specfit.backgrounds.BACKGROUND_KINDS, name
+    assert registry.check_options("shirley_fixed", {"n_average": 5})["endpoints"] == "inward"
+    with pytest.raises(KeyError, match="no option"):
+        registry.check_options("shirley_fixed", {"bogus": 1})
+    assert "tougaard_active" in registry.help_text()
+
+
+def test_active_tougaard_recovers_generated_background():
+    x = np.linspace(680.0, 720.0, 401)
+    peaks = gaussian(x, 2000.0, 690.0, 1.5)
+    truth = 100.0 + 3000.0 * (tougaard_kernel(x[:, None] - x[None, :]) @ (peaks * np.gradient(x)))
+    lib = specfit.library.parse_library({"library": {"technique": "xps", "lineshape": "gaussian"},
+                                         "component": [{"name": "A", "center": 690.0, "fwhm": 1.5}]})
+    ds = specfit.fit((x, peaks + truth), lib, background="tougaard_active")
+    assert bool(ds["success"])
+    assert float(ds["area"].sel(component="A")) == pytest.approx(2000.0, rel=1e-6)
+    np.testing.assert_allclose(ds["background"].values, truth, atol=1e-6 * peaks.max())

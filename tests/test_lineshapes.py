@@ -115,3 +115,58 @@ def test_doniach_sunjic_fwhm_and_tail_side():
 def test_peak_height():
     assert ls.peak_height("gaussian", 2.0, 0.5) == pytest.approx(float(ls.gaussian(0.0, 2.0, 0.0, 0.5)))
     assert ls.peak_height("voigt", 1.0, 1.0, 0.4) == pytest.approx(float(ls.voigt(0.0, 1.0, 0.0, 1.0, 0.4)))
+
+
+# ---------------------------------------------------------------- CasaXPS LA / LF
+FEO = "xps/vamas/pynxtools_FeO_analyzed_lineshapes_cols.txt"
+
+
+def _casa_columns(path):
+    rows = []
+    for line in open(path):
+        parts = line.rstrip("\n").split("\t")
+        try:
+            rows.append([float(v) for v in parts[:8]] + [float(v) for v in parts[9:17]])
+        except ValueError:
+            continue
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("m", [20.0, 100.0, 300.0])
+def test_la_symmetric_is_voigt(m):
+    # LA(1, 1, m): a Lorentzian convolved with a Gaussian, i.e. a Voigt (Olivero FWHM: 2.5e-4)
+    fg = m / ls.CASA_M_PER_FWHM
+    fv = ls.voigt_fwhm(fg, 1.0)
+    x = np.linspace(-6, 6, 1201)
+    ours = ls.casa_la(x, 2.0, 0.3, fv, 1.0, 1.0, m)
+    np.testing.assert_allclose(ours, ls.voigt(x, 2.0, 0.3, fv, 1.0 / fv), atol=2e-3 * ours.max())  # Olivero FWHM relation + tabulation
+
+
+def test_lf_tail_on_high_x_and_finite_area():
+    y = ls.casa_lf(np.linspace(-30, 30, 60001), 1.0, 0.0, 1.0, 0.54, 10, 80, 100)
+    x = np.linspace(-30, 30, 60001)
+    assert y[x > 3].sum() > 50 * y[x < -3].sum()
+    area, _ = quad(lambda v: float(ls.casa_lf(v, 1.0, 0.0, 1.0, 0.54, 10, 80, 100)), -np.inf, np.inf, limit=400)
+    assert area == pytest.approx(1.0, rel=1e-6)
+
+
+def test_lf_matches_casaxps_exported_components(shared_data):
+    # CasaXPS 2.3.25 component curves of LF(0.54,10,80,100,6) (counts, KE axis, 2 s dwell -> /2 for CPS)
+    d = _casa_columns(shared_data(FEO))
+    be, background = d[:, 8], d[:, 6]
+    for col, position, fwhm_param, area in ((2, 777.56313, 3.8576238, 63507.374), (4, 764.48234, 4.8730051, 49042.126)):
+        casa = (d[:, col] - background) / 2.0
+        name = "lf(0.54,10,80,100,6)"
+        ours = ls.profile(name, be, area, 1486.61 - position, fwhm_param * ls.casa_fwhm_factor(name))
+        assert np.max(np.abs(ours - casa)) < 0.02 * casa.max()
+        assert be[np.argmax(ours)] == pytest.approx(be[np.argmax(casa)], abs=0.051)
+
+
+def test_casaxps_notation_parsing():
+    assert ls.parse_lineshape("GL(30)") == ("gl", 0.3)
+    assert ls.parse_lineshape("SGL(10)") == ("sgl", pytest.approx(0.1))
+    assert ls.parse_lineshape("LF(0.54,10,80,100)") == ("lf(0.54,10,80,100)", None)
+    assert ls.canonical_lineshape("LA(1.53,243)") == "la(1.53,1.53,243)"
+    assert ls.is_lineshape("la(1.1,2.3,5)") and not ls.is_lineshape("la(1,2)x")
+    with pytest.raises(KeyError):
+        ls.get_lineshape("lf(1,1)")
