@@ -20,10 +20,19 @@ from .naming import element_of
 DEFAULT_RSF: dict[str, float] = {"C": 1.0, "Li": 0.0568, "N": 1.80, "O": 2.93, "F": 4.43, "S": 1.677}
 
 
+def _element_tags(result: xr.Dataset) -> list[str]:
+    """The library's element per component: coordinate ``element`` of a fit result, or ``component_element``
+    in a depth-profile child (renamed there, see :func:`specfit.xps.fit_depth_profile`); "" where untagged."""
+    for name in ("component_element", "element"):
+        if name in result.coords and result[name].dims == ("component",):
+            return [str(v or "") for v in result[name].values]
+    return [""] * result.sizes["component"]
+
+
 def _component_elements(region: str, result: xr.Dataset) -> list[str]:
     """Element of each component: the library's ``element``, else the region's."""
     fallback = element_of(region)
-    names = result["element"].values if "element" in result.coords else [""] * result.sizes["component"]
+    names = _element_tags(result)
     out = []
     for comp, elem in zip(result["component"].values, names):
         elem = str(elem or "") or fallback
@@ -36,7 +45,7 @@ def _component_elements(region: str, result: xr.Dataset) -> list[str]:
 def _component_rsf(region: str, result: xr.Dataset, elements: list[str], rsf: dict[str, float]) -> np.ndarray:
     """RSF per component: user value for its element, else the library's, else Scofield's default."""
     lib_rsf = result["rsf"].values if "rsf" in result.coords else [np.nan] * len(elements)
-    has_element = result["element"].values if "element" in result.coords else [""] * len(elements)
+    has_element = _element_tags(result)
     out = []
     for comp, elem, value, tagged in zip(result["component"].values, elements, lib_rsf, has_element):
         if elem in rsf:
