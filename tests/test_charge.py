@@ -187,3 +187,25 @@ def test_cli_charge_options_and_errors(tmp_path, capsys):
     assert main(["xps-profile", str(tmp_path / "a_C1s.nc"), "--reference", "C-C@C1s=290", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "'abc' is not a number" in err and "290 eV lies outside the range [284.2, 285.4] eV of C-C" in err
+
+
+def test_profile_refuses_different_axes_unless_resample(tmp_path, capsys):
+    """Two F 1s files 0.3 eV apart: refused as `specfit fit` refuses them, or resampled on request and flagged."""
+    frac = np.array([[0.3, 0.7], [0.6, 0.4]])
+    a, _ = xps_series(F1S, frac[:1], seed=31, etch_time=[0])
+    b, _ = xps_series(F1S, frac[1:], seed=32, etch_time=[0], x_range=(680.3, 694.3))
+    a.isel(etch_time=0).to_netcdf(tmp_path / "s1_F1s.nc")
+    b.isel(etch_time=0).to_netcdf(tmp_path / "s2_F1s.nc")
+    files = [str(tmp_path / "s1_F1s.nc"), str(tmp_path / "s2_F1s.nc")]
+    out = tmp_path / "p.nc"
+    common = ["--components", "F1s=LiF,C-F", "--no-charge-reference", "--out", str(out)]
+    assert main(["xps-profile", *files, *common]) == 2
+    err = capsys.readouterr().err
+    assert "s2_F1s.nc: spectral axis differs from" in err and "s1_F1s.nc" in err and "offset by +0.3 eV" in err
+    assert main(["xps-profile", *files, *common, "--resample"]) == 0
+    tree = specfit.open_results(out)
+    assert [_charge_codes(f) for f in tree["F1s"]["flags"].values] == [[], ["resampled_axis"]]
+    np.testing.assert_allclose(tree["F1s"]["fraction"].values, frac, atol=0.02)
+    assert "resampled_axis in 1 of 2 spectra" in capsys.readouterr().err
+    # after save/open: the children's per-component element does not clash with the root's `element`
+    assert float(tree["F1s"]["area"].sel(component="LiF", step="s2_F1s")) > 0
