@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
+from .backgrounds.registry import check_options as check_background_options
 from .errors import LibraryError, OptionError
 from .library import BACKGROUNDS, SHAPE_TIES, Library
 
@@ -114,6 +115,10 @@ class FitOptions:
         chosen_select = _choice("select", chosen_select, SELECTIONS)
         if names:
             chosen_select = "none"  # an explicit component list is the user's choice
+        try:
+            check_background_options(bg, dict(background_options or {}))
+        except KeyError as exc:
+            raise OptionError(str(exc.args[0])) from None
         if int(degree) < 0:
             raise OptionError(f"degree must be >= 0, got {degree}")
         return cls(background=bg, share=share_t, engine=engine, weights=w, degree=int(degree),

@@ -17,18 +17,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .backgrounds import background as fixed_background
+from .backgrounds.registry import SUBTRACTED_ALGORITHMS, get_background
 from .engines import Solution, engine_for, finalize
 from .errors import DataError
 from .initial import initial_theta
 from .library import Library
-from .model import IN_FIT_BACKGROUNDS, ModelSpec, background_curve, compile_model, evaluate_with_jacobian, peak_curves
+from .model import ModelSpec, background_curve, compile_model, evaluate_with_jacobian, peak_curves
 from .options import FitOptions
 from .prepare import Prepared
 from .problem import FitProblem
 from .shapetie import ALPHA, common_shape_pvalue, tie_shapes
 
-#: Pre-subtracted backgrounds and the :func:`specfit.background` algorithm each one runs.
-PRE_SUBTRACTED = {"shirley_fixed": "shirley", "tougaard": "tougaard", "als": "als", "arpls": "arpls"}
 #: Bytes one chunk's ``(n, M, P)`` Jacobian may take; a map streams through in such chunks.
 CHUNK_BYTES = 64 * 2**20
 #: Intensities whose square overflows float64 cannot give a chi-square: refused per spectrum.
@@ -83,7 +82,7 @@ def amplitude_mask(spec: ModelSpec, x: NDArray) -> NDArray:
 
 def _subtract_fixed(prep: Prepared, kind: str, options: dict) -> NDArray:
     out = np.zeros_like(prep.y)
-    algo = PRE_SUBTRACTED[kind]
+    algo = SUBTRACTED_ALGORITHMS[kind]
     for i in np.nonzero(prep.usable)[0]:
         ok = prep.weights[i] > 0
         try:
@@ -127,10 +126,12 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
     options : FitOptions
         Validated options.
     """
-    in_fit = options.background if options.background in IN_FIT_BACKGROUNDS else "none"
-    fixed_bg = (_subtract_fixed(prep, options.background, dict(options.background_options))
-                if options.background in PRE_SUBTRACTED else np.zeros_like(prep.y))
-    spec = compile_model(lib, prep.x, background=in_fit, degree=options.degree)
+    kind = get_background(options.background)
+    in_fit = kind.name if kind.in_fit else "none"
+    fixed_bg = (np.zeros_like(prep.y) if kind.in_fit
+                else _subtract_fixed(prep, kind.name, dict(options.background_options)))
+    spec = compile_model(lib, prep.x, background=in_fit, degree=options.degree,
+                         background_options=dict(options.background_options) if kind.in_fit else None)
     n, p = prep.y.shape[0], spec.n_params
     y = prep.y - fixed_bg
     scale = _intensity_scale(prep, y)

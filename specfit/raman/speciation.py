@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import xarray as xr
 
+from ..backgrounds.registry import get_background
 from ..errors import OptionError
 from ..fitting import fit, resolve_library
 from ..options import as_names
@@ -98,9 +99,10 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
     choices = [(b, BASELINES[b]) for b in names] or [(lib.background, {"background": lib.background})]
 
     def run(opts: dict, tie: str | None) -> xr.Dataset:
+        # the options of the subtracted baselines (ALS lam, ...) do not apply to the in-fit polynomials
+        bg_opts = None if get_background(opts["background"]).in_fit else background_options
         return fit(da, lib, share=share_t, window=window, engine=engine, background=opts["background"],
-                   degree=opts.get("degree", 2), background_options=background_options, max_nfev=max_nfev,
-                   shape_tie=tie)
+                   degree=opts.get("degree", 2), background_options=bg_opts, max_nfev=max_nfev, shape_tie=tie)
 
     fits = [run(opts, shape_tie) for _, opts in choices]
     ds = fits[0]
