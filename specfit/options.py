@@ -88,6 +88,9 @@ class FitOptions:
             An unknown background.
         """
         bg = _choice("background", background or library.background, BACKGROUNDS, LibraryError)
+        if background_options is None and bg == library.background:
+            # a library may carry its background's options (e.g. a CasaXPS model's Tougaard B, C, D)
+            background_options = dict(getattr(library, "background_options", ()) or ())
         share_t = as_names(share)
         for word in share_t:
             if word not in SHARE_GROUPS:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from .backgrounds import background as fixed_background
+from .backgrounds import background_with_info
 from .backgrounds.registry import SUBTRACTED_ALGORITHMS, get_background
 from .engines import Solution, engine_for, finalize
 from .errors import DataError
@@ -53,6 +53,7 @@ class FitOutcome:
     fixed_bg: NDArray  # (N, M) background subtracted before the fit
     engine: str = "batch"
     attrs: dict = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)  # per spectrum, codes found before the fit
 
     @property
     def free(self) -> NDArray:
@@ -80,16 +81,20 @@ def amplitude_mask(spec: ModelSpec, x: NDArray) -> NDArray:
     return area | (bg & same)
 
 
-def _subtract_fixed(prep: Prepared, kind: str, options: dict) -> NDArray:
+def _subtract_fixed(prep: Prepared, kind: str, options: dict, flags: list[str]) -> NDArray:
+    """Backgrounds subtracted before the fit; a non-converged one is flagged, a failed one unfits the spectrum."""
     out = np.zeros_like(prep.y)
     algo = SUBTRACTED_ALGORITHMS[kind]
     for i in np.nonzero(prep.usable)[0]:
         ok = prep.weights[i] > 0
         try:
-            bg = fixed_background(prep.x[ok], prep.y[i, ok], algo, **options)
+            bg, info = background_with_info(prep.x[ok], prep.y[i, ok], algo, **options)
         except DataError as exc:
             prep.usable[i], prep.messages[i] = False, f"background failed: {exc}"
             continue
+        if not info.converged:
+            flags[i] = "background_not_converged"
+            _note(prep, i, f"{kind} background did not converge ({info.message})")
         out[i] = np.interp(prep.x, prep.x[ok], bg)
     return out
 
@@ -128,8 +133,9 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
     """
     kind = get_background(options.background)
     in_fit = kind.name if kind.in_fit else "none"
+    extra_flags = [""] * prep.y.shape[0]
     fixed_bg = (np.zeros_like(prep.y) if kind.in_fit
-                else _subtract_fixed(prep, kind.name, dict(options.background_options)))
+                else _subtract_fixed(prep, kind.name, dict(options.background_options), extra_flags))
     spec = compile_model(lib, prep.x, background=in_fit, degree=options.degree,
                          background_options=dict(options.background_options) if kind.in_fit else None)
     n, p = prep.y.shape[0], spec.n_params
@@ -138,7 +144,8 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
     amp = amplitude_mask(spec, prep.x)
     out = FitOutcome(spec, prep, lib, options, theta=np.full((n, p), np.nan), cov=np.full((n, p, p), np.nan),
                      at_bound=np.zeros((n, p), bool), cost=np.full(n, np.nan), nfev=np.zeros(n, int),
-                     success=np.zeros(n, bool), n_varys=np.full(n, float(p)), fixed_bg=fixed_bg)
+                     success=np.zeros(n, bool), n_varys=np.full(n, float(p)), fixed_bg=fixed_bg,
+                     flags=extra_flags)
     rows = np.nonzero(prep.usable)[0]
     if rows.size == 0:
         return out

@@ -65,9 +65,9 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, best: n
     dw = fl.durbin_watson(prep.y - np.nan_to_num(best), prep.weights)
     codes, messages = [], []
     for i in range(prep.y.shape[0]):
-        flags, msg = "", prep.messages[i]
+        flags, msg = (outcome.flags[i] if outcome.flags else ""), prep.messages[i]
         if not np.isfinite(outcome.theta[i]).all():
-            flags = fl.join_codes("not_fitted")
+            flags = fl.join_codes(flags, "not_fitted")
             codes.append(flags)
             messages.append(msg or "not fitted")
             continue
@@ -204,6 +204,8 @@ def _attrs(outcome: FitOutcome, stored: bool) -> dict:
         else {}
     source = outcome.prep.attrs.get("source_file")
     tested |= {"source_file": str(source)} if source else {}
+    notes = tuple(getattr(lib, "notes", ()) or ())
+    tested |= {"library_notes": list(notes)} if notes else {}
     return tested | {
         "specfit_version": __version__,
         "library": lib.name,

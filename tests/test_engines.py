@@ -1,0 +1,158 @@
+"""Every engine behind one interface: the same problems, the same answers (astropy.modeling's style).
+
+The batch engine and lmfit must agree on parameters, on which parameters rest
+on a bound and on every standard error (to 1e-4 relative) because bounds and
+covariance are computed once for both (``specfit.engines.finalize``).  The
+global fit's block-arrow covariance is checked against lmfit fitting the
+same stacked problem with explicitly shared parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import specfit
+from specfit.engines import ENGINES, BatchEngine, at_bound
+from specfit.errors import OptionError
+from specfit.examples import raman_series
+from specfit.lineshapes import gaussian
+
+STDERR_RTOL = 1e-4
+QUANTITIES = ("center", "fwhm", "height", "area", "fraction")
+
+
+def _two_band_library(tmp_path, fwhm_a=(3.0, 6.0)):
+    path = tmp_path / "two.toml"
+    path.write_text(f"""
+[library]
+name = "two"
+technique = "raman"
+window = [700.0, 800.0]
+background = "linear"
+lineshape = "gaussian"
+[[component]]
+name = "A"
+center = 740.0
+center_range = [735.0, 745.0]
+fwhm = 5.0
+fwhm_range = [{fwhm_a[0]}, {fwhm_a[1]}]
+[[component]]
+name = "B"
+center = 760.0
+center_range = [755.0, 765.0]
+fwhm = 6.0
+fwhm_range = [3.0, 12.0]
+""")
+    return path
+
+
+def _two_bands(seed=0, n=3):
+    rng = np.random.default_rng(seed)
+    x = np.arange(700.0, 800.01, 0.5)
+    y = np.stack([gaussian(x, 3000 * (1 + 0.1 * i), 740.0, 8.0) + gaussian(x, 2000, 760.0, 7.0) + 50
+                  + rng.normal(0, 3.0, x.size) for i in range(n)])
+    import xarray as xr
+
+    return xr.DataArray(y, dims=("sample", "raman_shift"), coords={"raman_shift": x, "sample": [f"S{i}" for i in
+                                                                                                 range(n)]})
+
+
+@pytest.fixture(params=["free", "at_bound"])
+def problem(request, tmp_path):
+    """Two Gaussian bands; in ``at_bound`` A's true FWHM (8) lies outside its range [3, 6] (case 12)."""
+    lib = _two_band_library(tmp_path, (3.0, 12.0) if request.param == "free" else (3.0, 6.0))
+    return _two_bands(), lib, request.param
+
+
+def test_registry_lists_every_engine():
+    assert set(ENGINES) == {"batch", "lmfit", "global"}
+    assert all(issubclass(cls, type(BatchEngine()).__mro__[1]) for cls in ENGINES.values())
+
+
+@pytest.mark.parametrize("engine", ["batch", "lmfit"])
+def test_engine_recovers_truth(engine, tmp_path):
+    da = _two_bands()
+    ds = specfit.fit(da, _two_band_library(tmp_path, (3.0, 12.0)), engine=engine)
+    assert bool(ds.success.all())
+    z = (ds.fwhm.sel(component="A") - 8.0) / ds.fwhm_stderr.sel(component="A")
+    assert float(abs(z).max()) < 4
+    assert ds.attrs["engine"] == engine
+
+
+def test_batch_and_lmfit_agree_on_everything(problem):
+    da, lib, kind = problem
+    batch = specfit.fit(da, lib, engine="batch")
+    ref = specfit.fit(da, lib, engine="lmfit")
+    np.testing.assert_array_equal(batch.at_bound.values, ref.at_bound.values)
+    np.testing.assert_array_equal(batch.flags.values, ref.flags.values)
+    for q in QUANTITIES:
+        np.testing.assert_allclose(batch[q].values, ref[q].values, rtol=1e-6)
+        np.testing.assert_allclose(batch[f"{q}_stderr"].values, ref[f"{q}_stderr"].values, rtol=STDERR_RTOL)
+    if kind == "at_bound":
+        # case 12: A's FWHM on its upper limit 6, said in words, its stderr NaN with that reason
+        assert bool(batch.at_bound.sel(component="A").all())
+        assert np.isnan(batch.fwhm_stderr.sel(component="A")).all()
+        assert all("A FWHM at its upper limit 6" in m for m in batch.fit_message.values)
+        assert all("at_bound" in f.split(",") for f in batch.flags.values)
+    else:
+        assert not bool(batch.at_bound.any())
+        assert not any("at_bound" in f for f in batch.flags.values)
+
+
+def test_lmfit_uses_the_analytic_jacobian(tmp_path):
+    """With Dfun, lmfit needs a few dozen evaluations per spectrum, not hundreds."""
+    ds = specfit.fit(_two_bands(), _two_band_library(tmp_path, (3.0, 12.0)), engine="lmfit")
+    assert int(ds.nfev.max()) < 60
+
+
+def test_lmfit_cannot_share_and_says_so():
+    da, _ = raman_series(3, seed=0)
+    with pytest.raises(OptionError, match="cannot share"):
+        specfit.fit(da, "raman/fsi_tfsi", engine="lmfit", share="center")
+
+
+def test_at_bound_one_definition():
+    lower = np.array([0.0, 3.0, -np.inf])
+    upper = np.array([np.inf, 6.0, np.inf])
+    theta = np.array([[0.0, 6.0, 5.0], [1e-3, 5.9999999, -1e9], [2.0, 3.1, 0.0]])
+    np.testing.assert_array_equal(at_bound(theta, lower, upper),
+                                  [[True, True, False], [False, True, False], [False, False, False]])
+
+
+def test_global_block_covariance_matches_lmfit_stacked(tmp_path):
+    """Shared centers across 3 spectra: stderr of the global fit = lmfit on the explicitly stacked problem."""
+    import lmfit
+
+    da = _two_bands(seed=4)
+    lib = _two_band_library(tmp_path, (3.0, 12.0))
+    ds = specfit.fit(da, lib, share="center")
+    assert ds.attrs["engine"] == "global"
+    x = da.raman_shift.values
+    params = lmfit.Parameters()
+    for comp in ("A", "B"):
+        params.add(f"c{comp}", value=float(ds.center.sel(component=comp)[0]))
+    for i in range(da.sizes["sample"]):
+        for comp in ("A", "B"):
+            params.add(f"a{comp}{i}", value=float(ds.area.sel(component=comp)[i]))
+            params.add(f"w{comp}{i}", value=float(ds.fwhm.sel(component=comp)[i]))
+        params.add(f"b0{i}", value=50.0)
+        params.add(f"b1{i}", value=0.0)
+
+    u = (x - 0.5 * (x.min() + x.max())) / (0.5 * (x.max() - x.min()))
+
+    def residual(p):
+        out = []
+        for i in range(da.sizes["sample"]):
+            model = sum(gaussian(x, p[f"a{c}{i}"].value, p[f"c{c}"].value, p[f"w{c}{i}"].value) for c in ("A", "B"))
+            out.append(model + p[f"b0{i}"].value + p[f"b1{i}"].value * u - da.values[i])
+        return np.concatenate(out)
+
+    ref = lmfit.minimize(residual, params, method="leastsq", xtol=1e-12, ftol=1e-12)
+    for comp in ("A", "B"):
+        np.testing.assert_allclose(ds.center.sel(component=comp)[0], ref.params[f"c{comp}"].value, rtol=1e-7)
+        np.testing.assert_allclose(ds.center_stderr.sel(component=comp).values,
+                                   ref.params[f"c{comp}"].stderr, rtol=1e-3)
+        for i in range(da.sizes["sample"]):
+            np.testing.assert_allclose(ds.area_stderr.sel(component=comp)[i], ref.params[f"a{comp}{i}"].stderr,
+                                       rtol=1e-3)
