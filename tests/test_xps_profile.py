@@ -205,3 +205,30 @@ def test_sno2_depth_profile_trends(shared_data):
     assert np.all(np.diff(si[4:]) > -2.0)  # and rises steadily
     assert bool(result["Sn3d5"]["success"].all())
     np.testing.assert_allclose(result["Sn3d5"]["charge_shift"].values, 1.3)
+
+
+def test_tfsi_ionic_liquid_cation_is_n_plus_not_nitrite(shared_data):
+    """MPPip-TFSI N 1s (PROVENANCE 2b): the cation N+ at 402.7 eV is fitted as N+, matching the CasaXPS fit."""
+    path = shared_data("xps/casaxps_csv_tfsi_il/20240228_Au_MPPipTFSIIol3_N_1s.csv")
+    full = specfit.fit(specfit.read(path), "xps/N1s")
+    assert abs(float(full["center"].sel(component="N+")) - 402.7) < 0.15
+    assert float(full["fraction"].sel(component="N+")) > 4 * float(full["fraction"].sel(component="LiNO2"))
+    two = specfit.fit(specfit.read(path), "xps/N1s", components="N-SO2,N+")
+    # CasaXPS reference fit in the same file: areas above its background 1037.7 (TFSI-) and 893.5 (N+)
+    np.testing.assert_allclose(two["fraction"].values, [0.537, 0.463], atol=0.025)
+
+
+def test_library_ranges_reach_the_real_electrode(shared_data):
+    """Hendricks electrode at 0 V (PROVENANCE 2c, LiF-referenced axis): C-F / LixPOyFz maximum at 687.1 eV."""
+    import pandas as pd
+
+    table = pd.read_csv(shared_data("xps/battery_electrode_hendricks/hendricks_F1s_0V_3p4V.csv"), comment="#")
+    da = xr.DataArray(table["cps_0V"].values, dims="binding_energy",
+                      coords={"binding_energy": table["BE_shifted_0V_eV"].values})
+    res = specfit.fit(da, "xps/F1s", components="LiF,C-F")
+    lo, hi = specfit.load_library("xps/F1s").component("C-F").center_range
+    center = float(res["center"].sel(component="C-F"))
+    assert abs(center - 687.1) < 0.25 and lo + 0.05 < center < hi - 0.05  # inside its range, not on a limit
+    assert abs(float(res["center"].sel(component="LiF")) - 685.0) < 0.3
+    c1s = specfit.load_library("xps/C1s").component("C=O").center_range
+    assert c1s[0] < 288.6 < c1s[1]  # SEI C=O at 288.6 eV lies inside the range
