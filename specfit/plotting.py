@@ -67,7 +67,8 @@ def axis_label(ds: xr.Dataset, axis: str) -> str:
     name, default = _AXIS_NAMES.get(axis, (axis.replace("_", " "), ""))
     attrs = ds[axis].attrs if axis in ds.coords else {}
     units = attrs.get("units") or default or _TECHNIQUE_UNITS.get(str(ds.attrs.get("technique", "")), "")
-    return _with_units(attrs.get("long_name", name), units)
+    # known axes keep their physical name (a reader's long_name may be a raw column header)
+    return _with_units(name if axis in _AXIS_NAMES else attrs.get("long_name", name), units)
 
 
 def coord_label(ds: xr.Dataset, dim: str) -> str:

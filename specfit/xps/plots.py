@@ -171,7 +171,7 @@ def depth_profile_figures(tree: xr.DataTree, *, steps_per_page: int = 6) -> list
         for p, steps in enumerate(pages):
             grid_h = 2.45 * len(steps) + 0.9
             top_h = 3.6 if p == 0 else 0.0
-            fig = plt.figure(figsize=(max(11.0, 2.7 * len(regions)), grid_h + top_h), layout="constrained")
+            fig = plt.figure(figsize=(max(8.0, 2.7 * len(regions)), grid_h + top_h), layout="constrained")
             if p == 0:
                 top, bottom = fig.subfigures(2, 1, height_ratios=[top_h, grid_h])
                 plot_depth_profile(tree, axes=top.subplots(1, 2))
