@@ -64,7 +64,8 @@ def durbin_watson(resid: NDArray, weights: NDArray) -> NDArray:
     for i, row in enumerate(r):
         v = row[np.isfinite(row)]
         if v.size > 3 and np.any(v != 0):
-            out[i] = float(np.sum(np.diff(v) ** 2) / np.sum(v**2))
+            with np.errstate(all="ignore"):
+                out[i] = float(np.sum(np.diff(v) ** 2) / np.sum(v**2))
     return out
 
 

@@ -1,0 +1,253 @@
+"""The pipeline's contracts: one result schema on every path, an exact model Jacobian, no import cycle,
+scale invariance, one bad spectrum never sinks a batch (cases 27, 28), and nothing is ever overwritten
+(cases 20, 21)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import specfit
+from specfit.examples import raman_series
+from specfit.library import load_library
+from specfit.lineshapes import LINESHAPES, get_lineshape
+from specfit.model import compile_model, evaluate_with_jacobian
+from specfit.schema import VARIABLES
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT.parent / "shared" / "cases"
+CURVES = {"data", "best_fit", "background", "residual", "component_curve"}
+
+
+def _cases(name: str) -> Path:
+    from conftest import shared_path
+
+    return shared_path("..", "cases", name)
+
+
+# ------------------------------------------------------------------ schema on every path
+def _signature(ds: xr.Dataset) -> dict:
+    return {name: ds[name].dims for name in ds.data_vars}
+
+
+def test_every_path_has_the_declared_schema():
+    da, _ = raman_series(4, seed=3)
+    results = {
+        "numpy": specfit.fit(da, "raman/fsi_tfsi"),
+        "dask": specfit.fit(da.chunk({"sample": 2}), "raman/fsi_tfsi").compute(),
+        "global": specfit.fit(da, "raman/fsi_tfsi", share=("center", "width")),
+        "resampled": specfit.fit(da, "raman/fsi_tfsi", uncertainty="montecarlo", n_draws=5),
+    }
+    declared = {v.name for v in VARIABLES}
+    reference = _signature(results["numpy"])
+    assert set(reference) == declared
+    for name, ds in results.items():
+        assert _signature(ds) == reference, name
+        assert set(ds.attrs) >= {"specfit_version", "library", "library_hash", "background", "options", "created"}
+        for var in ("center", "area", "fraction"):
+            assert "units" in ds[var].attrs
+
+
+def test_dask_equals_numpy_variable_by_variable():
+    da, _ = raman_series(6, seed=5)
+    ref = specfit.fit(da, "raman/fsi_tfsi")
+    lazy = specfit.fit(da.chunk({"sample": 2}), "raman/fsi_tfsi")
+    assert lazy["fraction"].chunks is not None  # still lazy before compute
+    got = lazy.compute()
+    for name in ref.data_vars:
+        if ref[name].dtype.kind in "fcb":
+            np.testing.assert_allclose(got[name].values.astype(float), ref[name].values.astype(float), rtol=1e-12,
+                                       equal_nan=True, err_msg=name)
+        else:
+            np.testing.assert_array_equal(got[name].values.astype(str), ref[name].values.astype(str), err_msg=name)
+
+
+def test_dask_global_fit_says_why_it_loads():
+    da, _ = raman_series(3, seed=2)
+    ds = specfit.fit(da.chunk({"sample": 1}), "raman/fsi_tfsi", share=("center", "width"))
+    assert "couples every spectrum" in ds.attrs["dask"]
+
+
+def test_large_batches_keep_parameters_not_curves(monkeypatch):
+    import specfit.results as results
+
+    monkeypatch.setattr(results, "MAX_STORED_CURVES", 2)
+    da, _ = raman_series(3, seed=1)
+    ds = specfit.fit(da, "raman/fsi_tfsi")
+    assert not CURVES & set(ds.data_vars)
+    assert ds.attrs["curves"].startswith("not stored")
+    assert ds["parameters"].shape == (3, ds.sizes["parameter"])
+
+
+# ------------------------------------------------------------------ model Jacobian
+@pytest.mark.parametrize("background", ["none", "linear", "polynomial", "shirley"])
+@pytest.mark.parametrize("lineshape", LINESHAPES)
+def test_model_jacobian_matches_finite_differences(lineshape, background):
+    lib = load_library("xps/F1s")
+    ls = get_lineshape(lineshape)
+    from dataclasses import replace
+
+    lo, hi = ls.shape_limits
+    shape = ls.default_shape
+    comps = tuple(replace(c, lineshape=lineshape, shape=shape, shape_range=(lo, hi) if hi > lo else (shape, shape))
+                  for c in lib.components[:2])
+    lib = replace(lib, components=comps)
+    x = np.linspace(680.0, 694.0, 141)
+    spec = compile_model(lib, x, background=background)
+    rng = np.random.default_rng(0)
+    theta = spec.default.copy()
+    for j, group in enumerate(spec.groups):
+        if group == "area":
+            theta[j] = rng.uniform(50, 150)
+        elif group == "background":
+            theta[j] = rng.uniform(0.01, 0.2)
+        elif np.isfinite(spec.lower[j]) and np.isfinite(spec.upper[j]):
+            theta[j] = spec.lower[j] + rng.uniform(0.3, 0.7) * (spec.upper[j] - spec.lower[j])
+    _, jac = evaluate_with_jacobian(spec, theta[None], x)
+    for j in range(spec.n_params):
+        h = 1e-6 * max(abs(theta[j]), 1.0)
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        numeric = (evaluate_with_jacobian(spec, up[None], x)[0] - evaluate_with_jacobian(spec, down[None], x)[0])[0]
+        numeric /= 2 * h
+        scale = np.max(np.abs(numeric)) + 1e-12
+        np.testing.assert_allclose(jac[0, :, j], numeric, atol=1e-5 * scale, rtol=0,
+                                   err_msg=f"{lineshape}/{background}: {spec.names[j]}")
+
+
+# ------------------------------------------------------------------ architecture
+def test_no_import_cycle_and_no_private_imports():
+    sys.path.insert(0, str(ROOT / "tests"))
+    from import_graph import cycles, graph
+
+    edges, private = graph()
+    assert cycles(edges) == []
+    assert private == []
+
+
+# ------------------------------------------------------------------ scale, bad spectra
+@pytest.mark.parametrize("engine", ["batch", "lmfit"])
+def test_fit_is_scale_invariant(engine):
+    """Case 28: s = 1e-15 ... 1e15 gives the same fractions (1e-6), centres, and areas / s."""
+    da, _ = raman_series(1, seed=7)
+    da = da.isel(sample=0)
+    ref = specfit.fit(da, "raman/fsi_tfsi", engine=engine)
+    for s in (1e-15, 1e-9, 1e-3, 1e3, 1e9, 1e15):
+        ds = specfit.fit(da * s, "raman/fsi_tfsi", engine=engine)
+        assert bool(ds.success)
+        np.testing.assert_allclose(ds.fraction, ref.fraction, atol=1e-6)
+        np.testing.assert_allclose(ds.center, ref.center, atol=1e-6)
+        np.testing.assert_allclose(ds.area / s, ref.area, rtol=1e-6)
+        np.testing.assert_allclose(ds.area_stderr / s, ref.area_stderr, rtol=1e-4)
+
+
+def test_axis_reversal_gives_the_same_fit():
+    da, _ = raman_series(2, seed=8)
+    ref = specfit.fit(da, "raman/fsi_tfsi")
+    rev = specfit.fit(da.isel(raman_shift=slice(None, None, -1)), "raman/fsi_tfsi")
+    np.testing.assert_allclose(rev.fraction, ref.fraction, atol=1e-9)
+    np.testing.assert_allclose(rev.best_fit.values, ref.best_fit.values[:, ::-1], rtol=1e-9)
+
+
+@pytest.mark.parametrize("engine", ["batch", "lmfit"])
+def test_case27_one_huge_spectrum_does_not_sink_the_batch(engine):
+    da = specfit.read(_cases("27-batch-one-huge-spectrum") / "batch4.nc")
+    ds = specfit.fit(da, "raman/fsi_tfsi", engine=engine)
+    assert ds.success.values.tolist() == [True, True, False, True]
+    assert ds.fit_message.values[2] and "not_fitted" in ds.flags.values[2]
+    alone = specfit.fit(da.isel(sample=[0, 1, 3]), "raman/fsi_tfsi", engine=engine)
+    np.testing.assert_allclose(ds.fraction.isel(sample=[0, 1, 3]), alone.fraction, atol=1e-3)
+
+
+def test_case28_scale_script_passes():
+    script = _cases("28-intensity-scale-invariance") / "run.py"
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_pure_noise_spectrum_is_flagged():
+    rng = np.random.default_rng(1)
+    good, _ = raman_series(2, seed=9)
+    noise = good.isel(sample=[0]).copy(data=100 + rng.normal(0, 3, (1, good.sizes["raman_shift"])))
+    da = xr.concat([good, noise.assign_coords(sample=["noise"])], dim="sample")
+    ds = specfit.fit(da, "raman/fsi_tfsi")
+    flags = ds.flags.values
+    assert "poor_fit" in flags[-1] or "insignificant" in flags[-1]
+    assert flags[0] == "" and flags[1] == ""
+
+
+# ------------------------------------------------------------------ nothing is lost
+def test_case21_save_refuses_the_input_file(tmp_path):
+    src = _cases("21-save-overwrites-input") / "spectrum.nc"
+    path = tmp_path / "spectrum.nc"
+    path.write_bytes(src.read_bytes())
+    before = path.read_bytes()
+    da = specfit.read(path)
+    ds = specfit.fit(da, "raman/fsi_tfsi")
+    with pytest.raises(specfit.SpecfitError, match="spectrum.nc: refusing to overwrite an input file"):
+        specfit.save(ds, path)
+    assert path.read_bytes() == before
+
+
+def _cli(*args, cwd=None):
+    exe = Path(sys.executable).with_name("specfit")
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_case20_library_toml_never_overwritten(tmp_path):
+    case = _cases("20-library-toml-overwritten")
+    for name in ("spectrum.nc", "mylib.toml"):
+        (tmp_path / name).write_bytes((case / name).read_bytes())
+    before = (tmp_path / "mylib.toml").read_bytes()
+    run = _cli("fit", "spectrum.nc", "--library", "mylib.toml", "--out", "mylib.toml", cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "mylib.toml" in run.stderr
+    assert (tmp_path / "mylib.toml").read_bytes() == before
+
+
+def test_writes_respect_umask_keep_mode_and_clean_stale_temps(tmp_path):
+    da, _ = raman_series(1, seed=1)
+    ds = specfit.fit(da, "raman/fsi_tfsi")
+    old = os.umask(0o022)
+    try:
+        out = specfit.save(ds, tmp_path / "r.nc")
+        assert (out.stat().st_mode & 0o777) == 0o644
+        out.chmod(0o640)
+        stale = tmp_path / ".r.nc.999999999.abc.tmp"
+        stale.write_bytes(b"half")
+        specfit.save(ds, tmp_path / "r.nc")
+        assert (out.stat().st_mode & 0o777) == 0o640
+        assert not stale.exists()
+    finally:
+        os.umask(old)
+
+
+def test_cli_flags_summary_and_strict(tmp_path):
+    case = _cases("12-stderr-at-bound-unflagged")
+    run = _cli("fit", case / "two_bands.csv", "--library", case / "two_bands.toml", "--out", tmp_path / "o.nc")
+    assert run.returncode == 0
+    assert "flagged at_bound" in run.stderr
+    strict = _cli("fit", case / "two_bands.csv", "--library", case / "two_bands.toml", "--out", tmp_path / "p.nc",
+                  "--strict")
+    assert strict.returncode == 3
+    neg = _cli("fit", case / "two_bands.csv", "--library", case / "two_bands.toml", "--out", tmp_path / "q.nc",
+               "--window", "-5,900", "--quiet")
+    assert neg.returncode == 0 and neg.stderr == ""
+
+
+def test_library_for_another_nucleus_is_refused():
+    x = np.linspace(-10, 10, 401)
+    da = xr.DataArray(np.exp(-x**2), dims="chemical_shift", coords={"chemical_shift": x},
+                      attrs={"nucleus": "13C", "source_file": "c13.jdx"})
+    with pytest.raises(specfit.DataError, match="c13.jdx: the file's nucleus is '13C'"):
+        specfit.fit(da, "nmr/li7")
+    raman = xr.DataArray(np.exp(-x**2), dims="raman_shift", coords={"raman_shift": x})
+    with pytest.raises(specfit.DataError, match="raman"):
+        specfit.fit(raman, "nmr/li7")
