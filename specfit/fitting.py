@@ -189,13 +189,29 @@ def fit(data: object, library: object, *, components: object = None, background:
                                uncertainty=uncertainty, n_draws=n_draws, seed=seed, shape_tie=shape_tie,
                                window=window, components=components, select=select, lineshape=lineshape,
                                charge_shift=charge_shift, progress=progress)
+    calibration = None
     if isinstance(data, xr.DataArray):
         check_data_matches(data, lib)
+        if options.charge_shift is None and lib.technique == "xps" and "casaxps_comment" in data.attrs:
+            # a CasaXPS calibration stored in the file is applied, never dropped (recorded in the result)
+            from .xps.charge import apply_casa_calibration
+
+            shifted, shift = apply_casa_calibration(data)
+            if "casaxps_calibration" in shifted.attrs:
+                data, calibration = shifted, (shift, shifted.attrs["casaxps_calibration"])
     if options.charge_shift:
         data = _shift_axis(as_dataarray(data, lib), options.charge_shift)
     if options.select == "auto" and len(lib.components) > 1:
-        return _fit_selected(data, lib, options)
-    return _fit_with(data, lib, options)
+        ds = _fit_selected(data, lib, options)
+    else:
+        ds = _fit_with(data, lib, options)
+    if calibration is not None:
+        shift, text = calibration
+        ds["charge_shift"] = ds["charge_shift"] * 0 + (shift if not isinstance(shift, xr.DataArray)
+                                                       else shift.reindex_like(ds["charge_shift"]))
+        ds["charge_shift"].attrs.update(units="eV", long_name="shift added to the axis by charge referencing")
+        ds.attrs["charge_reference"] = f"CasaXPS calibration stored in the file applied: {text}"
+    return ds
 
 
 def _shift_axis(da: xr.DataArray, shift: float) -> xr.DataArray:

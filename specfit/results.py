@@ -40,6 +40,24 @@ def _shape_values(outcome: FitOutcome, theta: np.ndarray) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
+def _natural_shape_limit(outcome: FitOutcome) -> np.ndarray:
+    """``(N, P)``: shape parameters resting on their lineshape's own limit (e.g. a Voigt or GL at 0 =
+    pure Gaussian).  That is a valid answer, not a library range cutting the fit short: it is said in
+    ``fit_message`` but not flagged ``at_bound`` (no reported standard error depends on it alone)."""
+    from .lineshapes import get_lineshape
+
+    spec = outcome.spec
+    natural = np.zeros_like(outcome.at_bound)
+    for term in spec.terms:
+        j = term.shape.index
+        if j < 0:
+            continue
+        lo, hi = get_lineshape(term.lineshape).shape_limits
+        value = outcome.theta[:, j] * term.shape.scale + term.shape.offset
+        natural[:, j] = outcome.at_bound[:, j] & (np.isclose(value, lo, atol=1e-6) | np.isclose(value, hi, atol=1e-6))
+    return natural
+
+
 def _statistics(outcome: FitOutcome, best: np.ndarray) -> dict[str, np.ndarray]:
     prep = outcome.prep
     n_points = np.count_nonzero(prep.weights > 0, axis=1)
@@ -63,6 +81,8 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, best: n
     prep, spec = outcome.prep, outcome.spec
     unit = AXIS_UNITS.get(outcome.library.technique, "")
     dw = fl.durbin_watson(prep.y - np.nan_to_num(best), prep.weights)
+    natural = _natural_shape_limit(outcome)
+    flagged = outcome.at_bound & ~natural
     codes, messages = [], []
     for i in range(prep.y.shape[0]):
         flags, msg = (outcome.flags[i] if outcome.flags else ""), prep.messages[i]
@@ -75,10 +95,15 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, best: n
             flags = fl.join_codes(flags, "not_converged")
             if "converge" not in msg:
                 msg = f"{msg}; did not converge" if msg else "did not converge"
-        if outcome.at_bound[i].any():
-            text = fl.describe_bounds(outcome.theta[i], outcome.at_bound[i], spec.lower, spec.upper, spec.names,
+        if flagged[i].any():
+            text = fl.describe_bounds(outcome.theta[i], flagged[i], spec.lower, spec.upper, spec.names,
                                       spec.groups, spec.owners, spec.components, unit)
             flags, msg = fl.add(flags, msg, "at_bound", text + " (its standard error is n/a)")
+        if natural[i].any():
+            text = fl.describe_bounds(outcome.theta[i], natural[i], spec.lower, spec.upper, spec.names,
+                                      spec.groups, spec.owners, spec.components, unit)
+            text += " (a limit of the lineshape itself, not of the library)"
+            msg = f"{msg}; {text}" if msg else text
         nan_err = [q for q in QUANTITIES if np.isnan(errors[q][i]).any()]
         if nan_err:
             singular = not np.isfinite(outcome.cov[i]).any()
@@ -147,7 +172,8 @@ def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> x
         out[f"{q}_covariance"] = qcov
     out["shape"] = _shape_values(outcome, theta)
     owners = np.array(spec.owners)
-    comp_bound = np.stack([(outcome.at_bound & (owners == k)[None, :]).any(axis=1)
+    flagged = outcome.at_bound & ~_natural_shape_limit(outcome)
+    comp_bound = np.stack([(flagged & (owners == k)[None, :]).any(axis=1)
                            for k in range(len(spec.components))], axis=1)
     out["at_bound"] = comp_bound
     cur = curves(outcome)

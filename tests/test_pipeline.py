@@ -251,3 +251,16 @@ def test_library_for_another_nucleus_is_refused():
     raman = xr.DataArray(np.exp(-x**2), dims="raman_shift", coords={"raman_shift": x})
     with pytest.raises(specfit.DataError, match="raman"):
         specfit.fit(raman, "nmr/li7")
+
+
+def test_case06_casaxps_calibration_in_the_file_is_applied():
+    da = specfit.read(_cases("06-vamas-casa-range-calibration") / "c1s_casa_range_calib.vms")
+    ds = specfit.fit(da, "xps/C1s", components="C-C,C-O,O-C=O")
+    assert 1.4 <= abs(float(ds.charge_shift)) <= 1.5
+    assert abs(float(ds.center.sel(component="C-C")) - 284.8) <= 0.1
+    np.testing.assert_allclose(ds.fraction.values, [0.68, 0.21, 0.10], atol=0.03)
+    assert "Calib M = 283.2,283.4 A = 284.8" in ds.attrs["charge_reference"]
+    # an explicit shift is the user's choice: the file's calibration is then not applied
+    raw = specfit.fit(da, "xps/C1s", components="C-C,C-O,O-C=O", charge_shift=0.0)
+    assert float(raw.charge_shift) == 0.0
+    assert "at_bound" in str(raw.flags.values) and "center at its" in str(raw.fit_message.values)
