@@ -28,3 +28,13 @@ def shared_path(*parts: str) -> Path:
 def shared_data():
     """Callable returning paths inside ``../shared/data``."""
     return shared_path
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Report the fuzz cases run per reader (tests/test_fuzz_readers.py), whatever the -s/-q options."""
+    counts = getattr(config, "specfit_fuzz_counts", None)
+    if counts:
+        terminalreporter.section("reader fuzz cases")
+        for reader, number in sorted(counts.items()):
+            terminalreporter.write_line(f"{reader:>12}: {number}")
+        terminalreporter.write_line(f"{'total':>12}: {sum(counts.values())}")

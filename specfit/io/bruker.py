@@ -15,6 +15,7 @@ Integrity: TopSpin stores no checksum, but ``procs`` fixes the size of
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import nmrglue as ng
@@ -81,7 +82,9 @@ def read(path: str | Path) -> xr.DataArray:
     if pdata is None:
         raise FileFormatError(where(path, "no Bruker processed data (pdata/<n> with 1r and procs)"))
     try:
-        procs = ng.bruker.read_jcamp(str(pdata / "procs"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nmrglue warns about every line it cannot parse
+            procs = ng.bruker.read_jcamp(str(pdata / "procs"))
         offset, sw_p, sf = float(procs["OFFSET"]), float(procs["SW_p"]), float(procs["SF"])
         si, dtypp = int(procs["SI"]), int(procs.get("DTYPP", 0))
     except KeyError as exc:
@@ -97,7 +100,9 @@ def read(path: str | Path) -> xr.DataArray:
         raise FileFormatError(where(path, f"1r is {size} bytes, procs promises {expected} (SI={si}, DTYPP={dtypp}); "
                                           f"truncated or damaged"))
     try:
-        dic, data = ng.bruker.read_pdata(str(pdata), scale_data=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dic, data = ng.bruker.read_pdata(str(pdata), scale_data=True)
     except (ValueError, OSError, KeyError, IndexError) as exc:
         raise FileFormatError(where(path, f"cannot read Bruker pdata: {exc}")) from exc
     if data.ndim != 1 or data.size != si:

@@ -2,9 +2,12 @@
 
 The file is opened with xarray, loaded into memory and closed, so the
 returned array holds no file handle.  Engines are tried in the order that
-suits the file's signature: NetCDF-3 (``CDF``) with ``scipy`` (a core
-dependency) and then ``netcdf4``; HDF5 with ``h5netcdf`` and then ``netcdf4``.
-An engine that is not installed is skipped; any exception of an engine while
+suits the file's signature: NetCDF-3 classic and 64-bit offset (``CDF`` version
+bytes 1 and 2) with ``scipy`` and HDF5 with ``h5netcdf`` (both core
+dependencies), CDF-5 with the optional ``netcdf4``.  The file's bytes are
+handed over in memory, so a damaged file never leaves an HDF5 handle open
+that a later read of the same path would reuse.  An engine that is not
+installed is reported as such; any exception of an engine while
 opening or loading (h5py reports checksum errors as ``RuntimeError``) means
 "try the next", and when none succeeds one :class:`FileFormatError` names the
 file and the reason.
@@ -19,6 +22,9 @@ variable's own (not for specfit result files, whose globals describe the fit).
 
 from __future__ import annotations
 
+import gc
+import io
+import sys
 import warnings
 from pathlib import Path
 
@@ -30,8 +36,9 @@ EXTENSIONS = (".nc", ".h5", ".nc4", ".hdf5")
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _CDF_MAGICS = (b"CDF\x01", b"CDF\x02", b"CDF\x05")  # NetCDF-3 classic, 64-bit offset, CDF-5
-_ENGINES_CDF = ("scipy", "netcdf4")
-_ENGINES_HDF5 = ("h5netcdf", "netcdf4")
+_ENGINES_CDF = ("scipy",)  # NetCDF-3 classic and 64-bit offset
+_ENGINES_CDF5 = ("netcdf4",)  # CDF-5: only the optional netCDF4 package reads it
+_ENGINES_HDF5 = ("h5netcdf",)
 _PREFERRED = ("intensity", "data", "counts", "spectrum")
 _UNNAMED = "__xarray_dataarray_variable__"  # what DataArray.to_netcdf calls an unnamed array
 
@@ -111,16 +118,29 @@ def read(path: str | Path) -> xr.DataArray:
 
 
 def _open(path: Path) -> xr.Dataset:
-    """Open with the first engine that can, load into memory and close the file."""
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-    engines = _ENGINES_CDF if head.startswith(_CDF_MAGICS) else _ENGINES_HDF5
+    """Open with the first engine that can, load into memory and close the file.
+
+    The bytes are read once and handed to ``h5netcdf``/``scipy`` as an
+    in-memory file: a failed attempt then leaves no HDF5 file open behind it
+    (HDF5 would hand the stale open file to the next open of the same path).
+    Destructor noise of half-opened files ("Exception ignored in ...") is
+    silenced while an attempt runs.
+    """
+    raw = path.read_bytes()
+    head = raw[:4096]
+    if head.startswith(b"CDF\x05"):
+        engines = _ENGINES_CDF5
+    else:
+        engines = _ENGINES_CDF if head.startswith(_CDF_MAGICS) else _ENGINES_HDF5
     errors = []
     for engine in engines:
+        hook = sys.unraisablehook
+        sys.unraisablehook = lambda unraisable: None
         try:
+            source = str(path) if engine == "netcdf4" else io.BytesIO(raw)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                with xr.open_dataset(path, engine=engine) as dataset:
+                with xr.open_dataset(source, engine=engine) as dataset:
                     return dataset.load()
         except (ImportError, ModuleNotFoundError):
             errors.append(f"{engine}: not installed")
@@ -129,6 +149,10 @@ def _open(path: Path) -> xr.Dataset:
         except Exception as exc:  # not this engine's format, or a damaged file (h5py: RuntimeError, OSError...)
             text = " ".join(str(exc).split()).replace(str(path), "<file>")
             errors.append(f"{engine}: {type(exc).__name__}: {text[:120]}")
+        finally:
+            if errors and errors[-1].startswith(f"{engine}:"):
+                gc.collect(1)  # a failed attempt: run destructors of half-opened files while silenced
+            sys.unraisablehook = hook
     kind = "NetCDF-3" if head.startswith(_CDF_MAGICS) else "NetCDF-4/HDF5"
     problem = "truncated" if any("truncated" in e for e in errors) else "damaged or not readable"
     raise FileFormatError(where(path, f"{kind} file {problem} (" + "; ".join(errors) + ")"))
