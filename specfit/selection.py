@@ -168,12 +168,14 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
     batch_shape = tuple(full.sizes[d] for d in batch_dims)
     n_spec = int(np.prod(batch_shape, dtype=int))
     paths = [_Path(candidates)] if shared else [_Path(candidates) for _ in range(n_spec)]
+    usable = np.nonzero(np.isfinite(_flat(full, "bic", batch_dims, False)))[0]
+    series = [int(i) for i in usable] if usable.size else list(range(n_spec))  # a global fit skips failed spectra
     budget_hit = False
     while True:
         for k, path in enumerate(paths):
             if path.done:
                 continue
-            rows = list(range(n_spec)) if shared else [k]
+            rows = series if shared else [k]
             _propose(path, get(path.current), rows, batch_dims, z_min, overlap)
         proposals = {tuple(c for c in p.current if c != p.proposal) for p in paths if not p.done}
         if not proposals:
@@ -185,7 +187,7 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
         for k, path in enumerate(paths):
             if path.done:
                 continue
-            rows = list(range(n_spec)) if shared else [k]
+            rows = series if shared else [k]
             reduced = tuple(c for c in path.current if c != path.proposal)
             _decide(path, get(path.current), get(reduced), reduced, rows, batch_dims, bic_tolerance)
     chosen = [paths[0] if shared else paths[k] for k in range(n_spec)]
@@ -275,14 +277,15 @@ def _decide(path: _Path, before: xr.Dataset, after: xr.Dataset, reduced: tuple[s
     ok1 = _flat(after, "success", batch_dims, False)[rows].astype(bool)
     delta = float(np.sum(b1 - b0))
     converged = ok1.all() or not ok0.all()
-    if np.isfinite(delta) and delta < tolerance and converged:
+    # an unconverged refit only over-states its BIC: a drop it already accepts stands
+    if np.isfinite(delta) and delta < tolerance:
         path.dropped[path.proposal] = f"{path.reason}; ΔBIC {delta:+.1f}"
         path.notes.append(f"dropped {path.proposal}: {path.dropped[path.proposal]}")
         path.current = reduced
         path.protected.clear()  # the others' support changed: test them again
     else:
-        why = "the refit did not converge" if not converged or not np.isfinite(delta) else \
-            f"dropping it raises BIC by {delta:.1f}"
+        why = "the refit failed" if not np.isfinite(delta) else f"dropping it raises BIC by {delta:.1f}" + (
+            "" if converged else " (refit not converged)")
         path.notes.append(f"kept {path.proposal} ({path.reason}): {why}")
         path.protected.add(path.proposal)
     path.proposal = None

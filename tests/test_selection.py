@@ -126,7 +126,7 @@ def test_right_set_kept_on_seeded_c1s_series(c1s6):
     """Two true species (C-C, Li2CO3) of six, a 3-step series at typical counts, plus one pure-noise spectrum."""
     comps = {"C-C": {"center": 284.9, "fwhm": 1.4}, "Li2CO3": {"center": 289.9, "fwhm": 1.6}}
     frac = np.array([[0.7, 0.3], [0.5, 0.5], [0.3, 0.7]])
-    da, truth = xps_series(comps, frac, x_range=(280.0, 296.0), total_counts=2e5, seed=3)
+    da, truth = xps_series(comps, frac, x_range=(280.0, 296.0), step=0.1, total_counts=2e5, seed=3)
     rng = np.random.default_rng(5)
     noise = xr.full_like(da.isel(etch_time=[0]), 0.0).copy(data=rng.poisson(600.0, (1, da.sizes["binding_energy"])))
     noise = noise.assign_coords(etch_time=[999.0])
