@@ -73,6 +73,11 @@ def _axis_values(da: xr.DataArray) -> NDArray:
     return x
 
 
+def _source(da: xr.DataArray) -> str:
+    source = da.attrs.get("source_file")
+    return f"{source}: " if source else ""
+
+
 def prepare(data: object, library: Library, *, window: tuple[float, float] | None = None,
             weights: str | None = None, min_points: int = 5) -> Prepared:
     """Validate, window, flatten and sort ``data`` for fitting with ``library``."""
@@ -86,9 +91,14 @@ def prepare(data: object, library: Library, *, window: tuple[float, float] | Non
     if lo > hi:
         raise DataError(f"window lower limit {lo:g} > upper limit {hi:g}")
     inside = (x_full >= lo) & (x_full <= hi)
+    if x_full.size < min_points:
+        raise DataError(f"{_source(da)}only {x_full.size} points in the spectrum; a fit needs at least {min_points}")
+    if inside.sum() < min_points and (hi < lo_data or lo > hi_data):
+        raise DataError(f"{_source(da)}library window {lo:g}–{hi:g} does not overlap the data range "
+                        f"{lo_data:g}–{hi_data:g}")
     if inside.sum() < min_points:
-        raise DataError(f"library window {lo:g}–{hi:g} does not overlap the data range "
-                        f"{lo_data:g}–{hi_data:g} ({int(inside.sum())} points inside)")
+        raise DataError(f"{_source(da)}only {int(inside.sum())} points of the data ({lo_data:g}–{hi_data:g}) lie "
+                        f"inside the window {lo:g}–{hi:g}; a fit needs at least {min_points}")
     da = da.isel({axis_dim: np.nonzero(inside)[0]})
     x = x_full[inside]
     batch_dims = tuple(da.dims[:-1])
