@@ -16,7 +16,8 @@ from .library import Library, list_libraries, load_library
 from .results import open_results, save
 
 _LAZY = {"xps": ("xps", None), "raman": ("raman", None),
-         "nmr": ("nmr", None), "plotting": ("plotting", None), "examples": ("examples", None)}
+         "nmr": ("nmr", None), "plotting": ("plotting", None), "examples": ("examples", None),
+         "plot": ("plotting", "plot"), "report": ("report", None), "curves": ("rebuild", "curves")}
 
 
 def __getattr__(name: str):
@@ -35,5 +36,5 @@ def __getattr__(name: str):
 __all__ = [
     "compare",
     "DataError", "FileFormatError", "FitError", "Library", "LibraryError", "SpecfitError", "__version__",
-    "background", "fit", "list_libraries", "load_library", "open_results", "read", "save",
+    "background", "curves", "fit", "list_libraries", "load_library", "open_results", "plot", "read", "save",
 ]

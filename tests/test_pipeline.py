@@ -264,3 +264,21 @@ def test_case06_casaxps_calibration_in_the_file_is_applied():
     raw = specfit.fit(da, "xps/C1s", components="C-C,C-O,O-C=O", charge_shift=0.0)
     assert float(raw.charge_shift) == 0.0
     assert "at_bound" in str(raw.flags.values) and "center at its" in str(raw.fit_message.values)
+
+
+@pytest.mark.parametrize("library,kwargs", [("raman/fsi_tfsi", {}), ("raman/fsi_tfsi", {"background": "als"}),
+                                            ("raman/fsi_tfsi", {"lineshape": "GL(30)", "shape_tie": "none"})])
+def test_curves_rebuilt_from_parameters_equal_the_stored_ones(library, kwargs):
+    from specfit.rebuild import curves
+
+    da, _ = raman_series(3, seed=11)
+    ds = specfit.fit(da, library, **kwargs)
+    needs_data = kwargs.get("background") == "als"
+    got = curves(ds, da if needs_data else None)
+    for name in ("best_fit", "background", "component_curve"):
+        np.testing.assert_allclose(got[name].values, ds[name].values, rtol=1e-9, atol=1e-9, err_msg=name)
+    one = curves(ds, da if needs_data else None, sample=ds.sample.values[1])
+    np.testing.assert_allclose(one["best_fit"].values, ds["best_fit"].values[1], rtol=1e-9)
+    if needs_data:
+        with pytest.raises(specfit.DataError, match="pass the data"):
+            curves(ds)
