@@ -484,8 +484,8 @@ def result_kind(result) -> str:
         return "raman_speciation"
     if workflow == "nmr.track_shifts" or "shift_delta" in result:
         return "nmr_shifts"
-    if "success" not in result or "data" not in result:
-        raise ValueError("not a specfit result: no 'success'/'data' variables")
+    if "success" not in result or "center" not in result:
+        raise ValueError("not a specfit result: no 'success'/'center' variables")
     if not result["success"].dims:
         return "single"
     return "global_series" if result.attrs.get("share") else "series"
@@ -499,6 +499,12 @@ def _new_figure(width: float, height: float):
 
 def _series_pages(ds: xr.Dataset, overview, *, per_page: int, max_pages: int, component_labels=None) -> list:
     """Page 1: overview + the first spectra; further pages: more spectra."""
+    if "best_fit" not in ds:  # a large map stores parameters only: overview, and how to get curves
+        fig = _new_figure(8.0, 3.6)
+        overview(fig)
+        fig.supxlabel(f"curves not stored for {ds['success'].size} spectra; rebuild chosen ones with "
+                      "specfit.curves(result, data, ...) and plot those", fontsize=7)
+        return [fig]
     items = _spectra(ds)
     idx, note = _pick(len(items), per_page, max_pages)
     chosen = [items[i] for i in idx]

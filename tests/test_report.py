@@ -196,3 +196,10 @@ def test_cli_libraries_long(capsys):
     block = out.split("xps/F1s\n")[1].split("\n\n")[0]
     assert "technique: xps" in block and "window: 680-694 eV" in block
     assert "LiF" in block and "source: " in block
+
+
+def test_result_without_stored_curves_gets_overview_only(f1s):
+    ds = f1s[0].drop_vars(["data", "best_fit", "background", "residual", "component_curve"])
+    fig = specfit.plot(ds)
+    assert [ax.get_xlabel() for ax in fig.axes] == ["etch time (s)"]
+    assert "specfit.curves" in fig._supxlabel.get_text()
