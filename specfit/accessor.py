@@ -25,3 +25,23 @@ class SpecfitAccessor:
         x = self._obj[dim].values
         return xr.apply_ufunc(lambda y: background(x, y, kind, **options), self._obj,
                               input_core_dims=[[dim]], output_core_dims=[[dim]], vectorize=True)
+
+
+@xr.register_dataset_accessor("specfit")
+class SpecfitDatasetAccessor:
+    """``ds.specfit.plot()`` / ``ds.specfit.report(path)`` on a result Dataset."""
+
+    def __init__(self, obj: xr.Dataset) -> None:
+        self._obj = obj
+
+    def plot(self, **options):
+        """The report figure of this result (:func:`specfit.plot`)."""
+        from .plotting import plot
+
+        return plot(self._obj, **options)
+
+    def report(self, out):
+        """Write the figure or peak table of this result (:func:`specfit.report.write_report`)."""
+        from .report import write_report
+
+        return write_report(self._obj, out)

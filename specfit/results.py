@@ -165,6 +165,10 @@ def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> x
         value[bad], err[bad] = np.nan, np.nan
         out[q], out[f"{q}_stderr"] = value, err
         errors[q] = err
+    if len(spec.components) == 1:
+        # the only component's fraction is exactly 1: known without error, not "not estimable"
+        out["fraction_stderr"] = np.where(np.isfinite(out["fraction"]), 0.0, np.nan)
+        errors["fraction"] = out["fraction_stderr"]
     for q in ("area", "fraction"):
         with np.errstate(all="ignore"):
             qcov = covariance_of(grads[q], outcome.cov)

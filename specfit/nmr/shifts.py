@@ -190,8 +190,10 @@ def track_shifts(da: xr.DataArray, reference: object = None, library: object = "
         spectrum = one.drop_vars([d for d in one.coords if d != axis])
         res = fit(spectrum, local, background=background or lib.background, engine=engine)
         res = _refit_shape_at_bound(spectrum, local, res, background or lib.background, engine)
-        rows.append(res.squeeze("component", drop=True).drop_vars([axis] + [v for v in res.data_vars
-                                                                             if axis in res[v].dims]))
+        # each sample has its own local model (window, free or fixed shape): its parameter vector is not
+        # comparable across samples, so the shift table keeps the physical quantities only
+        drop = [axis, "parameters", "parameter"] + [v for v in res.data_vars if axis in res[v].dims]
+        rows.append(res.squeeze("component", drop=True).drop_vars(drop, errors="ignore"))
         curves.append(res["best_fit"].reindex({axis: flat[axis].values}))
     out = xr.concat(rows, dim=flat.dims[0], coords="minimal", compat="override", combine_attrs="drop_conflicts")
     out = out.assign_coords({flat.dims[0]: flat[flat.dims[0]]})
