@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats
 
 from .library import Library
 from .lineshapes import get_lineshape
@@ -86,4 +85,6 @@ def common_shape_pvalue(cost_free: float, cost_tied: float, n_points: int, n_fre
     if n_removed <= 0 or dof <= 0 or not np.isfinite(cost_free) or cost_free <= 0 or not np.isfinite(cost_tied):
         return float("nan")
     f_stat = max(cost_tied - cost_free, 0.0) / n_removed / (cost_free / dof)
+    from scipy import stats  # deferred: scipy.stats costs ~0.5 s of start-up for every CLI call
+
     return float(stats.f.sf(f_stat, n_removed, dof))
