@@ -77,9 +77,13 @@ class BatchEngine(Engine):
     name = "batch"
 
     def solve(self, problem: FitProblem, theta0: NDArray, options: FitOptions) -> EngineResult:
+        from .fused import compile_problem
+
         spec = problem.spec
+        compiled = compile_problem(problem)  # fused numba kernel, None without numba or for other models
         sol = levenberg_marquardt(problem.residual_jacobian, theta0, spec.lower, spec.upper,
-                                  max_nfev=options.max_nfev or 400)
+                                  max_nfev=options.max_nfev or 400, keep_jacobian=False,
+                                  normal_equations=compiled.normal_equations if compiled else None)
         message = ["" if ok else f"did not converge within {options.max_nfev or 400} evaluations"
                    for ok in sol.success]
         return EngineResult(sol.theta, sol.cost, sol.nfev, sol.success, message)
@@ -160,8 +164,11 @@ def finalize(problem: FitProblem, result: EngineResult, shared: NDArray | None =
     n = result.theta.shape[0]
     rows = np.arange(n)
     bound = at_bound(result.theta, spec.lower, spec.upper)
+    from .fused import compile_problem
+
+    compiled = compile_problem(problem)
     with np.errstate(all="ignore"):
-        r, jac = problem.residual_jacobian(result.theta, rows)
+        r, jac = (compiled or problem).residual_jacobian(result.theta, rows)
     cost = np.einsum("nm,nm->n", r, r)
     cost = np.where(np.isfinite(cost), cost, result.cost)
     n_points = problem.n_points

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import wofz as _scipy_wofz
 
-__all__ = ["HAVE_NUMBA", "voigt_unit_all", "weideman_coefficients", "wofz", "wofz_weideman"]
+__all__ = ["HAVE_NUMBA", "voigt_kernel", "voigt_unit_all", "weideman_coefficients", "wofz", "wofz_weideman"]
 
 # Olivero & Longbothum, J. Quant. Spectrosc. Radiat. Transfer 17, 233 (1977) (same constants as lineshapes)
 OLIVERO_A = 0.5346
@@ -105,81 +105,136 @@ except ImportError:  # numpy fallback
     numba = None
     HAVE_NUMBA = False
 
+#: Compiled ``(t, r, value, d_t, d_r, derivatives) -> None`` on 1-D arrays (numba only, else ``None``):
+#: the kernel behind :func:`voigt_unit_all`, callable from other compiled code.
+voigt_kernel = None
+
 
 if HAVE_NUMBA:
-    _A_TUPLE = tuple(float(c) for c in _A)
+    _A_ARRAY = _A.copy()
+    _BLOCK = 32  # points per block: independent Horner chains in SIMD lanes (latency-bound one by one)
 
-    @numba.njit(cache=True, inline="always")
-    def _w_upper(z: complex) -> complex:  # pragma: no cover - compiled
-        if abs(z) >= ASYMPTOTIC_RADIUS:
-            u = 1.0 / (2.0 * z * z)
-            series = 1.0 + u * (1.0 + u * (3.0 + u * (15.0 + u * (105.0 + u * 945.0))))
-            return 1j * _INV_SQRT_PI / z * series
-        iz = 1j * z
-        d = _L - iz
-        big_z = (_L + iz) / d
-        p = complex(_A_TUPLE[0])
+    @numba.njit(cache=True, fastmath=True)
+    def _weideman_block(zr, zi, m, wr, wi, s_zr, s_zi, s_ir, s_ii):  # pragma: no cover - compiled
+        """``w`` of ``zr[:m] + i zi[:m]`` (upper half plane) into ``wr, wi``; ``s_*`` are scratch arrays."""
+        for j in range(m):
+            # d = L - i z = (L + y) - i x ;  n = L + i z = (L - y) + i x ;  Z = n / d
+            dr = _L + zi[j]
+            di = -zr[j]
+            nr = _L - zi[j]
+            ni = zr[j]
+            inv = 1.0 / (dr * dr + di * di)
+            s_zr[j] = (nr * dr + ni * di) * inv
+            s_zi[j] = (ni * dr - nr * di) * inv
+            s_ir[j] = dr * inv
+            s_ii[j] = -di * inv
+            wr[j] = _A_ARRAY[0]
+            wi[j] = 0.0
         for k in range(1, _N_TERMS):
-            p = p * big_z + _A_TUPLE[k]
-        return 2.0 * p / (d * d) + _INV_SQRT_PI / d
-
-    @numba.njit(cache=True)
-    def _wofz_kernel(z: NDArray, out: NDArray) -> None:  # pragma: no cover - compiled
-        for i in range(z.size):
-            zi = z[i]
-            if zi.imag >= 0:
-                out[i] = _w_upper(zi)
+            a = _A_ARRAY[k]
+            for j in range(m):
+                pr = wr[j] * s_zr[j] - wi[j] * s_zi[j] + a
+                wi[j] = wr[j] * s_zi[j] + wi[j] * s_zr[j]
+                wr[j] = pr
+        for j in range(m):
+            x = zr[j]
+            y = zi[j]
+            if x * x + y * y >= ASYMPTOTIC_RADIUS * ASYMPTOTIC_RADIUS:
+                z = complex(x, y)
+                u = 1.0 / (2.0 * z * z)
+                w = 1j * _INV_SQRT_PI / z * (1.0 + u * (1.0 + u * (3.0 + u * (15.0 + u * (105.0 + u * 945.0)))))
+                wr[j] = w.real
+                wi[j] = w.imag
             else:
-                out[i] = 2.0 * np.exp(-zi * zi) - _w_upper(-zi)
+                ir = s_ir[j]
+                ii = s_ii[j]
+                i2r = ir * ir - ii * ii
+                i2i = 2.0 * ir * ii
+                pr = wr[j]
+                pi = wi[j]
+                wr[j] = 2.0 * (pr * i2r - pi * i2i) + _INV_SQRT_PI * ir
+                wi[j] = 2.0 * (pr * i2i + pi * i2r) + _INV_SQRT_PI * ii
 
     @numba.njit(cache=True)
-    def _voigt_kernel(t: NDArray, r: NDArray, value: NDArray, d_t: NDArray, d_r: NDArray,
-                      derivatives: bool) -> None:  # pragma: no cover - compiled
-        sqrt2 = np.sqrt(2.0)
-        c2 = SIGMA_PER_FWHM * SIGMA_PER_FWHM
-        r_prev = np.nan
-        sigma = scale = norm = sigma_true = dq = gamma = 0.0
-        for i in range(t.size):
-            ri = min(max(r[i], 0.0), 1.0)
-            if ri != r_prev:  # per-line constants (r is constant along a spectrum)
-                r_prev = ri
-                q = (1.0 - OLIVERO_A * ri) ** 2 - OLIVERO_B * ri * ri
-                dq = -2.0 * OLIVERO_A * (1.0 - OLIVERO_A * ri) - 2.0 * OLIVERO_B * ri
-                sigma_true = np.sqrt(max(q, 0.0)) * SIGMA_PER_FWHM
-                gamma = 0.5 * ri
-                sigma = max(sigma_true, LORENTZ_LIMIT)
-                scale = 1.0 / (sigma * sqrt2)
-                norm = scale * _INV_SQRT_PI
-            ti = t[i]
-            if sigma_true < LORENTZ_LIMIT:
-                g = max(gamma, 1e-12)
-                d2 = ti * ti + g * g
-                lor_tt = g * (6.0 * ti * ti - 2.0 * g * g) / (np.pi * d2 ** 3)
-                s2 = sigma_true * sigma_true
-                value[i] = g / (np.pi * d2) + 0.5 * s2 * lor_tt
-                if derivatives:
-                    lor_t = -2.0 * g * ti / (np.pi * d2 ** 2)
-                    lor_ttt = 24.0 * g * ti * (g * g - ti * ti) / (np.pi * d2 ** 4)
-                    lor_g = (ti * ti - g * g) / (np.pi * d2 ** 2)
-                    lor_tt_g = (6.0 * ti * ti - 6.0 * g * g) / (np.pi * d2 ** 3) - 6.0 * g * g * (
-                        6.0 * ti * ti - 2.0 * g * g) / (np.pi * d2 ** 4)
-                    d_t[i] = lor_t + 0.5 * s2 * lor_ttt
-                    d_r[i] = 0.5 * lor_g + 0.25 * s2 * lor_tt_g + 0.5 * lor_tt * c2 * dq
-                continue
-            z = complex(ti * scale, gamma * scale)
-            w = _w_upper(z)
-            v = w.real * norm
-            value[i] = v
-            if derivatives:
-                if abs(z) >= ASYMPTOTIC_RADIUS:  # -2 z w + 2i/sqrt(pi) cancels out here
-                    u = 1.0 / (z * z)
-                    dw = -1j * _INV_SQRT_PI * u * (1.0 + u * (1.5 + u * (3.75 + u * (13.125 + u * 59.0625))))
+    def _wofz_kernel(z, out):  # pragma: no cover - compiled
+        b = _BLOCK
+        zr = np.empty(b)
+        zi = np.empty(b)
+        wr = np.empty(b)
+        wi = np.empty(b)
+        s1, s2, s3, s4 = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
+        for start in range(0, z.size, b):
+            m = min(b, z.size - start)
+            for j in range(m):
+                zj = z[start + j]
+                sign = 1.0 if zj.imag >= 0 else -1.0  # lower half plane: w(z) = 2 exp(-z^2) - w(-z)
+                zr[j] = sign * zj.real
+                zi[j] = sign * zj.imag
+            _weideman_block(zr, zi, m, wr, wi, s1, s2, s3, s4)
+            for j in range(m):
+                zj = z[start + j]
+                if zj.imag >= 0:
+                    out[start + j] = complex(wr[j], wi[j])
                 else:
-                    dw = -2.0 * z * w + 2j * _INV_SQRT_PI
-                d_t[i] = (dw * scale).real * norm
-                d_gamma = -(dw.imag * scale) * norm
-                d_sigma = (dw * (-z / sigma)).real * norm - v / sigma
-                d_r[i] = d_sigma * c2 * dq / (2.0 * sigma) + 0.5 * d_gamma
+                    out[start + j] = 2.0 * np.exp(-zj * zj) - complex(wr[j], wi[j])
+
+    @numba.njit(cache=True)
+    def _voigt_kernel(t, r, value, d_t, d_r, derivatives):  # pragma: no cover - compiled
+        b = _BLOCK
+        c2 = SIGMA_PER_FWHM * SIGMA_PER_FWHM
+        zr, zi, wr, wi = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
+        s1, s2, s3, s4 = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
+        sig, sig_true, dqs, gam = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
+        for start in range(0, t.size, b):
+            m = min(b, t.size - start)
+            for j in range(m):
+                ri = min(max(r[start + j], 0.0), 1.0)
+                q = (1.0 - OLIVERO_A * ri) ** 2 - OLIVERO_B * ri * ri
+                dqs[j] = -2.0 * OLIVERO_A * (1.0 - OLIVERO_A * ri) - 2.0 * OLIVERO_B * ri
+                sig_true[j] = np.sqrt(max(q, 0.0)) * SIGMA_PER_FWHM
+                gam[j] = 0.5 * ri
+                sig[j] = max(sig_true[j], LORENTZ_LIMIT)
+                scale = 1.0 / (sig[j] * np.sqrt(2.0))
+                zr[j] = t[start + j] * scale
+                zi[j] = gam[j] * scale
+            _weideman_block(zr, zi, m, wr, wi, s1, s2, s3, s4)
+            for j in range(m):
+                i = start + j
+                ti = t[i]
+                sigma = sig[j]
+                sigma_true = sig_true[j]
+                if sigma_true < LORENTZ_LIMIT:
+                    g = max(gam[j], 1e-12)
+                    d2 = ti * ti + g * g
+                    lor_tt = g * (6.0 * ti * ti - 2.0 * g * g) / (np.pi * d2 ** 3)
+                    s2_ = sigma_true * sigma_true
+                    value[i] = g / (np.pi * d2) + 0.5 * s2_ * lor_tt
+                    if derivatives:
+                        lor_t = -2.0 * g * ti / (np.pi * d2 ** 2)
+                        lor_ttt = 24.0 * g * ti * (g * g - ti * ti) / (np.pi * d2 ** 4)
+                        lor_g = (ti * ti - g * g) / (np.pi * d2 ** 2)
+                        lor_tt_g = (6.0 * ti * ti - 6.0 * g * g) / (np.pi * d2 ** 3) - 6.0 * g * g * (
+                            6.0 * ti * ti - 2.0 * g * g) / (np.pi * d2 ** 4)
+                        d_t[i] = lor_t + 0.5 * s2_ * lor_ttt
+                        d_r[i] = 0.5 * lor_g + 0.25 * s2_ * lor_tt_g + 0.5 * lor_tt * c2 * dqs[j]
+                    continue
+                scale = 1.0 / (sigma * np.sqrt(2.0))
+                norm = scale * _INV_SQRT_PI
+                v = wr[j] * norm
+                value[i] = v
+                if derivatives:
+                    z = complex(zr[j], zi[j])
+                    if zr[j] * zr[j] + zi[j] * zi[j] >= ASYMPTOTIC_RADIUS * ASYMPTOTIC_RADIUS:
+                        u = 1.0 / (z * z)  # -2 z w + 2i/sqrt(pi) cancels out here: use the series
+                        dw = -1j * _INV_SQRT_PI * u * (1.0 + u * (1.5 + u * (3.75 + u * (13.125 + u * 59.0625))))
+                    else:
+                        dw = -2.0 * z * complex(wr[j], wi[j]) + 2j * _INV_SQRT_PI
+                    d_t[i] = dw.real * scale * norm
+                    d_gamma = -(dw.imag * scale) * norm
+                    d_sigma = (dw * (-z / sigma)).real * norm - v / sigma
+                    d_r[i] = d_sigma * c2 * dqs[j] / (2.0 * sigma) + 0.5 * d_gamma
+
+    voigt_kernel = _voigt_kernel
 
 
 def wofz(z: ArrayLike) -> NDArray:

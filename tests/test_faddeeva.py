@@ -97,3 +97,41 @@ def test_compiled_and_numpy_paths_agree():
     b = voigt_unit_all(t, r, compiled=False)
     for x, y in zip(a, b):
         assert np.max(np.abs(x - y)) < 1e-8 * np.max(np.abs(y))
+
+
+@pytest.mark.skipif(not faddeeva.HAVE_NUMBA, reason="the fused kernel needs numba")
+@pytest.mark.parametrize("library,lineshape,background", [
+    ("raman/fsi_tfsi", None, "polynomial"), ("raman/fsi_tfsi", "pseudo_voigt", "linear"),
+    ("raman/fsi_tfsi", "gaussian", "none"), ("raman/fsi_tfsi", "lorentzian", "linear"),
+    ("xps/S2p", None, "shirley"), ("xps/S2p", "pseudo_voigt", "shirley")])
+def test_fused_kernel_matches_the_numpy_model(library, lineshape, background):
+    """Compiled residual, Jacobian and normal equations equal model.evaluate_with_jacobian's (ties, doublets)."""
+    from specfit.fitting import resolve_library
+    from specfit.fused import compile_problem
+    from specfit.model import compile_model
+    from specfit.problem import FitProblem
+
+    lib = resolve_library(library, lineshape=lineshape)
+    lo, hi = lib.window
+    x = np.linspace(lo, hi, 257)
+    spec = compile_model(lib, x, background=background)
+    rng = np.random.default_rng(1)
+    n = 7
+    theta = np.clip(spec.default + rng.uniform(-0.2, 0.2, (n, spec.n_params)), spec.lower, spec.upper)
+    theta[:, [i for i, g in enumerate(spec.groups) if g == "area"]] = rng.uniform(1, 50, (n, 1))
+    if background == "shirley":
+        theta[:, spec.background_index[1]] = 0.05
+    y = rng.normal(10, 1, (n, x.size))
+    weights = rng.uniform(0.5, 2.0, (n, x.size))
+    problem = FitProblem(spec, x, y, weights)
+    compiled = compile_problem(problem)
+    assert compiled is not None
+    rows = np.array([6, 2, 3])
+    r_ref, j_ref = problem.residual_jacobian(theta[rows], rows)
+    r, j = compiled.residual_jacobian(theta[rows], rows)
+    assert np.max(np.abs(r - r_ref)) <= 1e-12 * np.max(np.abs(r_ref))
+    assert np.max(np.abs(j - j_ref)) <= 1e-12 * np.max(np.abs(j_ref))
+    cost, grad, hess = compiled.normal_equations(theta[rows], rows)
+    assert np.allclose(cost, np.einsum("nm,nm->n", r_ref, r_ref), rtol=1e-12)
+    assert np.allclose(grad, np.einsum("nmp,nm->np", j_ref, r_ref), rtol=1e-10, atol=1e-12 * np.abs(grad).max())
+    assert np.allclose(hess, np.einsum("nmp,nmq->npq", j_ref, j_ref), rtol=1e-10, atol=1e-12 * np.abs(hess).max())
