@@ -406,6 +406,11 @@ _CALIB = re.compile(r"Calib\s+M\s*=\s*(?P<m>[-+0-9.eE]+(?:\s*,\s*[-+0-9.eE]+)?)\
                     r"\s+(?P<scale>BE|KE)\b\s*(?P<op>\w+)?", re.IGNORECASE)
 
 
+#: attrs key set on spectra whose CasaXPS calibration has been applied (or superseded by a given shift),
+#: so that no later step applies it again.
+CASA_APPLIED = "casaxps_calibration_applied"
+
+
 @dataclass(frozen=True)
 class CasaCalibration:
     """One CasaXPS ``Calib`` line: measured energy (or search range ``lo,hi``) -> actual energy, on BE or KE."""
@@ -489,6 +494,8 @@ def casa_calibration(da: xr.DataArray) -> float | xr.DataArray | None:
     DataError
         If a calibration line cannot be interpreted or its range holds no data.
     """
+    if CASA_APPLIED in da.attrs:
+        return None  # already applied (or deliberately superseded) upstream: never twice
     cals = casa_calibrations(da)
     if not cals:
         return None
@@ -512,7 +519,9 @@ def apply_casa_calibration(da: xr.DataArray) -> tuple[xr.DataArray, float | xr.D
 
     Data without a calibration come back unchanged with shift 0.0.  The
     shifted DataArray records ``attrs['casaxps_calibration']`` (the comment
-    line(s)) and ``attrs['charge_shift']``.
+    line(s)), ``attrs['charge_shift']`` and ``attrs['casaxps_calibration_applied']``,
+    which makes :func:`casa_calibration` return None for it: calling this
+    function twice shifts once.
 
     Raises
     ------
@@ -523,7 +532,8 @@ def apply_casa_calibration(da: xr.DataArray) -> tuple[xr.DataArray, float | xr.D
     if shift is None:
         return da, 0.0
     out = apply_shift(da, shift)
-    out.attrs = {**da.attrs, "casaxps_calibration": "; ".join(c.text for c in casa_calibrations(da)),
+    text = "; ".join(c.text for c in casa_calibrations(da))
+    out.attrs = {**da.attrs, "casaxps_calibration": text, CASA_APPLIED: text,
                  "charge_shift": float(np.median(np.asarray(shift)))}
     return out, shift
 

@@ -13,6 +13,7 @@ from ..errors import DataError, SpecfitError
 from ..fitting import fit
 from ..library import load_library
 from .charge import (
+    CASA_APPLIED,
     ChargeReference,
     ShiftMeasurement,
     apply_shift,
@@ -290,12 +291,16 @@ def _region_shifts(data, dims, refs: list[ChargeReference], charge_shift, libs, 
     shifts = {r: per_step(v) for r, v in given.items()}
     sources = dict.fromkeys(given, "given")
     for region, da in data.items():
-        if region not in given:
-            cal = casa_calibration(da)
-            if cal is not None:
+        cal = casa_calibration(da)
+        if cal is not None:
+            text = "; ".join(c.text for c in casa_calibrations(da))
+            if region not in given:
                 shifts[region] = per_step(cal)
-                sources[region] = "CasaXPS calibration in the file: " + "; ".join(
-                    c.text for c in casa_calibrations(da))
+                sources[region] = "CasaXPS calibration in the file: " + text
+            else:
+                sources[region] = f"given (superseding the file's CasaXPS calibration {text})"
+        # the workflow decides every region's shift: specfit.fit must not apply a calibration again
+        data[region] = da.assign_attrs({CASA_APPLIED: sources.get(region, "")})
     codes, messages, step = None, [], None
     missing = [r.region for r in refs if r.region not in data]
     if missing:
