@@ -197,7 +197,7 @@ def fit(data: object, library: object, *, components: object = None, background:
             from .xps.charge import apply_casa_calibration
 
             shifted, shift = apply_casa_calibration(data)
-            if "casaxps_calibration" in shifted.attrs:
+            if shifted is not data:  # unchanged when there is no calibration or it was applied before
                 data, calibration = shifted, (shift, shifted.attrs["casaxps_calibration"])
     if options.charge_shift:
         data = _shift_axis(as_dataarray(data, lib), options.charge_shift)

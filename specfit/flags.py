@@ -24,8 +24,10 @@ Codes (:data:`CODES`):
     (Durbin & Watson, Biometrika 37, 409 (1950); white noise gives 2).
 ``background_not_converged``
     the iterative background did not converge.
-``charge_reference_at_bound``
-    the charge reference line rests on its range limit (XPS workflows).
+``charge_reference_at_bound``, ``charge_reference_minor``, ``charge_reference_not_found``, ``charge_references_disagree``
+    the charge reference line rests on its range limit, is a minor component,
+    was not found, or two references disagree by more than 0.2 eV (XPS
+    depth profiles with ``on_charge_error="flag"``; otherwise an error).
 ``resampled_axis``
     the spectrum was interpolated onto another axis on request (XPS workflows).
 ``component_dropped``
@@ -38,7 +40,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 CODES = ("at_bound", "stderr_nan", "insignificant", "not_converged", "not_fitted", "poor_fit",
-         "background_not_converged", "charge_reference_at_bound", "resampled_axis", "component_dropped")
+         "background_not_converged", "charge_reference_at_bound", "charge_reference_minor",
+         "charge_reference_not_found", "charge_references_disagree", "resampled_axis", "component_dropped")
 SIGNIFICANCE = 2.0
 MIN_RSQUARED = 0.9
 MIN_DURBIN_WATSON = 0.5
