@@ -24,7 +24,8 @@ Codes (:data:`CODES`):
     (Durbin & Watson, Biometrika 37, 409 (1950); white noise gives 2).
 ``background_not_converged``
     the iterative background did not converge.
-``charge_reference_at_bound``, ``charge_reference_minor``, ``charge_reference_not_found``, ``charge_references_disagree``
+``charge_reference_at_bound``, ``charge_reference_minor``,
+``charge_reference_not_found``, ``charge_references_disagree``
     the charge reference line rests on its range limit, is a minor component,
     was not found, or two references disagree by more than 0.2 eV (XPS
     depth profiles with ``on_charge_error="flag"``; otherwise an error).
