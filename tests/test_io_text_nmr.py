@@ -8,47 +8,23 @@ repeatable, input untouched, dispatch through :func:`specfit.io.read`); each
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-from types import ModuleType
 
 import nmrglue as ng
 import numpy as np
 import pytest
 import xarray as xr
+from reader_tester import ReaderTester as BaseReaderTester
+from reader_tester import assert_format_error
 
 import specfit.io as sio
 from specfit.errors import FileFormatError
 from specfit.io import bruker, jcamp, netcdf, nmrpipe, text
 
 
-def _fingerprint(path: Path) -> dict[str, tuple[str, int]]:
-    """SHA-256 and mtime of a file, or of every file below a directory."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return {str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in files}
+class ReaderTester(BaseReaderTester):
+    """Text and NMR readers: the shared checks plus expected axis name, size, end values and units."""
 
-
-def _head(path: Path) -> bytes:
-    if not path.is_file():
-        return b""
-    with open(path, "rb") as fh:
-        return fh.read(4096)
-
-
-def assert_format_error(path: Path, reader=sio.read) -> str:
-    """Reading ``path`` raises FileFormatError with a one-line message naming the file."""
-    with pytest.raises(FileFormatError) as info:
-        reader(path)
-    message = str(info.value)
-    assert "\n" not in message
-    assert path.name in message
-    return message
-
-
-class ReaderTester:
-    """Generic checks; subclasses set the class attributes and :meth:`make_path`."""
-
-    module: ModuleType  # the reader module under test
     dim: str  # expected name of the spectral (last) dimension
     n_points: int
     first: float  # expected first and last axis values (file order)
@@ -56,14 +32,6 @@ class ReaderTester:
     atol = 1e-6
     units: str | None = None  # expected attrs['units'] when set
     shape: tuple[int, ...] | None = None  # expected full shape when not (n_points,)
-
-    def make_path(self, tmp_path: Path, shared_data) -> Path:
-        """Path of the file (or directory) to read: in ``shared_data`` or written into ``tmp_path``."""
-        raise NotImplementedError
-
-    @pytest.fixture
-    def path(self, tmp_path: Path, shared_data) -> Path:
-        return self.make_path(tmp_path, shared_data)
 
     @pytest.fixture
     def data(self, path: Path) -> xr.DataArray:
@@ -79,34 +47,9 @@ class ReaderTester:
         assert axis[0] == pytest.approx(self.first, abs=self.atol)
         assert axis[-1] == pytest.approx(self.last, abs=self.atol)
 
-    def test_axis_finite(self, data):
-        assert np.isfinite(data[self.dim].values).all()
-
-    def test_axis_monotonic(self, data):
-        step = np.diff(data[self.dim].values)
-        assert (step > 0).all() or (step < 0).all()
-
     def test_units(self, data):
         if self.units is not None:
             assert data[self.dim].attrs["units"] == self.units
-
-    def test_source_file(self, data, path):
-        assert data.attrs["source_file"] == str(path)
-
-    def test_repeatable(self, data, path):
-        xr.testing.assert_identical(self.module.read(path), data)
-
-    def test_input_unchanged(self, path):
-        before = _fingerprint(path)
-        self.module.read(path)
-        assert _fingerprint(path) == before
-
-    def test_sniff(self, path):
-        assert self.module.sniff(path, _head(path))
-
-    def test_dispatch(self, data, path):
-        """specfit.io.read picks this reader for the file."""
-        xr.testing.assert_identical(sio.read(path), data)
 
 
 # --------------------------------------------------------------------------- text
