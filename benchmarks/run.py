@@ -86,12 +86,14 @@ def write_raman_library(directory: Path) -> Path:
     return path
 
 
-def raman_map(n: int, n_points: int, seed: int = 7, *, series: bool = False) -> xr.DataArray:
+def raman_map(n: int, n_points: int, seed: int = 7, *, series: bool = False,
+              truth: bool = False) -> xr.DataArray | tuple[xr.DataArray, dict]:
     """``n`` Raman spectra of three Voigt bands on a linear baseline, ``(pixel, raman_shift)``.
 
     Band positions, widths and shapes vary from pixel to pixel (a map); with
     ``series=True`` they are common to all spectra and only the fractions
-    change (what a global fit assumes).
+    change (what a global fit assumes).  ``truth=True`` also returns the
+    generating parameters (``center``, ``fwhm``, ``shape``, ``fraction``, ``area``).
     """
     from specfit.lineshapes import profile
 
@@ -108,8 +110,11 @@ def raman_map(n: int, n_points: int, seed: int = 7, *, series: bool = False) -> 
     u = (x - x.mean()) / (x[-1] - x[0])
     baseline = rng.uniform(10.0, 30.0, (n, 1)) + rng.uniform(-5.0, 5.0, (n, 1)) * u
     y = peaks + baseline + rng.normal(0.0, 1.0, (n, n_points)) * peaks.max(axis=1, keepdims=True) / 150.0
-    return xr.DataArray(y, dims=("pixel", "raman_shift"), coords={"pixel": np.arange(n), "raman_shift": x},
-                        name="intensity")
+    da = xr.DataArray(y, dims=("pixel", "raman_shift"), coords={"pixel": np.arange(n), "raman_shift": x},
+                      name="intensity")
+    if truth:
+        return da, {"center": centers, "fwhm": fwhm, "shape": shape, "fraction": fractions, "area": area}
+    return da
 
 
 def xps_s2p(n: int, seed: int = 5) -> xr.DataArray:

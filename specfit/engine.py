@@ -57,6 +57,21 @@ def _normal_equations(residual_jacobian: ResidualJacobian, theta: NDArray, rows:
     return cost, grad, hess
 
 
+def blocked_normal_equations(residual_jacobian: ResidualJacobian) -> NormalEquations:
+    """``(theta, rows) -> (cost, J^T r, J^T J)`` from ``residual_jacobian``, evaluated in blocks of
+    :data:`BLOCK_BYTES` of Jacobian (block size fixed at the first call)."""
+    block = 0
+
+    def normal_equations(theta: NDArray, rows: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+        nonlocal block
+        if not block:
+            _, j0 = residual_jacobian(theta[:1], rows[:1])
+            block = max(1, int(BLOCK_BYTES // max(j0.size * 8, 1)))
+        return _normal_equations(residual_jacobian, theta, rows, block)
+
+    return normal_equations
+
+
 def levenberg_marquardt(residual_jacobian: ResidualJacobian, theta0: NDArray, lower: NDArray, upper: NDArray, *,
                         max_nfev: int = 400, ftol: float = 1e-12, xtol: float = 1e-12,
                         lambda0: float = 1e-3, keep_jacobian: bool = True,
@@ -106,15 +121,7 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, theta0: NDArray, lo
     upper = np.broadcast_to(upper, (n, p))
     rows = np.arange(n)
     if normal_equations is None:
-        # the first block tells the number of points, hence the block size
-        r0, j0 = residual_jacobian(theta[:1], rows[:1])
-        block = max(1, int(BLOCK_BYTES // max(j0.size * 8, 1)))
-        del r0, j0
-
-        def normal_equations(th: NDArray, idx: NDArray) -> tuple[NDArray, NDArray, NDArray]:
-            return _normal_equations(residual_jacobian, th, idx, block)
-    else:
-        block = 256
+        normal_equations = blocked_normal_equations(residual_jacobian)
     cost, grad, hess = normal_equations(theta, rows)
     nfev = np.ones(n, int)
     lam = np.full(n, lambda0)
@@ -171,15 +178,16 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, theta0: NDArray, lo
     success &= np.isfinite(cost)
     residual = jacobian = None
     if keep_jacobian:
-        residual, jacobian = _residual_jacobian_blocks(residual_jacobian, theta, rows, block)
+        residual, jacobian = _residual_jacobian_blocks(residual_jacobian, theta, rows)
     return BatchSolution(theta=theta, residual=residual, jacobian=jacobian, cost=cost, nfev=nfev, success=success,
                          at_bound=at_bound)
 
 
-def _residual_jacobian_blocks(residual_jacobian: ResidualJacobian, theta: NDArray, rows: NDArray,
-                              block: int) -> tuple[NDArray, NDArray]:
+def _residual_jacobian_blocks(residual_jacobian: ResidualJacobian, theta: NDArray,
+                              rows: NDArray) -> tuple[NDArray, NDArray]:
     """Residual ``(N, M)`` and Jacobian ``(N, M, P)`` at ``theta``, filled block by block."""
     residual = jacobian = None
+    block = 256
     for s in range(0, theta.shape[0], block):
         e = min(s + block, theta.shape[0])
         r, j = residual_jacobian(theta[s:e], rows[s:e])
