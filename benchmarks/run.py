@@ -285,7 +285,10 @@ def _sizes(name: str, quick: bool, n_global: int | None) -> list[tuple[int, int]
     return {"raman-map": [(10_000, 20)], "raman-map-1024": [(10_000, 20)], "xps-s2p": [(500, 20)]}[name]
 
 
-def _worker(name: str, n: int, n_ref: int) -> dict:
+def _worker(name: str, n: int, n_ref: int, in_process: bool = False) -> dict:
+    if in_process:  # smoke runs: no fresh interpreter per run (peak RSS is then the whole process's)
+        with tempfile.TemporaryDirectory() as tmp:
+            return run_scenario(name, n, n_ref, Path(tmp))
     cmd = [sys.executable, __file__, "--worker", name, str(n), str(n_ref)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -311,6 +314,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeat", type=int, default=1, help="runs per scenario (min/median/max shown)")
     parser.add_argument("--scenario", action="append", choices=SCENARIOS, help="run only these (repeatable)")
     parser.add_argument("-n", type=int, default=None, help="override the number of spectra (global: one size)")
+    parser.add_argument("--in-process", action="store_true", help="run every scenario in this process (smoke test)")
     parser.add_argument("--json", type=Path, default=None, help="also write every run's numbers here")
     parser.add_argument("--worker", nargs=3, metavar=("SCENARIO", "N", "N_REF"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -326,7 +330,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if args.n and name != "raman-series-global":
             sizes = [(args.n, sizes[0][1])]
         for n, n_ref in sizes:
-            rep = [_worker(name, n, n_ref) for _ in range(max(args.repeat, 1))]
+            rep = [_worker(name, n, n_ref, args.in_process) for _ in range(max(args.repeat, 1))]
             runs.extend(rep)
             line = f"{name:<22}{n:>8}{rep[0]['points']:>6}{n_ref:>5}"
             line += "".join(f"{_fmt([r[key] for r in rep], spec):>22}" for key, _, spec in COLUMNS)

@@ -1,0 +1,51 @@
+"""Smoke run of benchmarks/run.py (--quick): every scenario runs and reports sane numbers."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("specfit_bench_run", RUN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_reports_every_scenario(bench, capsys):
+    runs = bench.main(["--quick", "--in-process"])
+    out = capsys.readouterr().out
+    assert [r["scenario"] for r in runs] == list(bench.SCENARIOS)
+    for r in runs:
+        assert r["scenario"] in out
+        assert r["specfit_per_s"] > 0 and r["lmfit_per_s"] > 0
+        assert r["ratio"] == pytest.approx(r["specfit_per_s"] / r["lmfit_per_s"])
+        # the same subset fitted by both: specfit reaches lmfit's chi-square (or better) on the smoke data
+        assert r["chi2_le_lmfit"] == 1.0, r
+        assert r["success"] == 1.0, r
+        assert 10 < r["peak_rss_mb"] < 4000
+
+
+def test_synthetic_map_truth_is_what_the_data_hold(bench):
+    """The generator's truth reproduces its spectra (noise aside): the benchmark measures a known problem."""
+    import numpy as np
+
+    from specfit.lineshapes import profile
+
+    da, truth = bench.raman_map(5, 401, series=True, truth=True)
+    x = da.raman_shift.values
+    peaks = sum(profile("voigt", x, truth["area"][:, i, None], truth["center"][:, i, None],
+                        truth["fwhm"][:, i, None], truth["shape"][:, i, None]) for i in range(3))
+    resid = da.values - peaks
+    # what is left is a linear baseline plus noise of sigma = max(peaks) / 150
+    u = np.stack([np.ones_like(x), x], axis=1)
+    coef, *_ = np.linalg.lstsq(u, resid.T, rcond=None)
+    noise = resid - (u @ coef).T
+    assert np.allclose(noise.std(axis=1), peaks.max(axis=1) / 150.0, rtol=0.15)
+    assert np.allclose(truth["fraction"].sum(axis=1), 1.0)
