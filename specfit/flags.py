@@ -33,6 +33,8 @@ Codes (:data:`CODES`):
     the spectrum was interpolated onto another axis on request (XPS workflows).
 ``component_dropped``
     component selection dropped a candidate the data do not support.
+``no_significant_component``
+    component selection found no significant component (the last one is kept: a fit needs a peak).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from numpy.typing import NDArray
 
 CODES = ("at_bound", "stderr_nan", "insignificant", "not_converged", "not_fitted", "poor_fit",
          "background_not_converged", "charge_reference_at_bound", "charge_reference_minor",
-         "charge_reference_not_found", "charge_references_disagree", "resampled_axis", "component_dropped")
+         "charge_reference_not_found", "charge_references_disagree", "resampled_axis", "component_dropped",
+         "no_significant_component")
 SIGNIFICANCE = 2.0
 MIN_RSQUARED = 0.9
 MIN_DURBIN_WATSON = 0.5
