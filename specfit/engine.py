@@ -216,13 +216,25 @@ def covariance(jacobian: NDArray, cost: NDArray, n_points: NDArray, *, scale: bo
         Reciprocal condition limit of the correlation matrix below which the
         covariance is declared singular (all NaN) rather than made up.
     """
-    n, _, p = jacobian.shape
-    hess = np.einsum("nmp,nmq->npq", jacobian, jacobian)
+    hess = np.matmul(jacobian.transpose(0, 2, 1), jacobian)
+    return covariance_from_normal(hess, cost, n_points, scale=scale, rcond=rcond)
+
+
+def covariance_from_normal(hess: NDArray, cost: NDArray, n_points: NDArray, *, scale: bool = True,
+                           rcond: float = 1e-13) -> NDArray:
+    """:func:`covariance` from the normal matrices ``J^T J`` ``(N, P, P)`` (no Jacobian needed).
+
+    The condition test uses the eigenvalues of the (symmetric, positive
+    semi-definite) correlation matrix, which are its singular values.
+    """
+    n, p, _ = hess.shape
+    finite = np.all(np.isfinite(hess), axis=(1, 2))
     d = np.sqrt(np.maximum(np.diagonal(hess, axis1=1, axis2=2), 1e-300))
     corr = hess / d[:, :, None] / d[:, None, :]
+    corr[~finite] = np.eye(p)
     cov = np.full((n, p, p), np.nan)
-    s = np.linalg.svd(corr, compute_uv=False)
-    ok = (s[:, -1] > rcond * s[:, 0]) & np.all(np.isfinite(hess), axis=(1, 2))
+    ev = np.linalg.eigvalsh(corr)  # ascending
+    ok = finite & (ev[:, 0] > rcond * ev[:, -1])
     if np.any(ok):
         inv = np.linalg.inv(corr[ok]) / d[ok][:, :, None] / d[ok][:, None, :]
         dof = n_points[ok] - p

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .engine import covariance, levenberg_marquardt
-from .globalfit import block_covariance, fit_global
+from .engine import blocked_normal_equations, covariance_from_normal, levenberg_marquardt
+from .globalfit import block_covariance_from_normal, fit_global
 from .options import SHARE_GROUPS, FitOptions
 from .problem import FitProblem
 
@@ -166,16 +166,16 @@ def finalize(problem: FitProblem, result: EngineResult, shared: NDArray | None =
     bound = at_bound(result.theta, spec.lower, spec.upper)
     from .fused import compile_problem
 
-    compiled = compile_problem(problem)
+    compiled = compile_problem(problem)  # normal equations only: no (N, M, P) Jacobian is formed
+    normal = compiled.normal_equations if compiled else blocked_normal_equations(problem.residual_jacobian)
     with np.errstate(all="ignore"):
-        r, jac = (compiled or problem).residual_jacobian(result.theta, rows)
-    cost = np.einsum("nm,nm->n", r, r)
+        cost, _, hess = normal(result.theta, rows)
     cost = np.where(np.isfinite(cost), cost, result.cost)
     n_points = problem.n_points
     if shared is None or not shared.any() or n < 2:
         n_varys = (~bound).sum(axis=1).astype(float)
         with np.errstate(all="ignore"):
-            cov = covariance(jac, cost, n_points, scale=False)
+            cov = covariance_from_normal(hess, cost, n_points, scale=False)
             dof = n_points - n_varys
             s2 = np.where(dof > 0, cost / np.maximum(dof, 1), np.nan)
         cov = cov * s2[:, None, None]
@@ -186,6 +186,6 @@ def finalize(problem: FitProblem, result: EngineResult, shared: NDArray | None =
         dof = float(n_points.sum() - n_varys.sum())
         s2 = float(cost.sum() / dof) if dof > 0 else np.nan
         with np.errstate(all="ignore"):
-            cov = block_covariance(jac, s_idx, l_idx) * s2
+            cov = block_covariance_from_normal(hess, s_idx, l_idx) * s2
     return Solution(theta=result.theta, cost=cost, nfev=result.nfev, success=result.success,
                     message=list(result.message), at_bound=bound, cov=cov, n_varys=n_varys)
