@@ -185,18 +185,27 @@ if HAVE_NUMBA:
         zr, zi, wr, wi = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
         s1, s2, s3, s4 = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
         sig, sig_true, dqs, gam = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
+        r_prev = np.nan
+        c_dq = c_sig_true = c_gam = c_sig = c_scale = 0.0
         for start in range(0, t.size, b):
             m = min(b, t.size - start)
             for j in range(m):
-                ri = min(max(r[start + j], 0.0), 1.0)
-                q = (1.0 - OLIVERO_A * ri) ** 2 - OLIVERO_B * ri * ri
-                dqs[j] = -2.0 * OLIVERO_A * (1.0 - OLIVERO_A * ri) - 2.0 * OLIVERO_B * ri
-                sig_true[j] = np.sqrt(max(q, 0.0)) * SIGMA_PER_FWHM
-                gam[j] = 0.5 * ri
-                sig[j] = max(sig_true[j], LORENTZ_LIMIT)
-                scale = 1.0 / (sig[j] * np.sqrt(2.0))
-                zr[j] = t[start + j] * scale
-                zi[j] = gam[j] * scale
+                ri = r[start + j]
+                if ri != r_prev:  # constants of one line (r is constant along a spectrum)
+                    r_prev = ri
+                    ri = min(max(ri, 0.0), 1.0)
+                    q = (1.0 - OLIVERO_A * ri) ** 2 - OLIVERO_B * ri * ri
+                    c_dq = -2.0 * OLIVERO_A * (1.0 - OLIVERO_A * ri) - 2.0 * OLIVERO_B * ri
+                    c_sig_true = np.sqrt(max(q, 0.0)) * SIGMA_PER_FWHM
+                    c_gam = 0.5 * ri
+                    c_sig = max(c_sig_true, LORENTZ_LIMIT)
+                    c_scale = 1.0 / (c_sig * np.sqrt(2.0))
+                dqs[j] = c_dq
+                sig_true[j] = c_sig_true
+                gam[j] = c_gam
+                sig[j] = c_sig
+                zr[j] = t[start + j] * c_scale
+                zi[j] = c_gam * c_scale
             _weideman_block(zr, zi, m, wr, wi, s1, s2, s3, s4)
             for j in range(m):
                 i = start + j
@@ -223,16 +232,23 @@ if HAVE_NUMBA:
                 v = wr[j] * norm
                 value[i] = v
                 if derivatives:
-                    z = complex(zr[j], zi[j])
-                    if zr[j] * zr[j] + zi[j] * zi[j] >= ASYMPTOTIC_RADIUS * ASYMPTOTIC_RADIUS:
+                    x_ = zr[j]
+                    y_ = zi[j]
+                    if x_ * x_ + y_ * y_ >= ASYMPTOTIC_RADIUS * ASYMPTOTIC_RADIUS:
+                        z = complex(x_, y_)
                         u = 1.0 / (z * z)  # -2 z w + 2i/sqrt(pi) cancels out here: use the series
                         dw = -1j * _INV_SQRT_PI * u * (1.0 + u * (1.5 + u * (3.75 + u * (13.125 + u * 59.0625))))
-                    else:
-                        dw = -2.0 * z * complex(wr[j], wi[j]) + 2j * _INV_SQRT_PI
-                    d_t[i] = dw.real * scale * norm
-                    d_gamma = -(dw.imag * scale) * norm
-                    d_sigma = (dw * (-z / sigma)).real * norm - v / sigma
-                    d_r[i] = d_sigma * c2 * dqs[j] / (2.0 * sigma) + 0.5 * d_gamma
+                        dwr = dw.real
+                        dwi = dw.imag
+                    else:  # dw/dz = -2 z w + 2i / sqrt(pi)
+                        dwr = -2.0 * (x_ * wr[j] - y_ * wi[j])
+                        dwi = -2.0 * (x_ * wi[j] + y_ * wr[j]) + 2.0 * _INV_SQRT_PI
+                    sn = scale * norm
+                    inv_sigma = 1.0 / sigma
+                    d_t[i] = dwr * sn
+                    d_gamma = -dwi * sn
+                    d_sigma = -(dwr * x_ - dwi * y_) * inv_sigma * norm - v * inv_sigma
+                    d_r[i] = d_sigma * c2 * dqs[j] * 0.5 * inv_sigma + 0.5 * d_gamma
 
     voigt_kernel = _voigt_kernel
 
