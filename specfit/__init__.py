@@ -17,7 +17,7 @@ from .results import open_results, save
 
 _LAZY = {"xps": ("xps", None), "raman": ("raman", None),
          "nmr": ("nmr", None), "plotting": ("plotting", None), "examples": ("examples", None),
-         "plot": ("plotting", "plot"), "report": ("report", None), "curves": ("rebuild", "curves")}
+         "plot": ("figures", "plot"), "report": ("report", None), "curves": ("rebuild", "curves")}
 
 
 def __getattr__(name: str):

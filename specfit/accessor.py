@@ -36,7 +36,7 @@ class SpecfitDatasetAccessor:
 
     def plot(self, **options):
         """The report figure of this result (:func:`specfit.plot`)."""
-        from .plotting import plot
+        from .figures import plot
 
         return plot(self._obj, **options)
 

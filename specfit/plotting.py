@@ -32,7 +32,7 @@ PER_PAGE = 30
 #: Pages drawn at most; larger batches are shown as an evenly spaced subset (said on the figure).
 MAX_PAGES = 10
 
-_RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7, "xtick.labelsize": 7,
+RC = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7, "xtick.labelsize": 7,
        "ytick.labelsize": 7, "figure.titlesize": 9, "legend.title_fontsize": 8}
 _AXIS_NAMES = {"binding_energy": ("binding energy", "eV"), "kinetic_energy": ("kinetic energy", "eV"),
                "raman_shift": ("Raman shift", "cm-1"), "chemical_shift": ("chemical shift", "ppm"),
@@ -240,7 +240,7 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
     import matplotlib.pyplot as plt
 
     if ax is None:
-        with plt.rc_context(_RC):
+        with plt.rc_context(RC):
             fig = plt.figure(figsize=(6.5, 4.4), layout="constrained")
             ax, new_rax = fit_axes(fig)
         residual_ax = new_rax if residual else None
@@ -422,7 +422,7 @@ def plot_fractions(ds: xr.Dataset, ax=None, *, spread: xr.DataArray | None = Non
     import matplotlib.pyplot as plt
 
     if ax is None:
-        with plt.rc_context(_RC):
+        with plt.rc_context(RC):
             _, ax = plt.subplots(figsize=(6.5, 3.5), layout="constrained")
     dims = _batch_dims(ds)
     x, label, ticks = _overview_dim(ds)
@@ -497,7 +497,7 @@ def _new_figure(width: float, height: float):
     return plt.figure(figsize=(width, height), layout="constrained")
 
 
-def _series_pages(ds: xr.Dataset, overview, *, per_page: int, max_pages: int, component_labels=None) -> list:
+def series_pages(ds: xr.Dataset, overview, *, per_page: int, max_pages: int, component_labels=None) -> list:
     """Page 1: overview + the first spectra; further pages: more spectra."""
     if "best_fit" not in ds:  # a large map stores parameters only: overview, and how to get curves
         fig = _new_figure(8.0, 3.6)
@@ -536,7 +536,7 @@ def _caption(ds: xr.Dataset) -> str:
     return "; ".join(b for b in bits if b)
 
 
-def _single_figure(ds: xr.Dataset):
+def single_figure(ds: xr.Dataset):
     with_stats = _fraction_text(ds)
     fig = _new_figure(7.0, 4.6)
     ax, rax = fit_axes(fig)
@@ -545,7 +545,7 @@ def _single_figure(ds: xr.Dataset):
     return fig
 
 
-def _series_overview(ds: xr.Dataset):
+def series_overview(ds: xr.Dataset):
     def draw(sub):
         ax = sub.add_subplot()
         plot_fractions(ds, ax)
@@ -553,7 +553,7 @@ def _series_overview(ds: xr.Dataset):
     return draw
 
 
-def _raman_overview(ds: xr.Dataset):
+def raman_overview(ds: xr.Dataset):
     def draw(sub):
         ax = sub.add_subplot()
         plot_speciation(ds, ax)
@@ -566,7 +566,7 @@ def plot_speciation(ds: xr.Dataset, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        with plt.rc_context(_RC):
+        with plt.rc_context(RC):
             _, ax = plt.subplots(figsize=(7.0, 3.6), layout="constrained")
     plot_fractions(ds, ax, spread=ds.get("fraction_baseline_spread"))
     if "fraction_by_shape_model" in ds:
@@ -592,7 +592,7 @@ def plot_shifts(ds: xr.Dataset, ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        with plt.rc_context(_RC):
+        with plt.rc_context(RC):
             _, ax = plt.subplots(figsize=(6.5, 3.4), layout="constrained")
     dims = _batch_dims(ds)
     x, label, ticks = _overview_dim(ds)
@@ -615,90 +615,21 @@ def plot_shifts(ds: xr.Dataset, ax=None):
     return ax
 
 
-def _nmr_overview(ds: xr.Dataset):
+def nmr_overview(ds: xr.Dataset):
     def draw(sub):
         ax = sub.add_subplot()
         plot_shifts(ds, ax)
     return draw
 
 
-def _nmr_spectra(ds: xr.Dataset) -> xr.Dataset:
+def nmr_spectra(ds: xr.Dataset) -> xr.Dataset:
     """NMR shift results hold data and best fit only: add the residual inside each fitted window."""
     out = ds.copy()
     out["residual"] = ds["data"] - ds["best_fit"]
     return out
 
 
-def figures(result, *, per_page: int = PER_PAGE, max_pages: int = MAX_PAGES) -> list:
-    """Every page of the report figure of a result (a list of matplotlib Figures).
-
-    Parameters
-    ----------
-    result : xarray.Dataset or xarray.DataTree
-        A result of :func:`specfit.fit`, :func:`specfit.raman.speciation`,
-        :func:`specfit.nmr.track_shifts` or :func:`specfit.xps.fit_depth_profile`
-        (or the same reopened with :func:`specfit.open_results`).
-    per_page : int
-        Spectrum panels per page (a depth profile: etch steps per page x regions).
-    max_pages : int
-        Larger batches are drawn as an evenly spaced subset, said on the page.
-
-    Returns
-    -------
-    list of matplotlib.figure.Figure
-
-    Raises
-    ------
-    ValueError
-        When ``result`` is not a specfit result.
-    """
-    import matplotlib.pyplot as plt
-
-    kind = result_kind(result)
-    with plt.rc_context(_RC):
-        if kind == "depth_profile":
-            from .xps.plots import depth_profile_figures
-
-            return depth_profile_figures(result, steps_per_page=max(1, min(6, per_page)))
-        if kind == "single":
-            return [_single_figure(result)]
-        if kind == "raman_speciation":
-            return _series_pages(result, _raman_overview(result), per_page=per_page, max_pages=max_pages)
-        if kind == "nmr_shifts":
-            return _series_pages(_nmr_spectra(result), _nmr_overview(result), per_page=per_page,
-                                 max_pages=max_pages)
-        return _series_pages(result, _series_overview(result), per_page=per_page, max_pages=max_pages)
-
-
-def plot(result, *, per_page: int = PER_PAGE, max_pages: int = MAX_PAGES):
-    """The report figure of a result (its first page; :func:`figures` gives all pages).
-
-    ``specfit.plot(ds)`` and ``ds.specfit.plot()`` are this function.
-
-    Parameters
-    ----------
-    result : xarray.Dataset or xarray.DataTree
-        Any specfit result (see :func:`figures`).
-    per_page, max_pages : int
-        See :func:`figures`.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    pages = figures(result, per_page=per_page, max_pages=max_pages)
-    for extra in pages[1:]:
-        plt.close(extra)
-    return pages[0]
-
-
-def report_figure(ds: xr.Dataset, max_spectra: int = PER_PAGE):
-    """First report page of a result (kept for existing callers; see :func:`plot`)."""
-    return plot(ds, per_page=max_spectra)
-
-
-__all__ = ["MARKERS", "PALETTE", "PER_PAGE", "axis_label", "coord_label", "figures", "fit_axes", "format_pm",
-           "intensity_units", "plot", "plot_fit", "plot_fractions", "plot_shifts", "plot_speciation", "report_figure",
-           "result_kind", "series_style", "spectrum_flags", "unit_text"]
+__all__ = ["MARKERS", "PALETTE", "PER_PAGE", "RC", "axis_label", "coord_label", "fit_axes", "format_pm",
+           "intensity_units", "nmr_overview", "nmr_spectra", "plot_fit", "plot_fractions", "plot_shifts",
+           "plot_speciation", "raman_overview", "result_kind", "series_overview", "series_pages", "series_style",
+           "single_figure", "spectrum_flags", "unit_text"]

@@ -18,7 +18,8 @@ import xarray as xr
 
 from .atomicio import atomic_write
 from .errors import SpecfitError
-from .plotting import figures, result_kind, spectrum_flags
+from .figures import figures
+from .plotting import result_kind, spectrum_flags
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 TABLE_FORMATS = (".csv", ".tsv", ".xlsx")

@@ -12,7 +12,8 @@ import pytest
 import specfit
 from specfit.cli import main
 from specfit.examples import li7_series, raman_series, xps_series
-from specfit.plotting import figures, format_pm, plot_fractions, series_style, spectrum_flags
+from specfit.figures import figures
+from specfit.plotting import format_pm, plot_fractions, series_style, spectrum_flags
 from specfit.report import peak_table, write_report
 
 matplotlib.use("Agg")
