@@ -26,8 +26,8 @@ def read_input(path: str, *, region: str | None = None, x_column: object = None,
         names = list(obj.children)
         if region is None:
             raise FileFormatError(f"{path}: holds {len(names)} regions ({', '.join(names)}) with different axes; "
-                                  "choose one with --region NAME (Python: specfit.read(path)[NAME]) or fit them all "
-                                  "with 'specfit xps-profile'")
+                                  "choose one with --region NAME (Python: specfit.read(path)[NAME].to_dataset()) "
+                                  "or fit them all with 'specfit xps-profile'")
         if region not in names:
             raise FileFormatError(f"{path}: no region {region!r}; it holds {', '.join(names)}")
         node = obj[region]

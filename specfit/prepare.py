@@ -57,6 +57,15 @@ def as_dataarray(data: object, library: Library | None = None) -> xr.DataArray:
         dim = library.axis if library is not None else "x"
         dims = tuple(f"spectrum_{i}" if i else "spectrum" for i in range(y.ndim - 1)) + (dim,)
         return xr.DataArray(y, dims=dims, coords={dim: x})
+    if isinstance(data, xr.DataTree):
+        names = list(data.children)
+        first = data[names[0]].to_dataset() if names else None
+        var = list(first.data_vars)[0] if first is not None and first.data_vars else "intensity"
+        source = data.attrs.get("source_file")
+        where = f"{source}: " if source else ""
+        raise DataError(f"{where}data is a DataTree of {len(names)} regions ({', '.join(names)}) with different "
+                        f"axes; fit one region, e.g. specfit.fit(tree[{names[0]!r}].to_dataset()[{var!r}], ...), or "
+                        "all of them with specfit.xps.fit_depth_profile")
     raise DataError(f"data must be an xarray.DataArray or an (x, y) pair, got {type(data).__name__}")
 
 
