@@ -243,58 +243,72 @@ def _numeric_ds(unit: Callable[..., Array]) -> Callable[..., Array]:
 
 
 # ---------------------------------------------------------------- CasaXPS LA / LF
-# CasaXPS manual, "Line Shapes" (casaxps.com/help_manual/line_shapes.htm) and the
-# HarwellXPS knowledge base ("LA and LF lineshapes"): LA(alpha, beta, m) is the
-# Lorentzian L(u) = 1 / (1 + 4 u^2) raised to the power alpha on one side of the
-# center and beta on the other, convolved with a Gaussian whose width is set by
-# the integer m (0..499); LF(alpha, beta, w, m) is LA with its tails damped, the
-# smaller w the stronger.  alpha acts on the high-binding-energy side (the tail),
-# which is high x here, as for the Doniach-Sunjic shape.  CasaXPS does not publish
-# how m and w map onto widths; the constants below were calibrated on the
-# component curves CasaXPS 2.3.25 exported for LF(0.54,10,80,100,6)
-# (``pynxtools_FeO_analyzed_lineshapes_cols.txt``: max deviation 1.7 %, rms 0.6 % of height):
-# Gaussian FWHM = m / CASA_M_PER_FWHM Lorentzian widths, tail damping
-# exp(-|u| w_scale / w) with ``CASA_W_PER_DECAY`` = w / decay length.
-CASA_M_PER_FWHM = 126.0
-CASA_W_PER_DECAY = 19.56
-#: CasaXPS's FWHM parameter of LA/LF divided by the Lorentzian width F (same calibration).
-CASA_F_PER_PARAMETER = 0.9144
-_CASA_HALF_RANGE = 60.0  # tabulated over +/- 60 Lorentzian widths, analytic tails beyond
+# Definitions (x = binding energy, u = (x - E) / F in Lorentzian widths F, l(u) = 1 / (1 + 4 u^2)):
+#   LA(alpha, beta, m):    l(u)^alpha for u >= 0 (high BE, the tail side), l(u)^beta for u < 0,
+#                          convolved with a Gaussian whose width is set by m (0..499).
+#                          CasaXPS manual, "Line Shapes" (casaxps.com/help_manual/line_shapes.htm);
+#                          Major et al., Surf. Interface Anal. 53, 689 (2021), Eq. 6; Major, Shah,
+#                          Fernandez, Fairley, Linford, Vac. Technol. Coat., March 2020, Eq. 3.
+#   LF(alpha, beta, w, m): the same with exponents that rise from alpha/beta at the center to 3 far
+#                          away, e(u) = 3 - (3 - alpha) / (1 + 4 (u / w)^2) (beta on the other side),
+#                          so the area is finite; w is in Lorentzian widths.  Major, Shah, Avval,
+#                          Fernandez, Fairley, Linford, "Advanced line shapes in X-ray photoelectron
+#                          spectroscopy II. The finite Lorentzian (LF) line shape", Vac. Technol. Coat.,
+#                          April 2020 (MATLAB listing with F = 1), as quoted in public reconstructions.
+# Checked on the component curves CasaXPS 2.3.25 exported for LF(0.54,10,80,100,6)
+# (``pynxtools_FeO_analyzed_lineshapes_cols.txt``): the two components (FWHM 3.86 and 4.87) are the
+# same curve in x / FWHM (0.04 %), so w and m scale with the width, not in eV; the exponent form above
+# with w in Lorentzian widths and the ceiling 3 reproduces them to 0.066 % of the peak height (rms
+# 0.012 %), with the position at u = 0 (offset fitted: 4e-5 FWHM).  Not published, so calibrated on
+# those curves: F = ``CASA_F_PER_PARAMETER`` x CasaXPS's FWHM parameter (0.47958; the spacing of
+# the straight segments in CasaXPS's exported tails, 1.850 eV at FWHM 3.8576, is the same F) and the
+# Gaussian FWHM = m / ``CASA_M_PER_FWHM`` Lorentzian widths.  CasaXPS draws the tails beyond 7.5 F
+# as straight lines between samples one F apart (up to 2e-4 of the height above the curve), which
+# specfit does not imitate.  The fifth LF number written by CasaXPS 2.3.25 is not documented.
+#: Gaussian FWHM (in Lorentzian widths F) = m / CASA_M_PER_FWHM (calibrated, see above).
+CASA_M_PER_FWHM = 58.889
+#: Far-tail exponent of LF (Major et al. 2020).
+CASA_LF_EXPONENT = 3.0
+#: Lorentzian width F of LA/LF divided by CasaXPS's FWHM parameter (calibrated, see above).
+CASA_F_PER_PARAMETER = 0.47958
+_CASA_HALF_RANGE = 200.0  # tabulated over +/- 200 Lorentzian widths, unconvolved tails beyond
 _CASA_STEP = 0.004
 
 
-def _casa_raw(u: Array, alpha: float, beta: float, decay: float | None) -> Array:
+def _casa_raw(u: Array, alpha: float, beta: float, w: float | None) -> Array:
+    """Unconvolved LA (``w`` None) or LF kernel at ``u`` Lorentzian widths from the center."""
     lor = 1.0 / (1.0 + 4.0 * u * u)
-    out = np.where(u >= 0, lor**alpha, lor**beta)
-    if decay:
-        out = out * np.exp(-np.abs(u) / decay)
-    return out
+    power = np.where(u >= 0, alpha, beta)
+    if w:
+        power = CASA_LF_EXPONENT - (CASA_LF_EXPONENT - power) / (1.0 + 4.0 * (u / w) ** 2)
+    return lor**power
 
 
 @lru_cache(maxsize=64)
 def _casa_table(params: tuple[float, ...]) -> tuple[Array, Array, Array, float, float, float]:
-    """(u grid, unit-area profile, its u-derivative, area norm, FWHM/F, decay) for LA/LF ``params``."""
+    """(u grid, unit-area profile, its u-derivative, area norm, FWHM/F, LF w or 0) for LA/LF ``params``."""
     from scipy.integrate import quad
     from scipy.signal import fftconvolve
 
     if len(params) == 3:
         alpha, beta, m = params
-        decay = None
+        w = None
     else:
         alpha, beta, w, m = params[:4]
-        decay = w / CASA_W_PER_DECAY if w > 0 else 1e-6
+        w = max(w, 1e-3)  # w = 0: the strongest damping
     sigma = m / CASA_M_PER_FWHM * _SIGMA_PER_FWHM
     pad = 8.0 * sigma
-    u = np.arange(-_CASA_HALF_RANGE - pad, _CASA_HALF_RANGE + pad + _CASA_STEP / 2, _CASA_STEP)
-    raw = _casa_raw(u, alpha, beta, decay)
+    n = int(np.ceil((_CASA_HALF_RANGE + pad) / _CASA_STEP))
+    u = np.arange(-n, n + 1) * _CASA_STEP  # symmetric, with the cusp u = 0 on the grid
+    raw = _casa_raw(u, alpha, beta, w)
     inside = np.abs(u) <= _CASA_HALF_RANGE + 1e-12
     norm = float(np.trapezoid(raw[inside], u[inside]))
     for side in (1.0, -1.0):  # exact tails beyond the table (the convolution keeps the area)
-        norm += quad(lambda v, sd=side: float(_casa_raw(np.array(sd * v), alpha, beta, decay)),
+        norm += quad(lambda v, sd=side: float(_casa_raw(np.array(sd * v), alpha, beta, w)),
                      _CASA_HALF_RANGE, np.inf,
                      epsabs=1e-14, epsrel=1e-12, limit=200)[0]
     if sigma > 0 and pad >= _CASA_STEP:
-        k = np.arange(-pad, pad + _CASA_STEP / 2, _CASA_STEP)
+        k = np.arange(-int(pad / _CASA_STEP), int(pad / _CASA_STEP) + 1) * _CASA_STEP  # odd, centred on 0
         kern = np.exp(-0.5 * (k / sigma) ** 2)
         raw = fftconvolve(raw, kern / kern.sum(), mode="same")
     from scipy.optimize import brentq, minimize_scalar
@@ -310,7 +324,7 @@ def _casa_table(params: tuple[float, ...]) -> tuple[Array, Array, Array, float, 
     right = imax + np.nonzero(g[imax:] < half)[0][0]
     x_left = brentq(lambda v: value(v) - half, u[left], top, xtol=1e-14)
     x_right = brentq(lambda v: value(v) - half, top, u[right], xtol=1e-14)
-    return u, g, dg, norm, float(x_right - x_left), decay or 0.0
+    return u, g, dg, norm, float(x_right - x_left), w or 0.0
 
 
 def _hermite(u: Array, g: Array, dg: Array, at: Array, derivative: bool) -> Array:
@@ -376,22 +390,22 @@ def casa_fwhm_factor(name: str, shape: float = 0.0) -> float:
 def _casa_lineshape(name: str) -> Lineshape:
     kind, values = casa_parameters(name)
     shape_values = values[:3] if kind == "la" else values[:4]
-    u, g, dg, _, width, decay = _casa_table(shape_values)
+    u, g, dg, _, width, w = _casa_table(shape_values)
     alpha, beta = shape_values[:2]
 
     norm = _casa_table(shape_values)[3]
-    far_decay = decay or None
+    far_w = w or None
 
     def unit(t: Array, s: Array | None = None) -> Array:
         ut = np.asarray(t, float) * width
         near = np.abs(ut) < u[-1]
-        return width * np.where(near, _hermite(u, g, dg, ut, False), _casa_raw(ut, alpha, beta, far_decay) / norm)
+        return width * np.where(near, _hermite(u, g, dg, ut, False), _casa_raw(ut, alpha, beta, far_w) / norm)
 
     def dt(t: Array, s: Array | None = None) -> Array:
         ut = np.asarray(t, float) * width
         near = np.abs(ut) < u[-1]
         h = 1e-6 * np.maximum(np.abs(ut), 1.0)
-        far = (_casa_raw(ut + h, alpha, beta, far_decay) - _casa_raw(ut - h, alpha, beta, far_decay)) / (2 * h * norm)
+        far = (_casa_raw(ut + h, alpha, beta, far_w) - _casa_raw(ut - h, alpha, beta, far_w)) / (2 * h * norm)
         return width * width * np.where(near, _hermite(u, g, dg, ut, True), far)
 
     canonical = f"{kind}({','.join(format(v, 'g') for v in values)})"
@@ -591,16 +605,24 @@ def casa_la(x: ArrayLike, area: float = 1.0, center: float = 0.0, fwhm: float = 
     """CasaXPS LA(alpha, beta, m): asymmetric Lorentzian convolved with a Gaussian, unit area.
 
     ``fwhm`` is the true FWHM, ``center`` the Lorentzian center (CasaXPS's
-    position; the maximum moves towards the tail); alpha shapes the high-x
-    side.  Source: CasaXPS manual, Line Shapes; m mapped by ``CASA_M_PER_FWHM``.
+    position, confirmed on its exported LF curves; the maximum moves towards
+    the tail); alpha shapes the high-x side.  Sources: CasaXPS manual, Line
+    Shapes; Major et al., Surf. Interface Anal. 53, 689 (2021), Eq. 6.  The
+    Gaussian FWHM is m / ``CASA_M_PER_FWHM`` Lorentzian widths (calibrated on
+    CasaXPS's LF exports; CasaXPS does not publish the mapping).
     """
     return profile(f"la({alpha:g},{beta:g},{m:g})", x, area, center, fwhm)
 
 
 def casa_lf(x: ArrayLike, area: float = 1.0, center: float = 0.0, fwhm: float = 1.0, alpha: float = 1.0,
             beta: float = 1.0, w: float = 80.0, m: float = 100.0) -> Array:
-    """CasaXPS LF(alpha, beta, w, m): LA with exponentially damped tails (finite area), unit area.
+    """CasaXPS LF(alpha, beta, w, m): finite Lorentzian, unit area.
 
-    Same conventions as :func:`casa_la`; w mapped by ``CASA_W_PER_DECAY``.
+    LA whose exponents rise from alpha/beta at the center to ``CASA_LF_EXPONENT``
+    (3) in the tails, ``e(u) = 3 - (3 - alpha) / (1 + 4 (u / w)^2)`` with ``u`` and
+    ``w`` in Lorentzian widths (Major, Shah, Avval, Fernandez, Fairley, Linford,
+    Vac. Technol. Coat., April 2020), so the area is finite.  Same conventions as
+    :func:`casa_la`; matches CasaXPS 2.3.25's exported LF(0.54,10,80,100,6) curves
+    to 0.07 % of the peak height.
     """
     return profile(f"lf({alpha:g},{beta:g},{w:g},{m:g})", x, area, center, fwhm)
