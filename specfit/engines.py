@@ -20,7 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .engine import blocked_normal_equations, covariance_from_normal, levenberg_marquardt
+from .engine import (
+    blocked_normal_equations,
+    covariance_from_normal,
+    levenberg_marquardt,
+    projected_levenberg_marquardt,
+)
 from .globalfit import block_covariance_from_normal, fit_global
 from .options import SHARE_GROUPS, FitOptions
 from .problem import FitProblem
@@ -81,9 +86,15 @@ class BatchEngine(Engine):
 
         spec = problem.spec
         compiled = compile_problem(problem)  # fused numba kernel, None without numba or for other models
-        sol = levenberg_marquardt(problem.residual_jacobian, theta0, spec.lower, spec.upper,
-                                  max_nfev=options.max_nfev or 400, keep_jacobian=False,
-                                  normal_equations=compiled.normal_equations if compiled else None)
+        if compiled is not None and compiled.lin_idx.size:  # variable projection of areas and background
+            linear = np.isin(np.arange(spec.n_params), compiled.lin_idx)
+            sol = projected_levenberg_marquardt(compiled.projected_normal_equations, compiled.normal_equations,
+                                                linear, theta0, spec.lower, spec.upper,
+                                                max_nfev=options.max_nfev or 400)
+        else:
+            sol = levenberg_marquardt(problem.residual_jacobian, theta0, spec.lower, spec.upper,
+                                      max_nfev=options.max_nfev or 400, keep_jacobian=False,
+                                      normal_equations=compiled.normal_equations if compiled else None)
         message = ["" if ok else f"did not converge within {options.max_nfev or 400} evaluations"
                    for ok in sol.success]
         return EngineResult(sol.theta, sol.cost, sol.nfev, sol.success, message)

@@ -41,18 +41,24 @@ _LN2 = float(np.log(2.0))
 _GAUSS_NORM = float(2.0 * np.sqrt(np.log(2.0) / np.pi))
 
 
-def _spectrum(i, theta, x, y, w, row, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t,
-              model, jt, t, g, gt, gs, rr):  # pragma: no cover - compiled below
-    """Weighted residual ``rr`` and transposed Jacobian ``jt`` ``(P, M)`` of spectrum ``i`` (``row`` of ``y``/``w``)."""
+def _spectrum(theta_i, x, y_row, w_row, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
+              lin_hi, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr):  # pragma: no cover - compiled
+    """Weighted residual ``rr`` and transposed Jacobian ``jt`` ``(P, M)`` of one spectrum at ``theta_i``.
+
+    Every line is evaluated once per unit area (``unit``, and its center, FWHM and
+    shape derivatives ``d_c, d_w, d_s``, each ``(T, M)``); the model is linear in
+    the area and background parameters ``lin_idx``.  With ``project`` those are
+    first replaced by their exact weighted least-squares values for the current
+    nonlinear parameters (variable projection; a coefficient that would leave its
+    bounds is held at the bound and the rest re-solved), written back into ``theta_i``.
+    """
     n_par, m_pts = jt.shape
-    model[:] = 0.0
-    jt[:, :] = 0.0
-    for k in range(codes.size):
-        ia, ic, iw, i_s = pidx[k, 0], pidx[k, 1], pidx[k, 2], pidx[k, 3]
-        area = pscale[k, 0] * theta[i, ia] + poff[k, 0] if ia >= 0 else poff[k, 0]
-        center = pscale[k, 1] * theta[i, ic] + poff[k, 1] if ic >= 0 else poff[k, 1]
-        fwhm = pscale[k, 2] * theta[i, iw] + poff[k, 2] if iw >= 0 else poff[k, 2]
-        shape = pscale[k, 3] * theta[i, i_s] + poff[k, 3] if i_s >= 0 else poff[k, 3]
+    n_terms = codes.size
+    for k in range(n_terms):
+        ic, iw, i_s = pidx[k, 1], pidx[k, 2], pidx[k, 3]
+        center = pscale[k, 1] * theta_i[ic] + poff[k, 1] if ic >= 0 else poff[k, 1]
+        fwhm = pscale[k, 2] * theta_i[iw] + poff[k, 2] if iw >= 0 else poff[k, 2]
+        shape = pscale[k, 3] * theta_i[i_s] + poff[k, 3] if i_s >= 0 else poff[k, 3]
         fwhm = max(fwhm, 1e-300)
         code = codes[k]
         inv = 1.0 / fwhm
@@ -66,11 +72,13 @@ def _spectrum(i, theta, x, y, w, row, codes, pidx, pscale, poff, bg_code, bg_idx
                 gauss = _GAUSS_NORM * np.exp(-4.0 * _LN2 * t[m] * t[m])
                 g[m] = gauss
                 gt[m] = -8.0 * _LN2 * t[m] * gauss
+                gs[m] = 0.0
         elif code == 1:
             for m in range(m_pts):
                 d = 1.0 + 4.0 * t[m] * t[m]
                 g[m] = (2.0 / np.pi) / d
                 gt[m] = -(16.0 / np.pi) * t[m] / (d * d)
+                gs[m] = 0.0
         else:
             for m in range(m_pts):
                 gauss = _GAUSS_NORM * np.exp(-4.0 * _LN2 * t[m] * t[m])
@@ -79,45 +87,52 @@ def _spectrum(i, theta, x, y, w, row, codes, pidx, pscale, poff, bg_code, bg_idx
                 g[m] = (1.0 - shape) * gauss + shape * lor
                 gt[m] = (1.0 - shape) * (-8.0 * _LN2 * t[m] * gauss) + shape * (-(16.0 / np.pi) * t[m] / (d * d))
                 gs[m] = lor - gauss
-        s = area * inv
+        inv2 = inv * inv
         for m in range(m_pts):
-            model[m] += s * g[m]
+            unit[k, m] = g[m] * inv
+            d_c[k, m] = -inv2 * gt[m]
+            d_w[k, m] = -inv2 * (g[m] + t[m] * gt[m])
+            d_s[k, m] = gs[m] * inv
+    if project:
+        _project_linear(theta_i, x, y_row, w_row, pidx, pscale, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi,
+                        unit, rr)
+    model[:] = 0.0
+    jt[:, :] = 0.0
+    for k in range(n_terms):
+        ia, ic, iw, i_s = pidx[k, 0], pidx[k, 1], pidx[k, 2], pidx[k, 3]
+        area = pscale[k, 0] * theta_i[ia] + poff[k, 0] if ia >= 0 else poff[k, 0]
+        for m in range(m_pts):
+            model[m] += area * unit[k, m]
         if ia >= 0:
-            c = pscale[k, 0] * inv
+            c = pscale[k, 0]
             for m in range(m_pts):
-                jt[ia, m] += c * g[m]
+                jt[ia, m] += c * unit[k, m]
         if ic >= 0:
-            c = -pscale[k, 1] * s * inv
+            c = pscale[k, 1] * area
             for m in range(m_pts):
-                jt[ic, m] += c * gt[m]
+                jt[ic, m] += c * d_c[k, m]
         if iw >= 0:
-            c = -pscale[k, 2] * s * inv
+            c = pscale[k, 2] * area
             for m in range(m_pts):
-                jt[iw, m] += c * (g[m] + t[m] * gt[m])
-        if i_s >= 0 and code >= 2:
-            c = pscale[k, 3] * s
+                jt[iw, m] += c * d_w[k, m]
+        if i_s >= 0 and codes[k] >= 2:
+            c = pscale[k, 3] * area
             for m in range(m_pts):
-                jt[i_s, m] += c * gs[m]
+                jt[i_s, m] += c * d_s[k, m]
     if bg_code == 1:
         for b in range(bg_idx.size):
-            coef = theta[i, bg_idx[b]]
+            coef = theta_i[bg_idx[b]]
             for m in range(m_pts):
                 jt[bg_idx[b], m] = basis_t[b, m]
                 model[m] += coef * basis_t[b, m]
     elif bg_code == 2:  # active Shirley: low + step * running trapezoid integral of the peaks
         i_low, i_step = bg_idx[0], bg_idx[1]
-        step = theta[i, i_step]
-        low = theta[i, i_low]
+        step = theta_i[i_step]
+        low = theta_i[i_low]
         for p in range(n_par):
             if p == i_low or p == i_step:
                 continue
-            cum = 0.0
-            prev = jt[p, 0]
-            for m in range(1, m_pts):
-                cur = jt[p, m]
-                cum += 0.5 * (x[m] - x[m - 1]) * (cur + prev)
-                prev = cur
-                jt[p, m] = cur + step * cum
+            _shirley_inplace(jt[p], x, step)
         cum = 0.0
         prev = model[0]
         model[0] = prev + low
@@ -131,26 +146,111 @@ def _spectrum(i, theta, x, y, w, row, codes, pidx, pscale, poff, bg_code, bg_idx
             jt[i_low, m] = 1.0
             jt[i_step, m] = cum
     for m in range(m_pts):
-        rr[m] = w[row, m] * (model[m] - y[row, m])
+        rr[m] = w_row[m] * (model[m] - y_row[m])
     for p in range(n_par):
         for m in range(m_pts):
-            jt[p, m] *= w[row, m]
+            jt[p, m] *= w_row[m]
 
 
-def _kernel(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t,
-            cost, grad, hess, out_r, out_j, store):  # pragma: no cover - compiled below
+def _shirley_inplace(col, x, step):  # pragma: no cover - compiled below
+    """``col += step * running trapezoid integral of col``."""
+    cum = 0.0
+    prev = col[0]
+    for m in range(1, col.size):
+        cur = col[m]
+        cum += 0.5 * (x[m] - x[m - 1]) * (cur + prev)
+        prev = cur
+        col[m] = cur + step * cum
+
+
+def _project_linear(theta_i, x, y_row, w_row, pidx, pscale, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi,
+                    unit, scratch):  # pragma: no cover - compiled below
+    """Linear parameters ``lin_idx`` of ``theta_i`` set to their bounded weighted least-squares values."""
+    n_lin = lin_idx.size
+    m_pts = x.size
+    phi = np.zeros((n_lin, m_pts))
+    for j in range(n_lin):
+        p = lin_idx[j]
+        if bg_code == 1 and p in bg_idx:
+            for b in range(bg_idx.size):
+                if bg_idx[b] == p:
+                    phi[j] = basis_t[b]
+        elif bg_code == 2 and p == bg_idx[0]:
+            phi[j] = 1.0
+        else:
+            for k in range(pidx.shape[0]):
+                if pidx[k, 0] == p:
+                    for m in range(m_pts):
+                        phi[j, m] += pscale[k, 0] * unit[k, m]
+            if bg_code == 2:
+                _shirley_inplace(phi[j], x, theta_i[bg_idx[1]])
+        for m in range(m_pts):
+            phi[j, m] *= w_row[m]
+    for m in range(m_pts):
+        scratch[m] = w_row[m] * y_row[m]
+    a_full = np.dot(phi, phi.T)
+    b_full = np.dot(phi, scratch)
+    free = np.ones(n_lin, np.bool_)
+    fixed_val = np.zeros(n_lin)
+    for _ in range(n_lin + 1):
+        idx = np.nonzero(free)[0]
+        if idx.size == 0:
+            break
+        a = np.empty((idx.size, idx.size))
+        b = np.empty(idx.size)
+        for u in range(idx.size):
+            b[u] = b_full[idx[u]]
+            for j in range(n_lin):
+                if not free[j]:
+                    b[u] -= a_full[idx[u], j] * fixed_val[j]
+            for v in range(idx.size):
+                a[u, v] = a_full[idx[u], idx[v]]
+        scale_ok = True
+        for u in range(idx.size):
+            if not a[u, u] > 0.0:
+                scale_ok = False
+        if not scale_ok:
+            return
+        c = np.linalg.solve(a, b)
+        moved = False
+        for u in range(idx.size):
+            j = idx[u]
+            if c[u] < lin_lo[j]:
+                free[j] = False
+                fixed_val[j] = lin_lo[j]
+                moved = True
+            elif c[u] > lin_hi[j]:
+                free[j] = False
+                fixed_val[j] = lin_hi[j]
+                moved = True
+        if not moved:
+            for u in range(idx.size):
+                theta_i[lin_idx[idx[u]]] = c[u]
+            for j in range(n_lin):
+                if not free[j]:
+                    theta_i[lin_idx[j]] = fixed_val[j]
+            return
+
+
+def _kernel(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi,
+            project, cost, grad, hess, out_r, out_j, store):  # pragma: no cover - compiled below
     n, n_par = theta.shape
     m_pts = x.size
+    n_terms = codes.size
     for i in numba.prange(n):
         model = np.empty(m_pts)
         jt = np.empty((n_par, m_pts))
+        unit = np.empty((n_terms, m_pts))
+        d_c = np.empty((n_terms, m_pts))
+        d_w = np.empty((n_terms, m_pts))
+        d_s = np.empty((n_terms, m_pts))
         t = np.empty(m_pts)
         g = np.empty(m_pts)
         gt = np.empty(m_pts)
         gs = np.empty(m_pts)
         rr = np.empty(m_pts)
-        _spectrum_c(i, theta, x, y, w, rows[i], codes, pidx, pscale, poff, bg_code, bg_idx, basis_t,
-                    model, jt, t, g, gt, gs, rr)
+        _spectrum_c(theta[i], x, y[rows[i]], w[rows[i]], codes, pidx, pscale, poff, bg_code, bg_idx, basis_t,
+                    lin_idx, lin_lo, lin_hi, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr)
         cost[i] = np.dot(rr, rr)
         grad[i] = np.dot(jt, rr)
         hess[i] = np.dot(jt, jt.T)
@@ -162,6 +262,8 @@ def _kernel(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, ba
 if HAVE_NUMBA:
     import numba
 
+    _shirley_inplace = numba.njit(cache=True)(_shirley_inplace)
+    _project_linear = numba.njit(cache=True)(_project_linear)
     _spectrum_c = numba.njit(cache=True)(_spectrum)
     _kernel_serial = numba.njit(cache=True)(_kernel)
     _kernel_parallel = numba.njit(cache=True, parallel=True)(_kernel)
@@ -182,28 +284,42 @@ class CompiledProblem:
     x: NDArray
     y: NDArray
     weights: NDArray
+    lin_idx: NDArray  # parameters the model is linear in (areas, background coefficients, Shirley level)
+    lin_lo: NDArray
+    lin_hi: NDArray
 
-    def _run(self, theta: NDArray, rows: NDArray, store: bool):
-        theta = np.ascontiguousarray(theta, float)
+    def _run(self, theta: NDArray, rows: NDArray, store: bool, project: bool):
+        theta = np.array(theta, float, order="C", ndmin=2)  # a copy: projection writes into it
         rows = np.ascontiguousarray(rows, np.int64)
         n, p = theta.shape
-        m = self.problem.x.size
+        m = self.x.size
         cost, grad, hess = np.empty(n), np.empty((n, p)), np.empty((n, p, p))
         out_r = np.empty((n, m)) if store else np.empty((0, 0))
         out_j = np.empty((n, m, p)) if store else np.empty((0, 0, 0))
         kernel = _kernel_parallel if threading.current_thread() is threading.main_thread() else _kernel_serial
-        kernel(theta, rows, self.x, self.y, self.weights, self.codes, self.pidx,
-               self.pscale, self.poff, self.bg_code, self.bg_idx, self.basis, cost, grad, hess, out_r, out_j, store)
-        return cost, grad, hess, out_r, out_j
+        kernel(theta, rows, self.x, self.y, self.weights, self.codes, self.pidx, self.pscale, self.poff, self.bg_code,
+               self.bg_idx, self.basis, self.lin_idx, self.lin_lo, self.lin_hi, project and self.lin_idx.size > 0,
+               cost, grad, hess, out_r, out_j, store)
+        return theta, cost, grad, hess, out_r, out_j
 
     def normal_equations(self, theta: NDArray, rows: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """Cost ``(n,)``, ``J^T r`` ``(n, P)`` and ``J^T J`` ``(n, P, P)`` of the spectra ``rows`` at ``theta``."""
-        cost, grad, hess, _, _ = self._run(theta, rows, False)
+        _, cost, grad, hess, _, _ = self._run(theta, rows, False, False)
         return cost, grad, hess
+
+    def projected_normal_equations(self, theta: NDArray, rows: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+        """Variable projection: the linear parameters of ``theta`` replaced by their bounded least-squares values.
+
+        Returns ``(cost, J^T r, J^T J, theta_projected)`` at the projected point
+        (G. H. Golub & V. Pereyra, Inverse Problems 19, R1 (2003): the nonlinear
+        parameters see the cost already minimised over the linear ones).
+        """
+        theta, cost, grad, hess, _, _ = self._run(theta, rows, False, True)
+        return cost, grad, hess, theta
 
     def residual_jacobian(self, theta: NDArray, rows: NDArray) -> tuple[NDArray, NDArray]:
         """Weighted residual ``(n, M)`` and Jacobian ``(n, M, P)``, as ``FitProblem.residual_jacobian``."""
-        _, _, _, r, j = self._run(theta, rows, True)
+        _, _, _, _, r, j = self._run(theta, rows, True, False)
         return r, j
 
 
@@ -225,4 +341,11 @@ def compile_problem(problem: FitProblem) -> CompiledProblem | None:
     if bg_code == 2 and bg_idx.size != 2:
         return None
     contiguous = [np.ascontiguousarray(a, float) for a in (problem.x, problem.y, problem.weights)]
-    return CompiledProblem(problem, codes, pidx, pscale, poff, bg_code, bg_idx, basis, *contiguous)
+    lin = [i for i, grp in enumerate(spec.groups) if grp == "area"]
+    lin += list(spec.background_index[:1] if bg_code == 2 else spec.background_index)
+    linear_model = bool(np.all(pidx[:, 0] >= 0) and np.all(poff[:, 0] == 0.0)
+                        and not np.isin(pidx[:, 1:], lin).any())
+    lin_idx = np.array(lin if linear_model else [], np.int64)
+    return CompiledProblem(problem, codes, pidx, pscale, poff, bg_code, bg_idx, basis, *contiguous, lin_idx,
+                           np.ascontiguousarray(spec.lower[lin_idx], float),
+                           np.ascontiguousarray(spec.upper[lin_idx], float))

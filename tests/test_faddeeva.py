@@ -135,3 +135,64 @@ def test_fused_kernel_matches_the_numpy_model(library, lineshape, background):
     assert np.allclose(cost, np.einsum("nm,nm->n", r_ref, r_ref), rtol=1e-12)
     assert np.allclose(grad, np.einsum("nmp,nm->np", j_ref, r_ref), rtol=1e-10, atol=1e-12 * np.abs(grad).max())
     assert np.allclose(hess, np.einsum("nmp,nmq->npq", j_ref, j_ref), rtol=1e-10, atol=1e-12 * np.abs(hess).max())
+
+
+@pytest.mark.skipif(not faddeeva.HAVE_NUMBA, reason="the fused kernel needs numba")
+@pytest.mark.parametrize("library,background", [("raman/fsi_tfsi", "polynomial"), ("xps/S2p", "shirley")])
+def test_variable_projection_solves_the_linear_parameters_exactly(library, background):
+    """Projected areas/background = weighted linear least squares at fixed nonlinear parameters (numpy lstsq)."""
+    from specfit.fitting import resolve_library
+    from specfit.fused import compile_problem
+    from specfit.model import compile_model, evaluate
+    from specfit.problem import FitProblem
+
+    lib = resolve_library(library)
+    x = np.linspace(*lib.window, 301)
+    spec = compile_model(lib, x, background=background)
+    rng = np.random.default_rng(5)
+    truth = np.clip(spec.default + rng.uniform(-0.1, 0.1, spec.n_params), spec.lower, spec.upper)
+    truth[[i for i, g in enumerate(spec.groups) if g == "area"]] = rng.uniform(5, 20, spec.groups.count("area"))
+    if background == "shirley":
+        truth[list(spec.background_index)] = [3.0, 0.02]
+    y = evaluate(spec, truth[None], x) + rng.normal(0, 0.05, (1, x.size))
+    weights = rng.uniform(0.5, 2.0, (1, x.size))
+    problem = FitProblem(spec, x, y, weights)
+    compiled = compile_problem(problem)
+    lin = compiled.lin_idx
+    start = truth.copy()
+    start[lin] = 1.0  # far from the answer
+    cost, _, _, projected = compiled.projected_normal_equations(start[None], np.array([0]))
+    # reference: the model is linear in the ``lin`` parameters -> columns by finite differences of a linear map
+    base = start.copy()
+    base[lin] = 0.0
+    f0 = evaluate(spec, base[None], x)[0]
+    cols = []
+    for i in lin:
+        probe = base.copy()
+        probe[i] = 1.0
+        cols.append(evaluate(spec, probe[None], x)[0] - f0)
+    design = np.stack(cols, axis=1) * weights[0][:, None]
+    coef, *_ = np.linalg.lstsq(design, weights[0] * (y[0] - f0), rcond=None)
+    assert np.all(coef[: spec.groups.count("area")] > 0)  # inside the bounds: the unconstrained answer
+    np.testing.assert_allclose(projected[0, lin], coef, rtol=1e-8, atol=1e-10)
+    nonlinear = np.setdiff1d(np.arange(spec.n_params), lin)
+    np.testing.assert_array_equal(projected[0, nonlinear], start[nonlinear])
+    resid = weights[0] * (evaluate(spec, projected, x)[0] - y[0])
+    assert cost[0] == pytest.approx(resid @ resid, rel=1e-10)
+
+
+@pytest.mark.skipif(not faddeeva.HAVE_NUMBA, reason="the fused kernel needs numba")
+def test_projected_fit_reaches_the_plain_minimum(monkeypatch):
+    """Batch fit with variable projection: same minima as plain Levenberg-Marquardt (numpy path) on clean spectra."""
+    import specfit
+    import specfit.fused
+    from specfit.examples import raman_series
+
+    da, _ = raman_series(6, seed=2)
+    fast = specfit.fit(da, "raman/fsi_tfsi", shape_tie="none", progress=False)
+    monkeypatch.setattr(specfit.fused, "compile_problem", lambda problem: None)
+    plain = specfit.fit(da, "raman/fsi_tfsi", shape_tie="none", progress=False)
+    assert bool(fast.success.all()) and bool(plain.success.all())
+    assert int(fast.nfev.sum()) < int(plain.nfev.sum())
+    np.testing.assert_allclose(fast.redchi, plain.redchi, rtol=1e-6)
+    np.testing.assert_allclose(fast.fraction, plain.fraction, atol=1e-5)
