@@ -24,7 +24,7 @@ from .engine import (
     blocked_normal_equations,
     covariance_from_normal,
     levenberg_marquardt,
-    projected_levenberg_marquardt,
+    rescued_levenberg_marquardt,
 )
 from .globalfit import block_covariance_from_normal, fit_global
 from .options import SHARE_GROUPS, FitOptions
@@ -86,11 +86,9 @@ class BatchEngine(Engine):
 
         spec = problem.spec
         compiled = compile_problem(problem)  # fused numba kernel, None without numba or for other models
-        if compiled is not None and compiled.lin_idx.size:  # variable projection of areas and background
-            linear = np.isin(np.arange(spec.n_params), compiled.lin_idx)
-            sol = projected_levenberg_marquardt(compiled.projected_normal_equations, compiled.normal_equations,
-                                                linear, theta0, spec.lower, spec.upper,
-                                                max_nfev=options.max_nfev or 400)
+        if compiled is not None and compiled.lin_idx.size:  # unconverged ones again with variable projection
+            sol = rescued_levenberg_marquardt(compiled.normal_equations, compiled.projected_normal_equations,
+                                              theta0, spec.lower, spec.upper, max_nfev=options.max_nfev or 400)
         else:
             sol = levenberg_marquardt(problem.residual_jacobian, theta0, spec.lower, spec.upper,
                                       max_nfev=options.max_nfev or 400, keep_jacobian=False,
