@@ -16,6 +16,9 @@ Scenarios (issue 13):
 ``raman-series-global``
     ``share=("center", "width")`` over a series of 50 ... 1000 spectra; the
     lmfit reference is one global lmfit fit (tied by expressions) of a subset.
+``raman-6band``
+    2000 spectra of six strongly overlapped free-shape Voigts (6 cm-1 apart)
+    on a linear baseline: the convergence test of the engine (success share).
 
 For each scenario the script prints specfit's spectra/s, the lmfit loop's
 spectra/s on a subset of the *same* spectra in the same run, their ratio,
@@ -44,10 +47,13 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-SCENARIOS = ("raman-map", "raman-map-1024", "xps-s2p", "raman-series-global")
+SCENARIOS = ("raman-map", "raman-map-1024", "xps-s2p", "raman-series-global", "raman-6band")
 RAMAN_CENTERS = (737.0, 743.0, 748.0)
 RAMAN_RANGES = ((735.0, 739.0), (741.0, 745.0), (746.0, 750.0))
 RAMAN_WINDOW = (719.0, 775.0)
+#: 6 strongly overlapped free-shape bands, 6 cm-1 apart (FWHM 4-8 cm-1)
+SIX_CENTERS = (725.0, 731.0, 737.0, 743.0, 749.0, 755.0)
+SIX_WINDOW = (705.0, 775.0)
 
 RAMAN_LIBRARY = """\
 # Benchmark library (benchmarks/run.py): three free-shape Voigts and a linear baseline,
@@ -77,13 +83,38 @@ source = "synthetic benchmark (project choice)"
 """
 
 
-def write_raman_library(directory: Path) -> Path:
-    """Write the three-Voigt user library into ``directory`` and return its path."""
-    comps = "".join(RAMAN_COMPONENT.format(name=n, center=c, lo=r[0], hi=r[1])
-                    for n, c, r in zip(("free", "CIP", "AGG"), RAMAN_CENTERS, RAMAN_RANGES))
-    path = directory / "bench_raman3.toml"
-    path.write_text(RAMAN_LIBRARY.format(lo=RAMAN_WINDOW[0], hi=RAMAN_WINDOW[1], components=comps))
+def write_raman_library(directory: Path, bands: int = 3) -> Path:
+    """Write the three-Voigt (or six-Voigt, ``bands=6``) user library into ``directory``; return its path."""
+    if bands == 6:
+        comps = "".join(RAMAN_COMPONENT.format(name=f"b{i}", center=c, lo=c - 2.5, hi=c + 2.5)
+                        for i, c in enumerate(SIX_CENTERS))
+        window = SIX_WINDOW
+    else:
+        comps = "".join(RAMAN_COMPONENT.format(name=n, center=c, lo=r[0], hi=r[1])
+                        for n, c, r in zip(("free", "CIP", "AGG"), RAMAN_CENTERS, RAMAN_RANGES))
+        window = RAMAN_WINDOW
+    path = directory / f"bench_raman{bands}.toml"
+    path.write_text(RAMAN_LIBRARY.format(lo=window[0], hi=window[1], components=comps))
     return path
+
+
+def raman_six(n: int, n_points: int = 401, seed: int = 3) -> xr.DataArray:
+    """``n`` spectra of six overlapped Voigt bands (random positions, widths, shapes) on a linear baseline."""
+    from specfit.lineshapes import profile
+
+    rng = np.random.default_rng(seed)
+    x = np.linspace(*SIX_WINDOW, n_points)
+    centers = np.array(SIX_CENTERS) + rng.uniform(-1.0, 1.0, (n, 6))
+    fwhm = rng.uniform(4.0, 8.0, (n, 6))
+    shape = rng.uniform(0.2, 0.7, (n, 6))
+    area = rng.dirichlet(np.full(6, 4.0), n) * rng.uniform(800.0, 1200.0, (n, 1))
+    peaks = sum(profile("voigt", x, area[:, i, None], centers[:, i, None], fwhm[:, i, None], shape[:, i, None])
+                for i in range(6))
+    u = (x - x.mean()) / (x[-1] - x[0])
+    baseline = rng.uniform(10.0, 30.0, (n, 1)) + rng.uniform(-5.0, 5.0, (n, 1)) * u
+    y = peaks + baseline + rng.normal(0.0, 1.0, (n, n_points)) * peaks.max(axis=1, keepdims=True) / 150.0
+    return xr.DataArray(y, dims=("pixel", "raman_shift"), coords={"pixel": np.arange(n), "raman_shift": x},
+                        name="intensity")
 
 
 def raman_map(n: int, n_points: int, seed: int = 7, *, series: bool = False,
@@ -131,33 +162,34 @@ def xps_s2p(n: int, seed: int = 5) -> xr.DataArray:
 
 
 # ---------------------------------------------------------------- lmfit references
-def _raman_lmfit_model():
+def _raman_lmfit_model(bands: int = 3):
     from lmfit.models import LinearModel, VoigtModel
 
     model = LinearModel(prefix="bg_")
-    for i in range(3):
+    for i in range(bands):
         model = model + VoigtModel(prefix=f"p{i}_")
     return model
 
 
-def _raman_lmfit_params(model, x: np.ndarray, row: np.ndarray, prefix: str = ""):
+def _raman_lmfit_params(model, x: np.ndarray, row: np.ndarray, bands: int = 3):
     """Starting values and bounds as a user sets them (same ranges as the specfit library)."""
     slope = (row[-1] - row[0]) / (x[-1] - x[0])
     params = model.make_params(bg_intercept=float(row[0] - slope * x[0]), bg_slope=float(slope))
-    for i, c in enumerate(RAMAN_CENTERS):
-        params[f"p{i}_center"].set(value=c, min=RAMAN_RANGES[i][0], max=RAMAN_RANGES[i][1])
+    ranges = [(c - 2.5, c + 2.5) for c in SIX_CENTERS] if bands == 6 else RAMAN_RANGES
+    for i, c in enumerate(SIX_CENTERS if bands == 6 else RAMAN_CENTERS):
+        params[f"p{i}_center"].set(value=c, min=ranges[i][0], max=ranges[i][1])
         params[f"p{i}_sigma"].set(value=2.0, min=0.05, max=6.0)
         params[f"p{i}_gamma"].set(value=1.0, min=0.0, max=6.0, vary=True, expr="")
         params[f"p{i}_amplitude"].set(value=float(np.ptp(row)) * 5.0, min=0.0)
     return params
 
 
-def lmfit_raman_loop(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Plain lmfit loop (3 ``VoigtModel`` + ``LinearModel``); chi-square of every spectrum."""
-    model = _raman_lmfit_model()
+def lmfit_raman_loop(x: np.ndarray, y: np.ndarray, bands: int = 3) -> np.ndarray:
+    """Plain lmfit loop (``bands`` ``VoigtModel`` + ``LinearModel``); chi-square of every spectrum."""
+    model = _raman_lmfit_model(bands)
     chisqr = []
     for row in y:
-        res = model.fit(row, _raman_lmfit_params(model, x, row), x=x, max_nfev=2000)
+        res = model.fit(row, _raman_lmfit_params(model, x, row, bands), x=x, max_nfev=2000)
         chisqr.append(res.chisqr)
     return np.array(chisqr)
 
@@ -226,16 +258,24 @@ def _specfit_chisqr(ds: xr.Dataset) -> np.ndarray:
     return np.nansum(resid.reshape(resid.shape[0], -1) ** 2, axis=1)
 
 
-def run_scenario(name: str, n: int, n_ref: int, workdir: Path) -> dict:
-    """Fit one scenario (specfit on ``n`` spectra, lmfit on the first ``n_ref``) and measure it."""
+def run_scenario(name: str, n: int, n_ref: int, workdir: Path, points: int | None = None) -> dict:
+    """Fit one scenario (specfit on ``n`` spectra, lmfit on the first ``n_ref``) and measure it.
+
+    ``points`` overrides the number of axis points of the Raman scenarios (smoke runs).
+    """
     import psutil
 
     import specfit
 
     proc = psutil.Process()
-    if name in ("raman-map", "raman-map-1024", "raman-series-global"):
+    if name == "raman-6band":
+        library = str(write_raman_library(workdir, bands=6))
+        da = raman_six(n, points or 401)
+        x = da.raman_shift.values
+        options = {}
+    elif name in ("raman-map", "raman-map-1024", "raman-series-global"):
         library = str(write_raman_library(workdir))
-        points = 1024 if name == "raman-map-1024" else 401
+        points = points or (1024 if name == "raman-map-1024" else 401)
         da = raman_map(n, points, series=name == "raman-series-global")
         x = da.raman_shift.values
         options = {"share": ("center", "width")} if name == "raman-series-global" else {}
@@ -252,6 +292,8 @@ def run_scenario(name: str, n: int, n_ref: int, workdir: Path) -> dict:
         lm_chi = np.array([lmfit_global(x, ref.values)])
     elif name == "xps-s2p":
         lm_chi = lmfit_xps_loop(x, ref.values[:, order])
+    elif name == "raman-6band":
+        lm_chi = lmfit_raman_loop(x, ref.values, bands=6)
     else:
         lm_chi = lmfit_raman_loop(x, ref.values)
     t_lmfit = time.perf_counter() - t0
@@ -279,17 +321,18 @@ def run_scenario(name: str, n: int, n_ref: int, workdir: Path) -> dict:
 def _sizes(name: str, quick: bool, n_global: int | None) -> list[tuple[int, int]]:
     if quick:
         return {"raman-map": [(40, 2)], "raman-map-1024": [(40, 2)], "xps-s2p": [(20, 2)],
-                "raman-series-global": [(12, 3)]}[name]
+                "raman-series-global": [(12, 3)], "raman-6band": [(8, 1)]}[name]
     if name == "raman-series-global":
-        return [(n, 10) for n in ((n_global,) if n_global else (50, 200, 1000))]
-    return {"raman-map": [(10_000, 20)], "raman-map-1024": [(10_000, 20)], "xps-s2p": [(500, 20)]}[name]
+        return [(n, 10) for n in ((n_global,) if n_global else (10, 50, 200, 1000))]
+    return {"raman-map": [(10_000, 20)], "raman-map-1024": [(10_000, 20)], "xps-s2p": [(500, 20)],
+            "raman-6band": [(2000, 10)]}[name]
 
 
-def _worker(name: str, n: int, n_ref: int, in_process: bool = False) -> dict:
+def _worker(name: str, n: int, n_ref: int, in_process: bool = False, points: int | None = None) -> dict:
     if in_process:  # smoke runs: no fresh interpreter per run (peak RSS is then the whole process's)
         with tempfile.TemporaryDirectory() as tmp:
-            return run_scenario(name, n, n_ref, Path(tmp))
-    cmd = [sys.executable, __file__, "--worker", name, str(n), str(n_ref)]
+            return run_scenario(name, n, n_ref, Path(tmp), points)
+    cmd = [sys.executable, __file__, "--worker", name, str(n), str(n_ref), str(points or 0)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"{name} (n={n}) failed:\n{out.stderr[-3000:]}")
@@ -316,12 +359,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("-n", type=int, default=None, help="override the number of spectra (global: one size)")
     parser.add_argument("--in-process", action="store_true", help="run every scenario in this process (smoke test)")
     parser.add_argument("--json", type=Path, default=None, help="also write every run's numbers here")
-    parser.add_argument("--worker", nargs=3, metavar=("SCENARIO", "N", "N_REF"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=4, metavar=("SCENARIO", "N", "N_REF", "POINTS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        name, n, n_ref = args.worker[0], int(args.worker[1]), int(args.worker[2])
+        name, n, n_ref, points = args.worker[0], int(args.worker[1]), int(args.worker[2]), int(args.worker[3])
         with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(run_scenario(name, n, n_ref, Path(tmp))))
+            print(json.dumps(run_scenario(name, n, n_ref, Path(tmp), points or None)))
         return []
     runs: list[dict] = []
     print(f"{'scenario':<22}{'spectra':>8}{'pts':>6}{'ref':>5}" + "".join(f"{h:>22}" for _, h, _ in COLUMNS))
@@ -330,7 +373,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if args.n and name != "raman-series-global":
             sizes = [(args.n, sizes[0][1])]
         for n, n_ref in sizes:
-            rep = [_worker(name, n, n_ref, args.in_process) for _ in range(max(args.repeat, 1))]
+            points = 101 if args.quick and name == "raman-6band" else None
+            rep = [_worker(name, n, n_ref, args.in_process, points) for _ in range(max(args.repeat, 1))]
             runs.extend(rep)
             line = f"{name:<22}{n:>8}{rep[0]['points']:>6}{n_ref:>5}"
             line += "".join(f"{_fmt([r[key] for r in rep], spec):>22}" for key, _, spec in COLUMNS)
