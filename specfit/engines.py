@@ -125,7 +125,7 @@ class GlobalEngine(Engine):
         mask = self.shared_mask(problem, options)
         if not mask.any() or problem.y.shape[0] < 2:
             return start
-        sol, _, _ = fit_global(problem, start.theta, mask, max_nfev=options.max_nfev or 200)
+        sol, _, _ = fit_global(problem, start.theta, mask, max_nfev=options.max_nfev or 200, keep_jacobian=False)
         message = ["" if ok else "global fit did not converge" for ok in sol.success]
         return EngineResult(sol.theta, sol.cost, sol.nfev, sol.success, message)
 
