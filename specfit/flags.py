@@ -25,9 +25,11 @@ Codes (:data:`CODES`):
 ``background_not_converged``
     the iterative background did not converge.
 ``charge_reference_at_bound``, ``charge_reference_minor``,
-``charge_reference_not_found``, ``charge_references_disagree``
-    the charge reference line rests on its range limit, is a minor component,
-    was not found, or two references disagree by more than 0.2 eV (XPS
+``charge_reference_not_found``, ``charge_references_disagree``, ``charge_reference_ambiguous``
+    the charge reference line (or another line of its region, moved by the
+    shift) rests on its range limit, is a minor component, was not found, two
+    lines fit equally well as the reference, or two references disagree by
+    more than 0.2 eV (XPS
     depth profiles with ``on_charge_error="flag"``; otherwise an error).
 ``resampled_axis``
     the spectrum was interpolated onto another axis on request (XPS workflows).
@@ -44,8 +46,8 @@ from numpy.typing import NDArray
 
 CODES = ("at_bound", "stderr_nan", "insignificant", "not_converged", "not_fitted", "poor_fit",
          "background_not_converged", "charge_reference_at_bound", "charge_reference_minor",
-         "charge_reference_not_found", "charge_references_disagree", "resampled_axis", "component_dropped",
-         "no_significant_component")
+         "charge_reference_not_found", "charge_references_disagree", "charge_reference_ambiguous",
+         "resampled_axis", "component_dropped", "no_significant_component")
 SIGNIFICANCE = 2.0
 MIN_RSQUARED = 0.9
 MIN_DURBIN_WATSON = 0.5

@@ -49,7 +49,14 @@ DISAGREE_TOLERANCE = 0.2
 DECISIVE_BIC = 10.0
 #: Flag codes written per spectrum by charge referencing.
 CODES = ("charge_reference_at_bound", "charge_reference_minor", "charge_reference_not_found",
-         "charge_references_disagree")
+         "charge_references_disagree", "charge_reference_ambiguous")
+#: Two located lines explain the data about equally well as the reference when their fractions of the region
+#: are within this factor of each other and their shifts differ by more than AMBIGUOUS_SHIFT eV: e.g. an
+#: ionic liquid's C-N line next to its aliphatic C-C.  Then no rule can tell which line is the reference.
+AMBIGUOUS_RATIO = 1.5
+#: Another line of the reference region holding at least this fraction must not be pushed onto its range limit.
+OTHER_LINE = 0.01
+AMBIGUOUS_SHIFT = 0.3
 
 
 @dataclass(frozen=True)
@@ -254,6 +261,36 @@ def _step_labels(template: xr.DataArray) -> list[str]:
     return labels
 
 
+def fraction_ok(fraction: float, minor: float) -> bool:
+    """The reference holds at least ``minor`` of its region."""
+    return bool(np.isfinite(fraction) and fraction >= minor)
+
+
+def _others_on_limits(res: xr.Dataset, library: Library, reference: str, minor: float) -> np.ndarray:
+    """Per step: the first component other than the reference, holding at least ``minor`` of the region,
+    whose center rests on a limit of its library range ("" when none)."""
+    centers = res["center"].transpose(..., "component")
+    fractions = res["fraction"].transpose(..., "component")
+    c = np.asarray(centers.values, float).reshape(-1, centers.sizes["component"])
+    f = np.asarray(fractions.values, float).reshape(c.shape)
+    out = np.full(c.shape[0], "", dtype=object)
+    for j, name in enumerate(str(v) for v in centers["component"].values):
+        if name == reference or name not in library.component_names:
+            continue
+        lo, hi = library.component(name).center_range
+        # a line pushed past its limit into a neighbour's range has another home (C=O / O-C=O): only a
+        # line with nowhere to go (no other component's range continues past that limit) is inconsistent
+        homes = [library.component(o).center_range for o in library.component_names if o not in (name, reference)]
+        lo_ok = any(a < lo - 0.05 <= b for a, b in homes)
+        hi_ok = any(a <= hi + 0.05 < b for a, b in homes)
+        with np.errstate(invalid="ignore"):
+            hit = np.isfinite(c[:, j]) & (f[:, j] >= minor) & (((c[:, j] - lo < 0.01) & (not lo_ok))
+                                                               | ((hi - c[:, j] < 0.01) & (not hi_ok)))
+        for i in np.flatnonzero(hit & (out == "")):
+            out[i] = f"{name} (center {c[i, j]:.2f} eV) onto its range limit [{lo:g}, {hi:g}] eV"
+    return out
+
+
 def measure_shift(raw: xr.DataArray, reference: ChargeReference, library: Library,
                   fit_region: Callable[[xr.DataArray], xr.Dataset], *, search: float = SEARCH_RANGE,
                   minor: float = MINOR_FRACTION, max_rounds: int = 3, tolerance: float = 0.02,
@@ -313,6 +350,7 @@ def measure_shift(raw: xr.DataArray, reference: ChargeReference, library: Librar
     # per candidate k and step: final shift, center, fraction, bic, valid
     table = {key: np.full((n_cand, n), np.nan) for key in ("shift", "center", "fraction", "bic", "drift")}
     valid = np.zeros((n_cand, n), bool)
+    table_others = np.full((n_cand, n), "", dtype=object)
     at_limit = np.zeros((n_cand, n), bool)
     for k in range(n_cand):
         start = np.array([reference.energy - (c[k] if k < len(c) else c[0]) if c else 0.0 for c in cands])
@@ -330,12 +368,16 @@ def measure_shift(raw: xr.DataArray, reference: ChargeReference, library: Librar
         fraction = np.asarray(res["fraction"].sel(component=reference.component).values, float).reshape(n)
         bic = np.asarray(res["bic"].values, float).reshape(n)
         limit = found & ((center - lo < 0.01) | (hi - center < 0.01))
+        others = _others_on_limits(res, library, reference.component, OTHER_LINE).reshape(n)
         drift = np.abs(shift - start) > 1.0  # refinement left its candidate: another line was followed
         bic = np.where(has, bic, np.nan)  # a step with fewer candidates repeats its first: not a candidate
         table["shift"][k], table["center"][k], table["fraction"][k], table["bic"][k] = shift, center, fraction, bic
         table["drift"][k] = np.where(drift, shift - start, 0.0)
         at_limit[k] = limit | drift
-        valid[k] = has & found & ~limit & ~drift & (fraction >= minor)
+        # a shift that pushes another clear line of the region onto its range limit (an ionic liquid's CF3
+        # moved off 292.8 eV when its C-N line is taken for C-C) is not a consistent referencing
+        table_others[k] = others
+        valid[k] = has & found & ~limit & ~drift & (fraction >= minor) & (others == "")
     labels = _step_labels(template)
     chosen = np.zeros(n, int)
     codes, messages = [], []
@@ -344,8 +386,22 @@ def measure_shift(raw: xr.DataArray, reference: ChargeReference, library: Librar
         best = int(np.argmin(bic))
         near = np.flatnonzero(valid[:, i] & (bic <= bic[best] + DECISIVE_BIC))
         if near.size:  # among fits as good as the best, the one in which the reference is the largest line
-            chosen[i] = near[np.argmax(table["fraction"][near, i])]
-            codes.append("")
+            order = near[np.argsort(-table["fraction"][near, i])]
+            chosen[i] = order[0]
+            rivals = [k for k in order[1:]
+                      if abs(table["shift"][k, i] - table["shift"][order[0], i]) > AMBIGUOUS_SHIFT
+                      and table["fraction"][order[0], i] < AMBIGUOUS_RATIO * table["fraction"][k, i]]
+            if not rivals:
+                codes.append("")
+                continue
+            k, j = rivals[0], order[0]
+            codes.append("charge_reference_ambiguous")
+            messages.append(
+                f"charge reference {reference}: region {reference.region}, {labels[i]}: two lines fit equally "
+                f"well as {reference.component}: shift {table['shift'][j, i]:+.2f} eV "
+                f"({100 * table['fraction'][j, i]:.0f} % of the region) or {table['shift'][k, i]:+.2f} eV "
+                f"({100 * table['fraction'][k, i]:.0f} %); give the shift (--charge-shift) or another reference "
+                "(--reference)")
             continue
         # the data are best explained (decisively) with the reference at a limit, minor or absent: say so
         chosen[i] = best
@@ -360,6 +416,11 @@ def measure_shift(raw: xr.DataArray, reference: ChargeReference, library: Librar
             messages.append(f"{where} {reference.component} did not settle on the line located at "
                             f"{reference.energy - (shift - table['drift'][best, i]):.2f} eV: refining moved the "
                             f"shift by {table['drift'][best, i]:+.2f} eV, beyond the 1 eV a refinement may")
+        elif table_others[best, i] and fraction_ok(table["fraction"][best, i], minor) and not at_limit[best, i]:
+            codes.append("charge_reference_at_bound")
+            messages.append(f"{where} referencing {reference.component} (shift {shift:+.2f} eV) pushes "
+                            f"{table_others[best, i]}: the reference line is not where the rest of the region "
+                            "says; give the shift (--charge-shift) or another reference (--reference)")
         elif at_limit[best, i]:
             codes.append("charge_reference_at_bound")
             messages.append(f"{where} {reference.component} center {center:.2f} eV rests on its range limit "
