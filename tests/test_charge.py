@@ -209,3 +209,16 @@ def test_profile_refuses_different_axes_unless_resample(tmp_path, capsys):
     assert "resampled_axis in 1 of 2 spectra" in capsys.readouterr().err
     # after save/open: the children's per-component element does not clash with the root's `element`
     assert float(tree["F1s"]["area"].sel(component="LiF", step="s2_F1s")) > 0
+
+
+def test_ionic_liquid_c_n_line_is_not_taken_for_c_c(shared_data):
+    """MPPip-TFSI (Heubach CasaXPS set): the cation's C-N line is the largest C 1s line; taking it for C-C
+    would shift everything by -1.17 eV and turn TFSI's CF3 into S-F and its N into Li3N.  The shift must be
+    refused, naming the CF3 line it would push off its range."""
+    folder = "xps/casaxps_csv_tfsi_il/20240228_Au_MPPipTFSIIol3_{}.csv"
+    regions = {name: specfit.read(shared_data(folder.format(tag))) for name, tag in (("C1s", "C_1s"),
+                                                                                    ("F1s", "F_1s"))}
+    with pytest.raises(SpecfitError, match=r"pushes CF3 .* onto its range limit"):
+        fit_depth_profile(regions)
+    flagged = fit_depth_profile(regions, on_charge_error="flag")
+    assert "charge_reference_at_bound" in str(flagged["F1s"]["flags"].values)
