@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", help="parameters shared across the batch, e.g. center,width (global fit)")
     p.add_argument("--background", help="background model (default: the library's); see docs/library_format.md")
     p.add_argument("--background-option", action="append", metavar="KEY=VALUE",
-                   help="option of the background, e.g. n_average=5 or endpoints=centred (repeatable)")
+                   help="option of the background, e.g. --background shirley_fixed --background-option "
+                        "endpoints=centred --background-option n_average=5 (repeatable)")
     p.add_argument("--window", type=pair, help="fitting window LO,HI in axis units (negative values allowed)")
     p.add_argument("--lineshape", help="override every component's lineshape (voigt, gl, sgl, GL(30), ...)")
     p.add_argument("--shape-tie", choices=SHAPE_TIES,
@@ -223,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     except SpecfitError as exc:
         sys.stderr.write(f"specfit: error: {' '.join(str(exc).split())}\n")
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of the user's
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
+        return 0
     except (OSError, ValueError, argparse.ArgumentTypeError) as exc:
         sys.stderr.write(f"specfit: error: {' '.join(str(exc).split())}\n")
         return EXIT_USAGE

@@ -225,11 +225,24 @@ def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset
     """Component selection (:mod:`specfit.selection`) over fits of candidate subsets."""
     from .selection import select_components
 
-    def fit_subset(names: tuple[str, ...]) -> xr.Dataset:
-        sub = replace(options, components=tuple(names), select="none")
-        return _fit_with(data, lib.subset(list(names)), sub)
+    bar = None
+    if options.progress is not False:
+        from tqdm.auto import tqdm
 
-    return select_components(fit_subset, lib.component_names, shared=bool(options.share))
+        bar = tqdm(desc="component selection", unit="fit", delay=0 if options.progress else 2.0, leave=False)
+
+    def fit_subset(names: tuple[str, ...]) -> xr.Dataset:
+        sub = replace(options, components=tuple(names), select="none", progress=False)
+        ds = _fit_with(data, lib.subset(list(names)), sub)
+        if bar is not None:
+            bar.update(1)
+        return ds
+
+    try:
+        return select_components(fit_subset, lib.component_names, shared=bool(options.share))
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _fit_with(data: object, lib: Library, options: FitOptions) -> xr.Dataset:

@@ -121,7 +121,12 @@ class FitOptions:
         try:
             check_background_options(bg, dict(background_options or {}))
         except KeyError as exc:
-            raise OptionError(str(exc.args[0])) from None
+            hint = (" (the active Shirley is refined in the fit and has no end-point options; end points, "
+                    "n_average and region apply to background='shirley_fixed')" if bg == "shirley" else "")
+            raise OptionError(f"{exc.args[0]}{hint}") from None
+        if charge_shift is not None and library.technique != "xps":
+            raise OptionError(f"charge_shift applies to XPS binding energies; library {library.name!r} is for "
+                              f"{library.technique}")
         if int(degree) < 0:
             raise OptionError(f"degree must be >= 0, got {degree}")
         return cls(background=bg, share=share_t, engine=engine, weights=w, degree=int(degree),

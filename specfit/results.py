@@ -10,6 +10,7 @@ keeps its ``parameters`` and rebuilds any spectrum's curves on demand).
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,7 +71,9 @@ def _statistics(outcome: FitOutcome, best: np.ndarray) -> dict[str, np.ndarray]:
         aic = neg2loglik + 2 * outcome.n_varys
         bic = neg2loglik + np.log(n_points) * outcome.n_varys
         resid = data - best
-        mean = np.nanmean(data, axis=1, keepdims=True)
+        with warnings.catch_warnings():  # an all-NaN spectrum is flagged not_fitted, not warned about
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(data, axis=1, keepdims=True)
         rsquared = 1.0 - np.nansum(resid**2, axis=1) / np.nansum((data - mean) ** 2, axis=1)
     return {"redchi": redchi, "rsquared": rsquared, "aic": aic, "bic": bic, "chisqr": chisqr, "dof": dof}
 
@@ -126,7 +129,10 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, best: n
                              f"{fl.SIGNIFICANCE:g} standard errors" for k in weak)
             flags, msg = fl.add(flags, msg, "insignificant", text)
         r2, d = stats["rsquared"][i], dw[i]
-        if np.isfinite(r2) and r2 < fl.MIN_RSQUARED:
+        if np.isfinite(r2) and r2 < 0.5:
+            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2:.3f}: the library's components do not describe "
+                                                        "these data (wrong library or window?)")
+        elif np.isfinite(r2) and r2 < fl.MIN_RSQUARED:
             flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2:.3f} below {fl.MIN_RSQUARED}")
         elif np.isfinite(d) and d < fl.MIN_DURBIN_WATSON:
             flags, msg = fl.add(flags, msg, "poor_fit", f"residuals structured (Durbin–Watson {d:.2f} < "

@@ -282,3 +282,24 @@ def test_curves_rebuilt_from_parameters_equal_the_stored_ones(library, kwargs):
     if needs_data:
         with pytest.raises(specfit.DataError, match="pass the data"):
             curves(ds)
+
+
+def test_options_that_do_not_apply_are_refused_with_the_reason():
+    da, _ = raman_series(1, seed=2)
+    with pytest.raises(specfit.SpecfitError, match="charge_shift applies to XPS"):
+        specfit.fit(da, "raman/fsi_tfsi", charge_shift=1.0)
+    x = np.linspace(680.0, 694.0, 281)
+    f1s = xr.DataArray(1000 * np.exp(-((x - 685.0) / 0.7) ** 2) + 100, dims="binding_energy",
+                       coords={"binding_energy": x})
+    with pytest.raises(specfit.SpecfitError, match="apply to background='shirley_fixed'"):
+        specfit.fit(f1s, "xps/F1s", background_options={"endpoints": "centred"})
+    ok = specfit.fit(f1s, "xps/F1s", components="LiF", background="shirley_fixed",
+                     background_options={"endpoints": "centred", "n_average": 5})
+    assert bool(ok.success) and abs(ok.center.values.item() - 685.0) < 0.01
+
+
+def test_broken_pipe_is_not_an_error(tmp_path):
+    exe = Path(sys.executable).with_name("specfit")
+    run = subprocess.run(f"'{exe}' libraries --long | head -1", shell=True, capture_output=True, text=True,
+                         timeout=120)
+    assert run.stderr == ""
