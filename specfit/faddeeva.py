@@ -114,7 +114,7 @@ if HAVE_NUMBA:
     _A_ARRAY = _A.copy()
     _BLOCK = 32  # points per block: independent Horner chains in SIMD lanes (latency-bound one by one)
 
-    @numba.njit(cache=True, fastmath=True)
+    @numba.njit(cache=True, fastmath={"contract", "arcp", "reassoc"})  # not nnan/ninf: NaN must propagate
     def _weideman_block(zr, zi, m, wr, wi, s_zr, s_zi, s_ir, s_ii):  # pragma: no cover - compiled
         """``w`` of ``zr[:m] + i zi[:m]`` (upper half plane) into ``wr, wi``; ``s_*`` are scratch arrays."""
         for j in range(m):

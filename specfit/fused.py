@@ -205,13 +205,9 @@ def _project_linear(theta_i, x, y_row, w_row, pidx, pscale, bg_code, bg_idx, bas
                     b[u] -= a_full[idx[u], j] * fixed_val[j]
             for v in range(idx.size):
                 a[u, v] = a_full[idx[u], idx[v]]
-        scale_ok = True
-        for u in range(idx.size):
-            if not a[u, u] > 0.0:
-                scale_ok = False
-        if not scale_ok:
+        c = np.empty(idx.size)
+        if not _solve_small(a, b, c):  # singular (e.g. two identical lines) or not finite: no projection
             return
-        c = np.linalg.solve(a, b)
         moved = False
         for u in range(idx.size):
             j = idx[u]
@@ -230,6 +226,44 @@ def _project_linear(theta_i, x, y_row, w_row, pidx, pscale, bg_code, bg_idx, bas
                 if not free[j]:
                     theta_i[lin_idx[j]] = fixed_val[j]
             return
+
+
+def _solve_small(a, b, out):  # pragma: no cover - compiled below
+    """``out = a^-1 b`` by Gaussian elimination with partial pivoting (``a``, ``b`` overwritten).
+
+    Returns False, leaving ``out`` undefined, when a pivot is below 1e-12 of the
+    largest diagonal element or not finite (numba's ``np.linalg.solve`` would raise).
+    """
+    k = b.size
+    big = 0.0
+    for u in range(k):
+        big = max(big, abs(a[u, u]))
+    if not big > 0.0 or not np.isfinite(big):
+        return False
+    for col in range(k):
+        piv = col
+        for r in range(col + 1, k):
+            if abs(a[r, col]) > abs(a[piv, col]):
+                piv = r
+        if not abs(a[piv, col]) > 1e-12 * big:
+            return False
+        if piv != col:
+            for c in range(k):
+                a[col, c], a[piv, c] = a[piv, c], a[col, c]
+            b[col], b[piv] = b[piv], b[col]
+        for r in range(col + 1, k):
+            f = a[r, col] / a[col, col]
+            for c in range(col, k):
+                a[r, c] -= f * a[col, c]
+            b[r] -= f * b[col]
+    for r in range(k - 1, -1, -1):
+        acc = b[r]
+        for c in range(r + 1, k):
+            acc -= a[r, c] * out[c]
+        out[r] = acc / a[r, r]
+        if not np.isfinite(out[r]):
+            return False
+    return True
 
 
 def _kernel(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi,
@@ -263,6 +297,7 @@ if HAVE_NUMBA:
     import numba
 
     _shirley_inplace = numba.njit(cache=True)(_shirley_inplace)
+    _solve_small = numba.njit(cache=True)(_solve_small)
     _project_linear = numba.njit(cache=True)(_project_linear)
     _spectrum_c = numba.njit(cache=True)(_spectrum)
     _kernel_serial = numba.njit(cache=True)(_kernel)

@@ -196,3 +196,29 @@ def test_projected_fit_reaches_the_plain_minimum(monkeypatch):
     assert int(fast.nfev.sum()) == int(plain.nfev.sum())  # converged: the rescue never ran
     np.testing.assert_allclose(fast.redchi, plain.redchi, rtol=1e-6)
     np.testing.assert_allclose(fast.fraction, plain.fraction, atol=1e-5)
+
+
+@pytest.mark.skipif(not faddeeva.HAVE_NUMBA, reason="the fused kernel needs numba")
+def test_projection_skips_singular_and_nan_problems():
+    """Two identical lines (singular linear system) or NaN parameters: no projection, no exception."""
+    from specfit.fitting import resolve_library
+    from specfit.fused import compile_problem
+    from specfit.model import compile_model
+    from specfit.problem import FitProblem
+
+    lib = resolve_library("raman/fsi_tfsi")
+    x = np.linspace(*lib.window, 201)
+    spec = compile_model(lib, x, background="linear")
+    theta = np.tile(spec.default, (3, 1))
+    centers = [i for i, g in enumerate(spec.groups) if g == "center"]
+    widths = [i for i, g in enumerate(spec.groups) if g == "width"]
+    theta[0, centers[1]] = theta[0, centers[0]] = 740.0  # free and CIP identical -> singular design
+    theta[0, widths[1]] = theta[0, widths[0]]
+    theta[0, [i for i, g in enumerate(spec.groups) if g == "shape"]] = 0.5
+    theta[2, centers[2]] = np.nan
+    y = np.random.default_rng(0).normal(5, 1, (3, x.size))
+    compiled = compile_problem(FitProblem(spec, x, y, np.ones_like(y)))
+    cost, _, _, projected = compiled.projected_normal_equations(theta, np.arange(3))
+    np.testing.assert_array_equal(projected[0], theta[0])  # singular: left as it was
+    assert not np.array_equal(projected[1], theta[1])  # regular: projected
+    assert np.isfinite(cost[:2]).all() and not np.isfinite(cost[2])
