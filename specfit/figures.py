@@ -12,6 +12,7 @@ from .plotting import (
     MAX_PAGES,
     PER_PAGE,
     RC,
+    fitted_union,
     nmr_overview,
     nmr_spectra,
     raman_overview,
@@ -57,8 +58,10 @@ def figures(result, *, per_page: int = PER_PAGE, max_pages: int = MAX_PAGES) -> 
         if kind == "raman_speciation":
             return series_pages(result, raman_overview(result), per_page=per_page, max_pages=max_pages)
         if kind == "nmr_shifts":
+            # one ppm range (union of the fitted windows) in every panel: shifts compare by eye
+            xlim = fitted_union(result) if "best_fit" in result else None
             return series_pages(nmr_spectra(result), nmr_overview(result), per_page=per_page,
-                                 max_pages=max_pages)
+                                max_pages=max_pages, xlim=xlim)
         return series_pages(result, series_overview(result), per_page=per_page, max_pages=max_pages)
 
 

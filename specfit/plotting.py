@@ -17,6 +17,7 @@ an error bar that looks precise; fraction error bars clipped to 0–100 %.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,74 @@ def format_pm(value: float, err: float, unit: str = "") -> str:
     return f"{value:.{digits}f} ± {err:.{digits}f}{unit}"
 
 
+def format_signed(value: float, digits: int = 2) -> str:
+    """``+0.12`` / ``-1.17`` / ``0.00``: a signed value whose rounding to zero prints without a sign.
+
+    ``f"{-0.001:+.2f}"`` gives ``-0.00``, a "negative zero" that reads as a shift
+    where there is none; here any value that rounds to zero is ``0.00``.
+    """
+    value = float(value)
+    if not np.isfinite(value):
+        return "n/a"
+    rounded = round(value, digits)
+    if rounded == 0:
+        return f"{0.0:.{digits}f}"
+    return f"{rounded:+.{digits}f}"
+
+
+def wrap_codes(codes: str, width: int, prefix: str = "flag: ") -> str:
+    """Comma-separated codes as ``prefix`` + lines of at most ``width`` characters, broken after commas.
+
+    A single code longer than ``width`` stays whole on its own line (codes are
+    never cut); the full text of each flag belongs in the peak table.
+    """
+    items = [c.strip() for c in str(codes).split(",") if c.strip()]
+    lines: list[str] = []
+    line = prefix.rstrip()
+    for k, item in enumerate(items):
+        piece = item + ("," if k < len(items) - 1 else "")
+        candidate = f"{line} {piece}" if line else piece
+        if line and len(candidate) > width:
+            lines.append(line)
+            line = piece
+        else:
+            line = candidate
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def _title_chars(ax) -> int:
+    """Characters of the title font that fit the width of ``ax`` (estimate from its gridspec cell).
+
+    Before the layout engine has run the axes fills its cell; constrained layout
+    then takes tick labels off that width, hence the 0.85 margin.  Characters of
+    DejaVu Sans average about 0.6 em.
+    """
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+
+    width_in = ax.get_window_extent().width / ax.get_figure(root=True).dpi
+    size_pt = FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points()
+    return max(12, int(0.85 * width_in * 72.0 / (0.6 * size_pt)))
+
+
+def _selected_mask(ds: xr.Dataset, n: int) -> np.ndarray:
+    """Components kept by component selection in this spectrum (all True without a ``selected`` variable)."""
+    if "selected" not in ds or ds["selected"].dims != ("component",):
+        return np.ones(n, bool)
+    return np.asarray(ds["selected"].values, bool)
+
+
+def ever_selected(ds: xr.Dataset) -> np.ndarray:
+    """Per component: kept by component selection in at least one spectrum of the result."""
+    n = ds.sizes.get("component", 1)
+    if "selected" not in ds or "component" not in ds["selected"].dims:
+        return np.ones(n, bool)
+    sel = ds["selected"].astype(bool)
+    others = [d for d in sel.dims if d != "component"]
+    return np.asarray((sel.any(others) if others else sel).values, bool)
+
+
 def _scale(values: np.ndarray) -> tuple[float, str]:
     """Power of 1000 to divide intensities by, and its label prefix (``10$^{3}$``)."""
     peak = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
@@ -204,7 +273,7 @@ def fit_axes(where, spec=None, *, ratio: float = 3.2):
 
 def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, flags: str = "",
              residual: bool = True, ylabel: bool = True, xlabel: bool = True, component_labels=None,
-             residual_ax=None):
+             residual_ax=None, xlim: tuple[float, float] | None = None):
     """One spectrum's fit: data, components shaded on the background, envelope, and a residual panel.
 
     The residual is drawn in its own axes directly below the fit with its
@@ -231,6 +300,11 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
         Axes of the residual (shares x with ``ax``).
     component_labels : sequence of str, optional
         Legend text of each component (default: the component names).
+        Components that component selection dropped (``selected`` False) are
+        neither drawn nor listed in the legend.
+    xlim : (float, float), optional
+        Spectral range shown (either order; the axis direction follows the
+        axis kind); default: the fitted window.  Data are drawn inside it.
 
     Returns
     -------
@@ -253,29 +327,34 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
     bg = np.asarray(ds["background"].values, float) if "background" in ds else np.zeros_like(x)
     bg = np.where(np.isfinite(bg), bg, np.nan)
     scale, prefix = _scale(data)
-    lo, hi = _finite_span(x, fit)
+    lo, hi = _finite_span(x, fit) if xlim is None else (float(min(xlim)), float(max(xlim)))
     inside = (x >= lo) & (x <= hi)
-    ax.plot(x[inside], data[inside] / scale, "o", ms=1.8, color="0.35", mew=0, label="data")
+    ax.plot(x[inside], data[inside] / scale, "o", ms=1.8, color="0.35", mew=0, label="data", gid="legend:0000")
     if "component_curve" in ds:
         names = [str(c) for c in ds["component"].values]
         labels = list(component_labels) if component_labels is not None else names
         curves = np.asarray(ds["component_curve"].transpose("component", axis).values, float)
+        kept = _selected_mask(ds, len(names))
         for k, curve in enumerate(curves):
+            if not kept[k]:  # dropped by component selection: area 0, no place in the figure
+                continue
             color = PALETTE[k % len(PALETTE)]
             top = (bg + curve) / scale
             ax.fill_between(x, bg / scale, top, color=color, alpha=0.45, lw=0, label=labels[k],
-                            hatch=None if k < len(PALETTE) else "///")
+                            hatch=None if k < len(PALETTE) else "///", gid=f"legend:{k + 1:04d}")
             ax.plot(x, top, color=color, lw=0.7)
     if "background" in ds:
-        ax.plot(x, bg / scale, "--", color="0.4", lw=0.9, label="background")
-    ax.plot(x, fit / scale, color="black", lw=1.1, label="fit")
+        ax.plot(x, bg / scale, "--", color="0.4", lw=0.9, label="background", gid="legend:8000")
+    ax.plot(x, fit / scale, color="black", lw=1.1, label="fit", gid="legend:9000")
     units = intensity_units(ds)
     if ylabel or scale != 1.0:  # a scaled panel always says its scale
         ax.set_ylabel(f"intensity ({prefix}{units})")
     xmin, xmax = (hi, lo) if _reversed_axis(ds, axis) else (lo, hi)
     ax.set_xlim(xmin, xmax)
-    if flags:
-        title = f"{title}\nflag: {flags.replace(',', ', ')}" if title else f"flag: {flags.replace(',', ', ')}"
+    if flags:  # codes only, wrapped to the panel width: never past the figure edge or into a neighbour
+        width = _title_chars(ax)
+        wrapped = "\n".join(textwrap.fill(line, width) for line in title.splitlines()) if title else ""
+        title = f"{wrapped}\n{wrap_codes(flags, width)}" if wrapped else wrap_codes(flags, width)
         for spine in ax.spines.values():
             spine.set_edgecolor(FLAG_COLOR)
             spine.set_linewidth(1.4)
@@ -344,7 +423,23 @@ def _grid_shape(n: int) -> tuple[int, int]:
     return int(np.ceil(n / ncols)), ncols
 
 
-def _draw_grid(sub, items: list[_Spectrum], *, heading: str = "", component_labels=None) -> None:
+def merged_legend_entries(axes) -> tuple[list, list[str]]:
+    """Legend handles and labels of several fit panels: each label once, data, components, background, fit.
+
+    A component dropped by component selection in the first panel but kept in
+    a later one is still listed (in component order).
+    """
+    seen: dict[str, tuple[str, object]] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in seen:
+                seen[label] = (handle.get_gid() or f"legend:{5000 + len(seen):04d}", handle)
+    order = sorted(seen, key=lambda label: seen[label][0])
+    return [seen[label][1] for label in order], order
+
+
+def _draw_grid(sub, items: list[_Spectrum], *, heading: str = "", component_labels=None,
+               xlim: tuple[float, float] | None = None) -> None:
     """A grid of fit panels in a (sub)figure, one legend above it, outside the data."""
     nrows, ncols = _grid_shape(len(items))
     axes = []
@@ -353,9 +448,9 @@ def _draw_grid(sub, items: list[_Spectrum], *, heading: str = "", component_labe
         r, c = divmod(i, ncols)
         ax, rax = fit_axes(sub, gs[r, c])
         plot_fit(item.ds, ax, title=item.title, flags=item.flags, legend=False, ylabel=(c == 0),
-                 component_labels=component_labels, residual_ax=rax)
+                 component_labels=component_labels, residual_ax=rax, xlim=xlim)
         axes.append(ax)
-    handles, labels = axes[0].get_legend_handles_labels()
+    handles, labels = merged_legend_entries(axes)
     sub.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 8), frameon=False)
     if heading:
         sub.suptitle(heading)
@@ -432,7 +527,10 @@ def plot_fractions(ds: xr.Dataset, ax=None, *, spread: xr.DataArray | None = Non
     vals = np.asarray(frac.values, float).reshape(-1, n_comp) * 100
     errs = np.asarray(err.values, float).reshape(-1, n_comp) * 100
     dx = (np.nanmin(np.diff(np.sort(x))) if x.size > 1 else 1.0) * 0.06 if ticks is not None else 0.0
+    kept = ever_selected(ds)
     for k, name in enumerate(frac["component"].values):
+        if not kept[k]:  # dropped by component selection in every spectrum
+            continue
         xk = x + (k - (n_comp - 1) / 2) * dx
         _clipped_errorbar(ax, xk, vals[:, k], errs[:, k], series_style(k), str(name))
         if spread is not None:
@@ -497,8 +595,9 @@ def _new_figure(width: float, height: float):
     return plt.figure(figsize=(width, height), layout="constrained")
 
 
-def series_pages(ds: xr.Dataset, overview, *, per_page: int, max_pages: int, component_labels=None) -> list:
-    """Page 1: overview + the first spectra; further pages: more spectra."""
+def series_pages(ds: xr.Dataset, overview, *, per_page: int, max_pages: int, component_labels=None,
+                 xlim: tuple[float, float] | None = None) -> list:
+    """Page 1: overview + the first spectra; further pages: more spectra (all over ``xlim`` when given)."""
     if "best_fit" not in ds:  # a large map stores parameters only: overview, and how to get curves
         fig = _new_figure(8.0, 3.6)
         overview(fig)
@@ -524,7 +623,7 @@ def series_pages(ds: xr.Dataset, overview, *, per_page: int, max_pages: int, com
             overview(top)
         else:
             bottom = fig
-        _draw_grid(bottom, page, heading=heading, component_labels=component_labels)
+        _draw_grid(bottom, page, heading=heading, component_labels=component_labels, xlim=xlim)
         figs.append(fig)
     return figs
 
@@ -587,8 +686,27 @@ def plot_speciation(ds: xr.Dataset, ax=None):
     return ax
 
 
+def _reference_index(ds: xr.Dataset, x_size: int) -> int | None:
+    """Flat index of the reference sample of NMR shifts: by name (attr ``reference_sample``), else 0 ± 0."""
+    dims = _batch_dims(ds)
+    ref = ds.attrs.get("reference_sample")
+    if ref is not None and len(dims) == 1 and dims[0] in ds.coords:
+        names = [str(v) for v in ds[dims[0]].values]
+        if str(ref) in names:
+            return names.index(str(ref))
+    val = np.asarray(ds["shift_delta"].values, float).ravel()
+    err = np.asarray(ds["shift_delta_stderr"].values, float).ravel()
+    zero = np.flatnonzero((val == 0) & (err == 0))
+    return int(zero[0]) if zero.size == 1 and x_size == val.size else None
+
+
 def plot_shifts(ds: xr.Dataset, ax=None):
-    """⁷Li shift of every sample relative to the reference sample, ±1 stderr ("n/a" where unknown)."""
+    """⁷Li shift of every sample relative to the reference sample, ±1 stderr ("n/a" where unknown).
+
+    Samples are points (no line joins them: the samples are not a sequence);
+    each is labelled with its value above its error bar, the reference sample
+    with "reference".
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -598,12 +716,20 @@ def plot_shifts(ds: xr.Dataset, ax=None):
     x, label, ticks = _overview_dim(ds)
     val = np.asarray(ds["shift_delta"].transpose(*dims).values, float).ravel()
     err = np.asarray(ds["shift_delta_stderr"].transpose(*dims).values, float).ravel()
-    _clipped_errorbar(ax, x, val, err, series_style(0), "", lo=-np.inf, hi=np.inf, ms=5)
+    style = dict(series_style(0), linestyle="none")
+    _clipped_errorbar(ax, x, val, err, style, "", lo=-np.inf, hi=np.inf, ms=5)
+    ax.axhline(0.0, color="0.5", lw=0.6, zorder=0)
+    ref = _reference_index(ds, x.size)
     if x.size <= 15:
-        for xi, v, e in zip(x, val, err):
-            ax.annotate(format_pm(v, e), (xi, v), textcoords="offset points", xytext=(0, 7), ha="center",
-                        fontsize=6.5)
-    ax.axhline(0.0, color="0.5", lw=0.6)
+        upright = x.size <= 6
+        for i, (xi, v, e) in enumerate(zip(x, val, err)):
+            if not np.isfinite(v):
+                continue
+            text = "reference" if i == ref else format_pm(v, e)
+            top = v + (e if np.isfinite(e) else 0.0)
+            ax.annotate(text, (xi, top), textcoords="offset points", xytext=(0, 5), ha="center", va="bottom",
+                        fontsize=6.5, rotation=0 if upright else 90,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
     _mark_flagged(ax, x, spectrum_flags(ds).transpose(*dims).values)
     _set_batch_axis(ax, x, label, ticks)
     ax.margins(y=0.25)
@@ -622,6 +748,21 @@ def nmr_overview(ds: xr.Dataset):
     return draw
 
 
+def fitted_union(ds: xr.Dataset) -> tuple[float, float]:
+    """Union of the fitted windows of every spectrum of a result (where ``best_fit`` is finite).
+
+    Used as the one spectral range of all panels of NMR shifts, so that line
+    positions can be compared by eye across samples.
+    """
+    axis = ds["best_fit"].dims[-1]
+    finite = np.isfinite(ds["best_fit"])
+    others = [d for d in finite.dims if d != axis]
+    any_fit = np.asarray((finite.any(others) if others else finite).values, bool)
+    x = np.asarray(ds[axis].values, float)
+    xs = x[any_fit] if any_fit.any() else x
+    return float(xs.min()), float(xs.max())
+
+
 def nmr_spectra(ds: xr.Dataset) -> xr.Dataset:
     """NMR shift results hold data and best fit only: add the residual inside each fitted window."""
     out = ds.copy()
@@ -629,7 +770,8 @@ def nmr_spectra(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
-__all__ = ["MARKERS", "PALETTE", "PER_PAGE", "RC", "axis_label", "coord_label", "fit_axes", "format_pm",
-           "intensity_units", "nmr_overview", "nmr_spectra", "plot_fit", "plot_fractions", "plot_shifts",
-           "plot_speciation", "raman_overview", "result_kind", "series_overview", "series_pages", "series_style",
-           "single_figure", "spectrum_flags", "unit_text"]
+__all__ = ["MARKERS", "PALETTE", "PER_PAGE", "RC", "axis_label", "coord_label", "ever_selected", "fit_axes",
+           "fitted_union", "format_pm", "format_signed", "intensity_units", "merged_legend_entries", "nmr_overview",
+           "nmr_spectra", "plot_fit", "plot_fractions", "plot_shifts", "plot_speciation", "raman_overview",
+           "result_kind", "series_overview", "series_pages", "series_style", "single_figure", "spectrum_flags",
+           "unit_text", "wrap_codes"]

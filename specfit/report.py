@@ -71,6 +71,8 @@ def _component_rows(ds: xr.Dataset, extra: dict[str, str] | None = None):
             if "shift_delta" in ds:
                 row[f"shift vs reference ({unit})"] = float(one["shift_delta"].values)
                 row[f"shift vs reference stderr ({unit})"] = float(one["shift_delta_stderr"].values)
+            if "selected" in ds:  # component selection: a dropped component keeps its row, selected False
+                row["selected"] = bool(one["selected"].values[k]) if has_component else bool(one["selected"].values)
             row["success"] = bool(one["success"].values)
             row["flags"] = str(flags.isel(sel).values.item()) if dims else str(flags.values.item())
             rows.append(row)
@@ -109,7 +111,9 @@ def peak_table(result: xr.Dataset | xr.DataTree):
         Columns: batch coordinates (``etch_time (s)``...), ``component``,
         ``label``, ``center (eV)``, ``center stderr (eV)``, ``fwhm``..., ``area``,
         ``area stderr``, ``fraction (%)``, ``fraction stderr (%)``, workflow
-        extras, ``success``, ``flags``.  NaN marks a value that cannot be estimated.
+        extras, ``selected`` (after ``components="auto"``: False for a component
+        the selection dropped; it is left out of the figures' legends),
+        ``success``, ``flags``.  NaN marks a value that cannot be estimated.
     """
     import pandas as pd
 

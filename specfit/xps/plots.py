@@ -7,8 +7,12 @@ import xarray as xr
 
 from ..plotting import (
     FLAG_COLOR,
+    PALETTE,
     coord_label,
+    ever_selected,
     fit_axes,
+    format_signed,
+    merged_legend_entries,
     plot_fit,
     series_style,
     spectrum_flags,
@@ -56,12 +60,105 @@ def _percent_lines(ax, t, values: xr.DataArray, errors: xr.DataArray, dim: str, 
     return any_nan
 
 
+def _kept_species(tree: xr.DataTree, root: xr.Dataset) -> np.ndarray:
+    """Names of the species kept by component selection in at least one step (all without ``selected``)."""
+    species = [str(s) for s in root["species"].values]
+    if "species_region" not in root.coords or "species_component" not in root.coords:
+        return np.array(species)
+    kept = []
+    for name, region, comp in zip(species, root["species_region"].values, root["species_component"].values):
+        region, comp = str(region), str(comp)
+        if region in tree.children:
+            ds = tree[region].to_dataset()
+            if "selected" in ds and "component" in ds.coords and comp in [str(c) for c in ds["component"].values]:
+                k = [str(c) for c in ds["component"].values].index(comp)
+                if not ever_selected(ds)[k]:
+                    continue
+        kept.append(name)
+    return np.array(kept)
+
+
+def _clipped_bar_errors(v: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    known = np.isfinite(e) & np.isfinite(v)
+    lower = np.where(known, np.minimum(e, np.maximum(v, 0.0)), 0.0)
+    upper = np.where(known, np.minimum(e, np.maximum(100.0 - v, 0.0)), 0.0)
+    return known, lower, upper
+
+
+def _profile_bars(tree: xr.DataTree, root: xr.Dataset, axes, species: np.ndarray) -> None:
+    """One etch step: atomic % per element (left) and species % grouped by region (right) as bars, ±1 stderr.
+
+    A line plot over a one-point etch-time axis says nothing; bars do.  Bars
+    take the colour of their component in the region's fit panel; a bar
+    without a standard error is hatched ("stderr n/a").
+    """
+    ax0, ax1 = axes
+    elements = [str(e) for e in root["element"].values]
+    v = np.asarray(root["atomic_percent"].values, float).ravel()
+    e = np.asarray(root["atomic_percent_stderr"].values, float).ravel()
+    known, lower, upper = _clipped_bar_errors(v, e)
+    x = np.arange(len(elements), dtype=float)
+    colors = [series_style(k)["color"] for k in range(len(elements))]
+    ax0.bar(x, np.nan_to_num(v), width=0.7, color=colors, edgecolor=colors, alpha=0.8,
+            hatch=[None if k else "///" for k in known])
+    ax0.errorbar(x[known], v[known], yerr=[lower[known], upper[known]], fmt="none", ecolor="0.15", elinewidth=0.9,
+                 capsize=3)
+    ax0.set_xticks(x, elements)
+    ax0.set_xlabel("element")
+    ax0.set_xlim(-0.6, len(elements) - 0.4)
+    any_nan = not known.all()
+
+    regions = [str(r) for r in root["species_region"].sel(species=species).values] if species.size else []
+    comps = [str(c) for c in root["species_component"].sel(species=species).values] if species.size else []
+    sv = np.asarray(root["species_percent"].sel(species=species).values, float).ravel()
+    se = np.asarray(root["species_percent_stderr"].sel(species=species).values, float).ravel()
+    known, lower, upper = _clipped_bar_errors(sv, se)
+    any_nan |= not known.all()
+    pos, centres, order = [], [], []
+    cursor = 0.0
+    for region in dict.fromkeys(regions):
+        members = [i for i, r in enumerate(regions) if r == region]
+        pos.extend(cursor + np.arange(len(members)))
+        centres.append((region, cursor + (len(members) - 1) / 2, cursor - 0.5, cursor + len(members) - 0.5))
+        order.extend(members)
+        cursor += len(members) + 1.0
+    pos = np.asarray(pos, float)
+    order = np.asarray(order, int)
+    colors = []
+    for i in order:
+        ds = tree[regions[i]].to_dataset()
+        names = [str(c) for c in ds["component"].values] if "component" in ds.coords else [comps[i]]
+        colors.append(PALETTE[names.index(comps[i]) % len(PALETTE)] if comps[i] in names else "0.5")
+    if order.size:
+        ax1.bar(pos, np.nan_to_num(sv[order]), width=0.75, color=colors, edgecolor=colors, alpha=0.8,
+                hatch=[None if k else "///" for k in known[order]])
+        ok = known[order]
+        ax1.errorbar(pos[ok], sv[order][ok], yerr=[lower[order][ok], upper[order][ok]], fmt="none", ecolor="0.15",
+                     elinewidth=0.9, capsize=2.5)
+        ax1.set_xticks(pos, [comps[i] for i in order], rotation=90)
+        ax1.set_xlim(pos.min() - 0.7, pos.max() + 0.7)
+    for k, (region, centre, left, _right) in enumerate(centres):
+        ax1.text(centre, 1.01, _region_label(region), transform=ax1.get_xaxis_transform(), ha="center",
+                 va="bottom", fontsize=7.5, fontweight="bold")
+        if k:
+            ax1.axvline(left - 0.5, color="0.75", lw=0.6)
+    ax1.set_xlabel("species (grouped by region)")
+    for ax in axes:
+        ax.set_ylim(0, 100)
+        if any_nan:
+            ax.bar([np.nan], [np.nan], color="white", edgecolor="0.3", hatch="///", label="stderr n/a")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+
+
 def plot_depth_profile(tree: xr.DataTree, axes=None):
     """Atomic % per element (left) and species % within each element (right) vs etch time, ±1 stderr.
 
     Error bars are clipped to 0–100 %; a missing standard error is an open
     symbol ("stderr n/a" in the legend).  A numeric batch coordinate (etch
-    time) gives a numeric axis with its unit.
+    time) gives a numeric axis with its unit.  A profile of one step is drawn
+    as bars (atomic % per element, species % grouped by region) instead of
+    lines over a one-point axis.  Species that component selection dropped at
+    every step are left out (they stay in the peak table, ``selected`` False).
 
     Parameters
     ----------
@@ -76,19 +173,26 @@ def plot_depth_profile(tree: xr.DataTree, axes=None):
     import matplotlib.pyplot as plt
 
     root = tree.to_dataset()
-    if root["atomic_percent"].ndim == 1:  # a single spectrum per region: one point per curve
-        root = root.expand_dims(step=[0])
+    species = _kept_species(tree, root)
     with plt.rc_context(_RC):
         if axes is None:
             fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
         else:
             fig = axes[0].figure
+        batch = [d for d in root["atomic_percent"].dims if d != "element"]
+        if not batch or all(root.sizes[d] == 1 for d in batch):  # one step: bars, not a one-point axis
+            one = root.isel({d: 0 for d in batch}) if batch else root
+            _profile_bars(tree, one, axes, species)
+            axes[0].set_ylabel("atomic concentration (at.%)")
+            axes[1].set_ylabel("species share of its element (%)")
+            axes[0].set_title(f"charge reference: {root.attrs.get('charge_reference', 'none')}")
+            return fig
         _, t, label, ticks = _batch_axis(root)
         nan1 = _percent_lines(axes[0], t, root["atomic_percent"], root["atomic_percent_stderr"], "element",
                               root["element"].values)
         axes[0].set_ylabel("atomic concentration (at.%)")
         nan2 = _percent_lines(axes[1], t, root["species_percent"], root["species_percent_stderr"], "species",
-                              root["species"].values)
+                              species)
         axes[1].set_ylabel("species share of its element (%)")
         flags = _step_flags(tree, root)
         for ax, has_nan in zip(axes, (nan1, nan2)):
@@ -142,7 +246,7 @@ def plot_region_fit(tree: xr.DataTree, region: str, step: int = 0, ax=None):
     flags = spectrum_flags(ds)
     flag = str(flags.isel({d: step for d in dims}).values.item()) if dims else str(flags.values.item())
     where = spectrum_title(ds, one, tuple(dims))
-    return plot_fit(one, ax, title=f"{region} {where} (charge shift {shift:+.2f} eV)", flags=flag)
+    return plot_fit(one, ax, title=f"{region} {where} (charge shift {format_signed(shift)} eV)", flags=flag)
 
 
 def depth_profile_figures(tree: xr.DataTree, *, steps_per_page: int = 6) -> list:
@@ -208,9 +312,10 @@ def _region_column(sub, ds: xr.Dataset, region: str, steps: list[int], *, first_
         title = spectrum_title(ds, one, dims)
         shift = float(one["charge_shift"]) if "charge_shift" in one else 0.0
         if first_column and "charge_shift" in one:
-            title = f"{title} (charge shift {shift:+.2f} eV)"
+            charge = f"charge shift {format_signed(shift)} eV"
+            title = f"{title} ({charge})" if title else charge
         plot_fit(one, ax, title=title, flags=flag, legend=False, ylabel=first_column, residual_ax=rax)
-    handles, labels = axes[0].get_legend_handles_labels()
+    handles, labels = merged_legend_entries(axes)
     sub.legend(handles, labels, loc="outside upper center", ncols=3, frameon=False, title=_region_label(region))
 
 
