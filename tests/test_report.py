@@ -204,3 +204,106 @@ def test_result_without_stored_curves_gets_overview_only(f1s):
     fig = specfit.plot(ds)
     assert [ax.get_xlabel() for ax in fig.axes] == ["etch time (s)"]
     assert "specfit.curves" in fig._supxlabel.get_text()
+
+
+# ------------------------------------------------------------------ fixes after viewing the PNGs (issue 12)
+LONG_FLAGS = "at_bound,stderr_nan,insignificant,component_dropped,charge_reference_at_bound"
+
+
+@pytest.fixture(scope="module")
+def one_step(profile):
+    """The depth profile at its first step only, with long flags, a dropped component and a -0.001 eV shift."""
+    import xarray as xr
+
+    tree = profile[0].isel(etch_time=0)
+    c1s, f1s = tree["C1s"].to_dataset(), tree["F1s"].to_dataset()
+    c1s["charge_shift"] = -0.001
+    for ds in (c1s, f1s):
+        ds["flags"] = LONG_FLAGS
+    selected = np.ones(f1s.sizes["component"], bool)
+    selected[list(f1s["component"].values).index("C-F")] = False
+    f1s["selected"] = ("component", selected)
+    return xr.DataTree.from_dict({"/": tree.to_dataset(), "C1s": c1s, "F1s": f1s})
+
+
+def _title_boxes(fig):
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    return [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+
+
+def test_flag_titles_wrapped_inside_figure_and_apart(one_step):
+    fig = specfit.plot(one_step)
+    flagged = [ax.get_title() for ax in fig.axes if "flag:" in ax.get_title()]
+    assert len(flagged) == 2 and all("\n" in t for t in flagged)  # wrapped, codes only
+    assert all(code in flagged[0] for code in LONG_FLAGS.split(","))
+    boxes = _title_boxes(fig)
+    for box in boxes:
+        assert box.x0 >= -0.5 and box.x1 <= fig.bbox.width + 0.5 and box.y1 <= fig.bbox.height + 0.5
+    for a, b in itertools.combinations(boxes, 2):
+        assert min(a.x1, b.x1) <= max(a.x0, b.x0) or min(a.y1, b.y1) <= max(a.y0, b.y0)
+    assert not _overlaps(fig)
+    matplotlib.pyplot.close(fig)
+
+
+def test_single_step_profile_draws_bars_and_no_negative_zero(one_step):
+    fig = specfit.plot(one_step)
+    left = next(ax for ax in fig.axes if ax.get_ylabel() == "atomic concentration (at.%)")
+    right = next(ax for ax in fig.axes if ax.get_ylabel() == "species share of its element (%)")
+    root = one_step.to_dataset()
+    heights = [p.get_height() for p in left.patches]
+    np.testing.assert_allclose(heights, root["atomic_percent"].values)
+    kept = [s for s in root["species"].values if s != "C-F@F1s"]
+    assert [t.get_text() for t in right.get_xticklabels()] == [s.split("@")[0] for s in kept]
+    np.testing.assert_allclose([p.get_height() for p in right.patches],
+                               root["species_percent"].sel(species=kept).values)
+    assert left.get_xlim()[1] - left.get_xlim()[0] > 1.0  # not the -0.05..0.05 axis of one point
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    assert "charge shift 0.00 eV" in titles and "-0.00" not in titles
+    assert specfit.plotting.format_signed(-0.004) == "0.00"
+    assert specfit.plotting.format_signed(-1.17267) == "-1.17"
+    assert specfit.plotting.format_signed(0.3) == "+0.30"
+    matplotlib.pyplot.close(fig)
+
+
+def test_dropped_components_left_out_of_legends_kept_in_table(one_step, f1s, tmp_path):
+    fig = specfit.plot(one_step)
+    legends = [leg for f in fig.findobj(lambda a: hasattr(a, "legends")) for leg in f.legends]
+    legend_texts = [t.get_text() for leg in legends for t in leg.get_texts()]
+    assert "LiF" in legend_texts and "C-F" not in legend_texts
+    matplotlib.pyplot.close(fig)
+    ds = f1s[0].isel(etch_time=0).copy()
+    ds["selected"] = ("component", np.array([True, False]))
+    fig = specfit.plot(ds)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t.startswith("LiF:") for t in texts) and not any(t.startswith("C-F") for t in texts)
+    matplotlib.pyplot.close(fig)
+    rows = list(csv.DictReader(write_report(ds, tmp_path / "sel.csv").open()))
+    assert [(r["component"], r["selected"]) for r in rows] == [("LiF", "True"), ("C-F", "False")]
+    table = peak_table(one_step)
+    dropped = table[(table["region"] == "F1s") & (table["component"] == "C-F")]
+    assert len(dropped) == 1 and not dropped["selected"].iloc[0]
+
+
+def test_nmr_panels_share_one_ppm_range_and_label_the_reference():
+    li, _ = li7_series()
+    shifts = specfit.nmr.track_shifts(li)
+    fig = specfit.plot(shifts)
+    panels = [ax for ax in fig.axes if ax.get_xlabel() == "chemical shift (ppm)"]
+    assert len(panels) == shifts.sizes["sample"]
+    fitted = np.isfinite(shifts["best_fit"]).any("sample")
+    x = shifts["chemical_shift"].values[fitted.values]
+    for ax in panels:  # union of the fitted windows, reversed ppm axis, the same in every panel
+        np.testing.assert_allclose(ax.get_xlim(), (x.max(), x.min()))
+    overview = next(ax for ax in fig.axes if ax.get_ylabel().startswith("shift vs"))
+    assert overview.get_lines()[0].get_linestyle() == "None"  # points, no line through the labels
+    labels = [t for t in overview.texts if t.get_text()]
+    assert labels[0].get_text() == "reference" and not any(t.get_text().startswith("0 ±") for t in labels)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    points = overview.transData.transform(np.column_stack([overview.get_lines()[0].get_xdata(),
+                                                           overview.get_lines()[0].get_ydata()]))
+    for text in labels:
+        box = text.get_window_extent(renderer)
+        assert not any(box.contains(px, py) for px, py in points)
+    matplotlib.pyplot.close(fig)
