@@ -51,3 +51,19 @@ def test_synthetic_map_truth_is_what_the_data_hold(bench):
     noise = resid - (u @ coef).T
     assert np.allclose(noise.std(axis=1), peaks.max(axis=1) / 150.0, rtol=0.15)
     assert np.allclose(truth["fraction"].sum(axis=1), 1.0)
+
+
+def test_global_series_recovers_the_generating_truth(bench, tmp_path):
+    """share=center,width over 300 spectra: converges, and fractions agree with the truth within their errors."""
+    import numpy as np
+
+    import specfit
+
+    da, truth = bench.raman_map(300, 401, seed=11, series=True, truth=True)
+    ds = specfit.fit(da, str(bench.write_raman_library(tmp_path)), share=("center", "width"), progress=False)
+    assert bool(ds.success.all())
+    z = (ds.fraction.values - truth["fraction"]) / ds.fraction_stderr.values
+    assert np.all(np.isfinite(z))
+    assert 0.7 < np.sqrt(np.mean(z**2)) < 1.4  # reported errors are the real scatter
+    assert np.mean(np.abs(z) < 3) > 0.98
+    np.testing.assert_allclose(ds.center.values[0], truth["center"][0], atol=5 * ds.center_stderr.values[0].max())
