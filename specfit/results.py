@@ -59,31 +59,43 @@ def _natural_shape_limit(outcome: FitOutcome) -> np.ndarray:
     return natural
 
 
-def _statistics(outcome: FitOutcome, best: np.ndarray) -> dict[str, np.ndarray]:
+#: Spectra per block when fit quality is computed without keeping the curves (maps).
+QUALITY_BLOCK = 2048
+
+
+def _quality(outcome: FitOutcome, rows: slice, best: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best fit, R² and Durbin–Watson statistic of the spectra ``rows``."""
+    prep = outcome.prep
+    best = curves(outcome, rows)["best_fit"] if best is None else best
+    data = np.where(prep.weights[rows] > 0, prep.y[rows], np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN spectrum is flagged not_fitted, not warned
+        resid = data - best
+        mean = np.nanmean(data, axis=1, keepdims=True)
+        rsquared = 1.0 - np.nansum(resid**2, axis=1) / np.nansum((data - mean) ** 2, axis=1)
+    dw = fl.durbin_watson(prep.y[rows] - np.nan_to_num(best), prep.weights[rows])
+    return best, rsquared, dw
+
+
+def _statistics(outcome: FitOutcome, rsquared: np.ndarray) -> dict[str, np.ndarray]:
     prep = outcome.prep
     n_points = np.count_nonzero(prep.weights > 0, axis=1)
     chisqr = outcome.cost
-    data = np.where(prep.weights > 0, prep.y, np.nan)
     with np.errstate(all="ignore"):
         dof = n_points - outcome.n_varys
         redchi = np.where(dof > 0, chisqr / dof, np.nan)
         neg2loglik = n_points * np.log(chisqr / n_points)
         aic = neg2loglik + 2 * outcome.n_varys
         bic = neg2loglik + np.log(n_points) * outcome.n_varys
-        resid = data - best
-        with warnings.catch_warnings():  # an all-NaN spectrum is flagged not_fitted, not warned about
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(data, axis=1, keepdims=True)
-        rsquared = 1.0 - np.nansum(resid**2, axis=1) / np.nansum((data - mean) ** 2, axis=1)
     return {"redchi": redchi, "rsquared": rsquared, "aic": aic, "bic": bic, "chisqr": chisqr, "dof": dof}
 
 
-def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, best: np.ndarray,
+def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, dw: np.ndarray,
            comp_bound: np.ndarray) -> tuple[list[str], list[str]]:
     """Per-spectrum flag codes and messages (every NaN stderr gets its reason)."""
     prep, spec = outcome.prep, outcome.spec
     unit = AXIS_UNITS.get(outcome.library.technique, "")
-    dw = fl.durbin_watson(prep.y - np.nan_to_num(best), prep.weights)
     natural = _natural_shape_limit(outcome)
     flagged = outcome.at_bound & ~natural
     codes, messages = [], []
@@ -186,10 +198,16 @@ def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> x
     comp_bound = np.stack([(flagged & (owners == k)[None, :]).any(axis=1)
                            for k in range(len(spec.components))], axis=1)
     out["at_bound"] = comp_bound
-    cur = curves(outcome)
-    best = cur["best_fit"]
-    stats = _statistics(outcome, best)
-    codes, messages = _flags(outcome, values, errors, stats, best, comp_bound)
+    if store_curves:
+        cur = curves(outcome)
+        best, rsquared, dw = _quality(outcome, slice(None), cur["best_fit"])
+    else:  # a map: quality block by block, no (N, M) curve kept
+        rsquared, dw = np.full(n, np.nan), np.full(n, np.nan)
+        for start in range(0, n, QUALITY_BLOCK):
+            block = slice(start, min(start + QUALITY_BLOCK, n))
+            _, rsquared[block], dw[block] = _quality(outcome, block)
+    stats = _statistics(outcome, rsquared)
+    codes, messages = _flags(outcome, values, errors, stats, dw, comp_bound)
     out.update({k: stats[k] for k in ("redchi", "rsquared", "aic", "bic", "chisqr")})
     out["success"] = outcome.success & ~bad
     out["nfev"] = outcome.nfev.astype(np.int64)
