@@ -139,7 +139,7 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
     spec = compile_model(lib, prep.x, background=in_fit, degree=options.degree,
                          background_options=dict(options.background_options) if kind.in_fit else None)
     n, p = prep.y.shape[0], spec.n_params
-    y = prep.y - fixed_bg
+    y = prep.y if kind.in_fit else prep.y - fixed_bg  # no (N, M) copy when nothing was subtracted
     scale = _intensity_scale(prep, y)
     amp = amplitude_mask(spec, prep.x)
     out = FitOutcome(spec, prep, lib, options, theta=np.full((n, p), np.nan), cov=np.full((n, p, p), np.nan),

@@ -117,12 +117,15 @@ def prepare(data: object, library: Library, *, window: tuple[float, float] | Non
     if descending:
         x, y = x[::-1].copy(), y[:, ::-1].copy()
     finite = np.isfinite(y)
-    w = finite.astype(float)
+    all_finite = bool(finite.all())
+    # a map of finite spectra with unit weights keeps one read-only row of ones, not an (N, M) copy
+    w = np.broadcast_to(np.ones(y.shape[1]), y.shape) if all_finite else finite.astype(float)
     if weights == "poisson":
         w = np.where(finite, 1.0 / np.sqrt(np.maximum(np.where(finite, y, 1.0), 1.0)), 0.0)
     elif weights not in (None, "none", "uniform"):
         raise DataError(f"unknown weights {weights!r}; use None or 'poisson'")
-    y = np.where(finite, y, 0.0)
+    if not all_finite:
+        y = np.where(finite, y, 0.0)
     messages = [""] * y.shape[0]
     usable = np.ones(y.shape[0], bool)
     for i in range(y.shape[0]):
