@@ -81,3 +81,16 @@ def summarise_flags(result: xr.Dataset | xr.DataTree, stream=None) -> int:
             shown = ", ".join(which[:8]) + (f", … (+{len(which) - 8})" if len(which) > 8 else "")
             stream.write(f"specfit: {prefix}{len(which)} of {len(values)} spectra flagged {code}: {shown}\n")
     return flagged
+
+
+def add_output_options(p) -> None:
+    """``--dim``, ``--strict`` and ``--quiet`` of the workflow subcommands."""
+    p.add_argument("--dim", default="sample", help="batch dimension name when several INPUTs are given")
+    p.add_argument("--strict", action="store_true", help="exit with code 3 when any result is flagged")
+    p.add_argument("--quiet", "-q", action="store_true", help="no flag summary")
+
+
+def finish(result: xr.Dataset, args) -> int:
+    """Flag summary on stderr (unless ``--quiet``); exit 3 under ``--strict`` when anything is flagged."""
+    flagged = summarise_flags(result) if not args.quiet else 0
+    return EXIT_FLAGGED if args.strict and flagged else 0

@@ -21,17 +21,6 @@ from .pipeline import fit_prepared
 from .prepare import as_dataarray, prepare
 
 
-def _parse_lineshape(text: str) -> tuple[str, float | None]:
-    """``"voigt"`` -> (voigt, free shape); CasaXPS notation ``"GL(30)"``/``"SGL(10)"`` -> fixed p/100."""
-    match = re.fullmatch(r"\s*(s?gl)\s*\(\s*(\d+(?:\.\d*)?)\s*\)\s*", text, flags=re.IGNORECASE)
-    if match:
-        percent = float(match.group(2))
-        if not 0 <= percent <= 100:
-            raise LibraryError(f"lineshape {text!r}: the Lorentzian percentage must lie in 0..100")
-        return match.group(1).lower(), percent / 100.0
-    return text.strip().lower(), None
-
-
 def resolve_library(library: object, components: object = None, lineshape: str | None = None,
                     data: object = None) -> Library:
     """Load ``library``, restrict it to ``components`` and optionally override every lineshape.
@@ -60,10 +49,10 @@ def resolve_library(library: object, components: object = None, lineshape: str |
         names = ()
     lib = lib.subset(names) if names else lib
     if lineshape:
-        from .lineshapes import get_lineshape
+        from .lineshapes import get_lineshape, parse_lineshape
 
-        name, fixed = _parse_lineshape(lineshape)
         try:
+            name, fixed = parse_lineshape(lineshape)
             ls = get_lineshape(name)
         except KeyError as exc:
             raise LibraryError(str(exc.args[0])) from None

@@ -303,3 +303,24 @@ def test_broken_pipe_is_not_an_error(tmp_path):
     run = subprocess.run(f"'{exe}' libraries --long | head -1", shell=True, capture_output=True, text=True,
                          timeout=120)
     assert run.stderr == ""
+
+
+def test_workflow_subcommands_run(tmp_path, capsys):
+    from specfit.cli import main
+    from specfit.examples import li7_series
+
+    da, truth = raman_series(3, seed=12)
+    da.to_netcdf(tmp_path / "raman.nc", engine="h5netcdf")
+    assert main(["raman-speciation", str(tmp_path / "raman.nc"), "--baselines", "quadratic,linear",
+                 "--out", str(tmp_path / "spec.nc")]) == 0
+    spec = specfit.open_results(tmp_path / "spec.nc")
+    np.testing.assert_allclose(spec.fraction.values, truth.fraction.values, atol=0.03)
+    assert "fraction_baseline_spread" in spec
+    li7, li7_truth = li7_series()
+    li7.to_netcdf(tmp_path / "li7.nc", engine="h5netcdf")
+    assert main(["nmr-shifts", str(tmp_path / "li7.nc"), "--out", str(tmp_path / "shifts.nc")]) == 0
+    shifts = specfit.open_results(tmp_path / "shifts.nc")
+    assert "shift_delta" in shifts
+    assert main(["compare", str(tmp_path / "raman.nc"), "--library", "raman/fsi_tfsi", "--models", "free,CIP",
+                 "free,CIP,AGG"]) == 0
+    assert "best (bic): free+CIP+AGG" in capsys.readouterr().out

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from ..cliutil import EXIT_FLAGGED, summarise_flags
+from ..cliutil import add_output_options, finish
 
 
 def add_subcommands(sub) -> None:
@@ -17,9 +17,7 @@ def add_subcommands(sub) -> None:
     p.add_argument("--library", "-l", default="nmr/li7", help="one-component library (default nmr/li7)")
     p.add_argument("--reference", help="reference sample: a label of the batch dimension or an index (default: first)")
     p.add_argument("--background", help="background model (default: the library's)")
-    p.add_argument("--dim", default="sample", help="batch dimension name when several INPUTs are given")
-    p.add_argument("--strict", action="store_true", help="exit with code 3 when any result is flagged")
-    p.add_argument("--quiet", "-q", action="store_true", help="no flag summary")
+    add_output_options(p)
     p.set_defaults(func=run)
 
 
@@ -46,5 +44,4 @@ def run(args: argparse.Namespace) -> int:
         err_text = f"{e:.4f}" if np.isfinite(e) else "n/a"
         print(f"{label:<24} {c:>10.4f} ± {err_text:>7} {d:>12.4f}")
     print(f"-> {args.out}")
-    flagged = summarise_flags(ds) if not args.quiet else 0
-    return EXIT_FLAGGED if args.strict and flagged else 0
+    return finish(ds, args)

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from ..cliutil import EXIT_FLAGGED, pair, summarise_flags
+from ..cliutil import add_output_options, finish, pair
 from .speciation import BASELINES, DEFAULT_BASELINES, SPREADS
 
 
@@ -24,9 +24,7 @@ def add_subcommands(sub) -> None:
                    help=f"baseline models to refit with (first = primary), from {', '.join(BASELINES)}")
     p.add_argument("--spread", choices=SPREADS, default="range", help="spread over baselines: range or std")
     p.add_argument("--window", type=pair, help="fitting window LO,HI in cm-1")
-    p.add_argument("--dim", default="sample", help="batch dimension name when several INPUTs are given")
-    p.add_argument("--strict", action="store_true", help="exit with code 3 when any result is flagged")
-    p.add_argument("--quiet", "-q", action="store_true", help="no flag summary")
+    add_output_options(p)
     p.set_defaults(func=run)
 
 
@@ -44,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     save(ds, args.out, protect=tuple(args.inputs))
     _print_table(ds)
     print(f"-> {args.out}")
-    flagged = summarise_flags(ds) if not args.quiet else 0
-    return EXIT_FLAGGED if args.strict and flagged else 0
+    return finish(ds, args)
 
 
 def _print_table(ds) -> None:
