@@ -88,6 +88,8 @@ def compare(da: xr.DataArray, models: Sequence[object], library: object = None, 
     # one window and one background for all models: otherwise the criteria are not comparable
     options.setdefault("window", first.window)
     options.setdefault("background", first.background)
+    # each candidate is fitted as given: component selection would change the models being compared
+    options.setdefault("select", "none")
     names, fits = [], []
     for item, (lib, comps) in zip(models, resolved):
         name = _model_name(item, lib, comps)
