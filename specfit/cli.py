@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cliutil import EXIT_FLAGGED, EXIT_USAGE, assignments, pair, parse_value, summarise_flags
+from .cliutil import EXIT_USAGE, add_flag_options, assignments, finish, pair, parse_value
 from .errors import SpecfitError
 from .library import SHAPE_TIES
 from .options import ENGINES, UNCERTAINTY_METHODS
@@ -29,12 +29,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage + error)
         sys.stderr.write(f"specfit: error: {message} (see 'specfit --help')\n")
         raise SystemExit(EXIT_USAGE)
-
-
-def add_common_fit_options(p: argparse.ArgumentParser) -> None:
-    """Options every fitting subcommand shares (quiet / strict)."""
-    p.add_argument("--strict", action="store_true", help="exit with code 3 when any result is flagged")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no flag summary")
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
@@ -51,21 +45,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
              background_options=options or None, charge_shift=args.charge_shift,
              progress=False if args.quiet else None)
     ds.attrs["inputs"] = [str(p) for p in args.inputs]
-    save(ds, args.out, protect=tuple(args.inputs) + ((args.library,) if Path(args.library).exists() else ()))
+    save(ds, args.out, protect=tuple(args.inputs))  # the library file, read in this session, is protected too
     n_ok = int(ds["success"].sum())
     print(f"fitted {ds['success'].size} spectra ({n_ok} converged) -> {args.out}")
-    return _finish(ds, args)
-
-
-def _finish(result, args: argparse.Namespace) -> int:
-    """Flag summary on stderr; exit 3 under ``--strict`` when anything is flagged."""
-    flagged = summarise_flags(result) if not args.quiet else summarise_flags(result, stream=_Null())
-    return EXIT_FLAGGED if (args.strict and flagged) else 0
-
-
-class _Null:
-    def write(self, text: str) -> None:
-        pass
+    return finish(ds, args)
 
 
 def _cmd_libraries(args: argparse.Namespace) -> int:
@@ -164,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--x-column", help="column holding the spectral axis (name or 0-based index)")
     p.add_argument("--y-columns", help="comma-separated intensity columns (names or 0-based indices)")
     p.add_argument("--dim", default="spectrum", help="batch dimension name when several INPUTs are given")
-    add_common_fit_options(p)
+    add_flag_options(p)
     p.set_defaults(func=_cmd_fit)
     p = sub.add_parser("libraries", help="list the shipped peak libraries")
     p.add_argument("--long", action="store_true", help="also technique, window, components and sources")

@@ -83,14 +83,25 @@ def summarise_flags(result: xr.Dataset | xr.DataTree, stream=None) -> int:
     return flagged
 
 
-def add_output_options(p) -> None:
-    """``--dim``, ``--strict`` and ``--quiet`` of the workflow subcommands."""
-    p.add_argument("--dim", default="sample", help="batch dimension name when several INPUTs are given")
+def add_flag_options(p) -> None:
+    """``--strict`` and ``--quiet``, shared by every fitting subcommand."""
     p.add_argument("--strict", action="store_true", help="exit with code 3 when any result is flagged")
-    p.add_argument("--quiet", "-q", action="store_true", help="no flag summary")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, no flag summary")
 
 
-def finish(result: xr.Dataset, args) -> int:
-    """Flag summary on stderr (unless ``--quiet``); exit 3 under ``--strict`` when anything is flagged."""
-    flagged = summarise_flags(result) if not args.quiet else 0
+def add_output_options(p) -> None:
+    """``--dim`` plus :func:`add_flag_options`, for the workflow subcommands."""
+    p.add_argument("--dim", default="sample", help="batch dimension name when several INPUTs are given")
+    add_flag_options(p)
+
+
+class _Silent:
+    def write(self, text: str) -> None:
+        pass
+
+
+def finish(result: xr.Dataset | xr.DataTree, args) -> int:
+    """Flag summary on stderr (unless ``--quiet``); exit 3 under ``--strict`` when anything is flagged,
+    quiet or not."""
+    flagged = summarise_flags(result, stream=_Silent() if args.quiet else None)
     return EXIT_FLAGGED if args.strict and flagged else 0

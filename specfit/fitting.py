@@ -189,7 +189,9 @@ def fit(data: object, library: object, *, components: object = None, background:
             if shifted is not data:  # unchanged when there is no calibration or it was applied before
                 data, calibration = shifted, (shift, shifted.attrs["casaxps_calibration"])
     if options.charge_shift:
-        data = _shift_axis(as_dataarray(data, lib), options.charge_shift)
+        from .xps.charge import apply_shift
+
+        data = apply_shift(as_dataarray(data, lib), options.charge_shift)
     if options.select == "auto" and len(lib.components) > 1:
         ds = _fit_selected(data, lib, options)
     else:
@@ -201,13 +203,6 @@ def fit(data: object, library: object, *, components: object = None, background:
         ds["charge_shift"].attrs.update(units="eV", long_name="shift added to the axis by charge referencing")
         ds.attrs["charge_reference"] = f"CasaXPS calibration stored in the file applied: {text}"
     return ds
-
-
-def _shift_axis(da: xr.DataArray, shift: float) -> xr.DataArray:
-    axis = da.dims[-1]
-    if axis not in da.coords:
-        raise DataError(f"charge_shift needs a spectral axis with values; {axis!r} has none")
-    return da.assign_coords({axis: da[axis] + shift})
 
 
 def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset:

@@ -240,6 +240,9 @@ def test_cli_flags_summary_and_strict(tmp_path):
     neg = _cli("fit", case / "two_bands.csv", "--library", case / "two_bands.toml", "--out", tmp_path / "q.nc",
                "--window", "-5,900", "--quiet")
     assert neg.returncode == 0 and neg.stderr == ""
+    quiet_strict = _cli("fit", case / "two_bands.csv", "--library", case / "two_bands.toml", "--out",
+                        tmp_path / "r.nc", "--quiet", "--strict")
+    assert quiet_strict.returncode == 3 and quiet_strict.stderr == ""
 
 
 def test_library_for_another_nucleus_is_refused():
