@@ -105,17 +105,14 @@ def _note(prep: Prepared, i: int, text: str) -> None:
 
 def _intensity_scale(prep: Prepared, y: NDArray) -> NDArray:
     """Per-spectrum scale (largest |value| that carries weight); refuses what float64 cannot fit."""
-    scale = np.ones(y.shape[0])
-    for i in np.nonzero(prep.usable)[0]:
-        vals = np.abs(y[i][prep.weights[i] > 0])
-        top = float(vals.max()) if vals.size else 0.0
-        if not np.isfinite(top) or top > MAX_INTENSITY or 0.0 < top < MIN_INTENSITY:
-            prep.usable[i] = False
-            _note(prep, i, f"intensities of order {top:.1e} are outside the range a least-squares fit can "
-                           f"represent in float64 (|y| between {MIN_INTENSITY:g} and {MAX_INTENSITY:g})")
-            continue
-        scale[i] = top if top > 0 else 1.0
-    return scale
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.where(prep.weights > 0, np.abs(y), 0.0), axis=1)  # one pass, no loop over a map
+    bad = prep.usable & (~np.isfinite(top) | (top > MAX_INTENSITY) | ((top > 0.0) & (top < MIN_INTENSITY)))
+    for i in np.flatnonzero(bad):
+        prep.usable[i] = False
+        _note(prep, i, f"intensities of order {top[i]:.1e} are outside the range a least-squares fit can "
+                       f"represent in float64 (|y| between {MIN_INTENSITY:g} and {MAX_INTENSITY:g})")
+    return np.where(prep.usable & (top > 0), top, 1.0)
 
 
 def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
