@@ -92,11 +92,11 @@ def _statistics(outcome: FitOutcome, rsquared: np.ndarray) -> dict[str, np.ndarr
 
 
 def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, dw: np.ndarray,
-           comp_bound: np.ndarray) -> tuple[list[str], list[str]]:
-    """Per-spectrum flag codes and messages (every NaN stderr gets its reason)."""
+           comp_bound: np.ndarray, natural: np.ndarray) -> tuple[list[str], list[str]]:
+    """Per-spectrum flag codes and messages (every NaN stderr gets its reason); ``natural`` marks shape
+    parameters on their lineshape's own limit (said, not flagged)."""
     prep, spec = outcome.prep, outcome.spec
     unit = AXIS_UNITS.get(outcome.library.technique, "")
-    natural = _natural_shape_limit(outcome)
     flagged = outcome.at_bound & ~natural
     codes, messages = [], []
     for i in range(prep.y.shape[0]):
@@ -194,7 +194,8 @@ def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> x
         out[f"{q}_covariance"] = qcov
     out["shape"] = _shape_values(outcome, theta)
     owners = np.array(spec.owners)
-    flagged = outcome.at_bound & ~_natural_shape_limit(outcome)
+    natural = _natural_shape_limit(outcome)
+    flagged = outcome.at_bound & ~natural
     comp_bound = np.stack([(flagged & (owners == k)[None, :]).any(axis=1)
                            for k in range(len(spec.components))], axis=1)
     out["at_bound"] = comp_bound
@@ -207,7 +208,7 @@ def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> x
             block = slice(start, min(start + QUALITY_BLOCK, n))
             _, rsquared[block], dw[block] = _quality(outcome, block)
     stats = _statistics(outcome, rsquared)
-    codes, messages = _flags(outcome, values, errors, stats, dw, comp_bound)
+    codes, messages = _flags(outcome, values, errors, stats, dw, comp_bound, natural)
     out.update({k: stats[k] for k in ("redchi", "rsquared", "aic", "bic", "chisqr")})
     out["success"] = outcome.success & ~bad
     out["nfev"] = outcome.nfev.astype(np.int64)
