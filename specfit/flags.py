@@ -67,11 +67,22 @@ def add(flags: str, message: str, code: str, text: str) -> tuple[str, str]:
 
 
 def durbin_watson(resid: NDArray, weights: NDArray) -> NDArray:
-    """Durbin–Watson statistic of each row's weighted residuals ``(N, M)`` -> ``(N,)``."""
+    """Durbin–Watson statistic of each row's weighted residuals ``(N, M)`` -> ``(N,)``.
+
+    ``sum((r[i] - r[i-1])^2) / sum(r[i]^2)`` over the points that carry weight
+    (J. Durbin & G. S. Watson, Biometrika 37, 409 (1950)); NaN for fewer than
+    4 such points or an all-zero residual.
+    """
     r = np.where(weights > 0, resid * weights, np.nan)
     out = np.full(r.shape[0], np.nan)
-    for i, row in enumerate(r):
-        v = row[np.isfinite(row)]
+    whole = np.all(np.isfinite(r), axis=1)  # the usual case, in one pass; rows with gaps one by one below
+    if r.shape[1] > 3 and whole.any():
+        v = r[whole]
+        with np.errstate(all="ignore"):
+            den = np.sum(v**2, axis=1)
+            out[whole] = np.where(den > 0, np.sum(np.diff(v, axis=1) ** 2, axis=1) / den, np.nan)
+    for i in np.nonzero(~whole)[0]:
+        v = r[i][np.isfinite(r[i])]
         if v.size > 3 and np.any(v != 0):
             with np.errstate(all="ignore"):
                 out[i] = float(np.sum(np.diff(v) ** 2) / np.sum(v**2))

@@ -283,7 +283,7 @@ def _kernel(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, ba
         gt = np.empty(m_pts)
         gs = np.empty(m_pts)
         rr = np.empty(m_pts)
-        _spectrum_c(theta[i], x, y[rows[i]], w[rows[i]], codes, pidx, pscale, poff, bg_code, bg_idx, basis_t,
+        spectrum_kernel(theta[i], x, y[rows[i]], w[rows[i]], codes, pidx, pscale, poff, bg_code, bg_idx, basis_t,
                     lin_idx, lin_lo, lin_hi, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr)
         cost[i] = np.dot(rr, rr)
         grad[i] = np.dot(jt, rr)
@@ -302,6 +302,12 @@ if HAVE_NUMBA:
     _spectrum_c = numba.njit(cache=True)(_spectrum)
     _kernel_serial = numba.njit(cache=True)(_kernel)
     _kernel_parallel = numba.njit(cache=True, parallel=True)(_kernel)
+else:
+    _spectrum_c = _spectrum
+
+#: Public names of the compiled pieces the per-spectrum solver (:mod:`specfit.fused_lm`) is built from.
+spectrum_kernel = _spectrum_c
+solve_small = _solve_small
 
 
 @dataclass
@@ -322,6 +328,11 @@ class CompiledProblem:
     lin_idx: NDArray  # parameters the model is linear in (areas, background coefficients, Shirley level)
     lin_lo: NDArray
     lin_hi: NDArray
+
+    def arrays(self) -> tuple:
+        """The model description as the compiled kernels take it (one tuple)."""
+        return (self.codes, self.pidx, self.pscale, self.poff, self.bg_code, self.bg_idx, self.basis, self.lin_idx,
+                self.lin_lo, self.lin_hi)
 
     def _run(self, theta: NDArray, rows: NDArray, store: bool, project: bool):
         theta = np.array(theta, float, order="C", ndmin=2)  # a copy: projection writes into it

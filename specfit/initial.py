@@ -17,8 +17,16 @@ from .model import ModelSpec, peak_curves, polynomial_basis
 
 
 def _area_columns(spec: ModelSpec, x: NDArray, theta: NDArray) -> tuple[list[int], NDArray]:
-    """Unit-area design columns ``(N, M, K)``, one per free area parameter (ties and doublets folded in)."""
+    """Unit-area design columns, one per free area parameter (ties and doublets folded in).
+
+    ``(1, M, K)`` when every spectrum starts from the same centers, widths and
+    shapes (the usual case: the library's values), so a map costs one
+    evaluation of its lines, not one per spectrum; ``(N, M, K)`` otherwise.
+    """
     area_params = [i for i, g in enumerate(spec.groups) if g == "area"]
+    line_params = [i for i, g in enumerate(spec.groups) if g not in ("area", "background")]
+    if np.all(theta[:, line_params] == theta[:1, line_params]):
+        theta = theta[:1]
     columns = []
     for index in area_params:
         probe = theta.copy()
@@ -27,6 +35,27 @@ def _area_columns(spec: ModelSpec, x: NDArray, theta: NDArray) -> tuple[list[int
         # only peaks contribute: background parameters are not part of peak_curves
         columns.append(peak_curves(spec, probe, x).sum(axis=1))
     return area_params, np.stack(columns, axis=-1) if columns else np.zeros(theta.shape[:1] + (x.size, 0))
+
+
+def _weighted_least_squares(design: NDArray, target: NDArray, weights: NDArray) -> NDArray:
+    """Coefficients ``(N, K)`` minimising ``|w (target - design c)|`` per spectrum (tiny ridge keeps them regular).
+
+    ``design`` is ``(N, M, K)`` or ``(1, M, K)``; a design and weights common to
+    every spectrum give one ``(K, K)`` system with ``N`` right-hand sides.
+    """
+    k = design.shape[2]
+    if design.shape[0] == 1 and np.all(weights == weights[:1]):
+        dw = design[0] * weights[0][:, None]
+        normal = (dw.T @ dw)[None]
+        rhs = (target * weights) @ dw
+    else:
+        dw = design * weights[:, :, None]
+        normal = np.einsum("nmk,nml->nkl", dw, dw)
+        rhs = np.einsum("nmk,nm->nk", dw, target * weights)
+    ridge = 1e-10 * np.maximum(np.trace(normal, axis1=1, axis2=2), 1e-300)[:, None, None] * np.eye(k)
+    if normal.shape[0] == 1:
+        return np.linalg.solve(normal[0] + ridge[0], rhs.T).T
+    return np.linalg.solve(normal + ridge, rhs[..., None])[..., 0]
 
 
 def _shirley_guess(y: NDArray, x: NDArray, n_average: int = 3, n_iter: int = 30) -> NDArray:
@@ -72,14 +101,9 @@ def initial_theta(spec: ModelSpec, x: NDArray, y: NDArray, weights: NDArray) -> 
         shirley_bg = _shirley_guess(y, x)
         target = y - shirley_bg
     elif spec.background in ("linear", "polynomial"):
-        basis = np.broadcast_to(polynomial_basis(spec, x), (n,) + (x.size, len(spec.background_index)))
-        design = np.concatenate([design, basis], axis=2)
-    # weighted normal equations, solved for all spectra at once (tiny ridge keeps them regular)
-    dw = design * weights[:, :, None]
-    normal = np.einsum("nmk,nml->nkl", dw, dw)
-    rhs = np.einsum("nmk,nm->nk", dw, target * weights)
-    ridge = 1e-10 * np.maximum(np.trace(normal, axis1=1, axis2=2), 1e-300)[:, None, None] * np.eye(normal.shape[1])
-    coef = np.linalg.solve(normal + ridge, rhs[..., None])[..., 0]
+        basis = polynomial_basis(spec, x)[None]
+        design = np.concatenate([design, np.broadcast_to(basis, design.shape[:1] + basis.shape[1:])], axis=2)
+    coef = _weighted_least_squares(design, target, weights)
     k = len(area_idx)
     scale = np.maximum(np.abs(target).max(axis=1), 1e-300) * (x[-1] - x[0]) * 1e-4
     areas = np.maximum(coef[:, :k], scale[:, None])
@@ -88,7 +112,8 @@ def initial_theta(spec: ModelSpec, x: NDArray, y: NDArray, weights: NDArray) -> 
         theta[:, list(spec.background_index)] = coef[:, k:]
     elif spec.background == "shirley":
         i_low, i_step = spec.background_index
-        total = np.maximum(np.trapezoid(peak_curves(spec, theta, x).sum(axis=1), x), 1e-300)
+        # integral of the starting peaks: each design column is one area parameter's unit-area curve
+        total = np.maximum(np.sum(areas * np.trapezoid(design, x, axis=1), axis=1), 1e-300)
         theta[:, i_low] = shirley_bg[:, 0]
         theta[:, i_step] = (shirley_bg[:, -1] - shirley_bg[:, 0]) / total
     return np.clip(theta, spec.lower, spec.upper)

@@ -126,19 +126,25 @@ def prepare(data: object, library: Library, *, window: tuple[float, float] | Non
         raise DataError(f"unknown weights {weights!r}; use None or 'poisson'")
     if not all_finite:
         y = np.where(finite, y, 0.0)
+    n_ok = finite.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        spread = (np.max(np.where(finite, y, -np.inf), axis=1) - np.min(np.where(finite, y, np.inf), axis=1)
+                  if not all_finite else np.ptp(y, axis=1))
+        negative = (np.sum(finite & (y < 0), axis=1) if library.technique == "xps"
+                    else np.zeros(y.shape[0], int))
+    usable = (n_ok >= min_points) & (spread > 0)
     messages = [""] * y.shape[0]
-    usable = np.ones(y.shape[0], bool)
-    for i in range(y.shape[0]):
-        n_ok = int(finite[i].sum())
-        if n_ok < min_points:
-            usable[i], messages[i] = False, f"only {n_ok} finite points in the window"
-        elif np.ptp(y[i][finite[i]]) == 0:
-            usable[i], messages[i] = False, "constant spectrum"
-        elif n_ok < finite.shape[1]:
-            messages[i] = f"{finite.shape[1] - n_ok} NaN/inf points ignored"
-        if usable[i] and library.technique == "xps" and np.any(y[i][finite[i]] < 0):
+    # one pass over the map above; words only for the spectra that need them
+    for i in np.nonzero(~usable | (n_ok < y.shape[1]) | (negative > 0))[0]:
+        if n_ok[i] < min_points:
+            messages[i] = f"only {int(n_ok[i])} finite points in the window"
+        elif not spread[i] > 0:
+            messages[i] = "constant spectrum"
+        elif n_ok[i] < y.shape[1]:
+            messages[i] = f"{y.shape[1] - int(n_ok[i])} NaN/inf points ignored"
+        if usable[i] and negative[i]:
             # counts cannot be negative: a background-subtracted or corrupted file; fit, but say so
-            note = f"{int(np.sum(y[i][finite[i]] < 0))} negative counts (XPS counts cannot be negative)"
+            note = f"{int(negative[i])} negative counts (XPS counts cannot be negative)"
             messages[i] = f"{messages[i]}; {note}" if messages[i] else note
     batch_coords = {name: coord.variable for name, coord in da.coords.items()
                     if set(coord.dims) <= set(batch_dims)}

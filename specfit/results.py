@@ -98,13 +98,20 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, dw: np.
     prep, spec = outcome.prep, outcome.spec
     unit = AXIS_UNITS.get(outcome.library.technique, "")
     flagged = outcome.at_bound & ~natural
-    codes, messages = [], []
-    for i in range(prep.y.shape[0]):
-        flags, msg = (outcome.flags[i] if outcome.flags else ""), prep.messages[i]
+    codes = list(outcome.flags) if outcome.flags else [""] * prep.y.shape[0]
+    messages = list(prep.messages)
+    area, area_err = values["area"], errors["area"]
+    r2, dws = stats["rsquared"], dw
+    with np.errstate(invalid="ignore"):
+        # spectra with anything to say; the rest keep their codes and messages as they are (a map is mostly these)
+        check = (~np.isfinite(outcome.theta).all(axis=1) | ~outcome.success | flagged.any(axis=1)
+                 | natural.any(axis=1) | np.any([np.isnan(errors[q]).any(axis=1) for q in QUANTITIES], axis=0)
+                 | (np.isfinite(area_err) & (area < fl.SIGNIFICANCE * area_err)).any(axis=1)
+                 | (np.isfinite(r2) & (r2 < fl.MIN_RSQUARED)) | (np.isfinite(dws) & (dws < fl.MIN_DURBIN_WATSON)))
+    for i in np.nonzero(check)[0]:
+        flags, msg = codes[i], messages[i]
         if not np.isfinite(outcome.theta[i]).all():
-            flags = fl.join_codes(flags, "not_fitted")
-            codes.append(flags)
-            messages.append(msg or "not fitted")
+            codes[i], messages[i] = fl.join_codes(flags, "not_fitted"), msg or "not fitted"
             continue
         if not outcome.success[i]:
             flags = fl.join_codes(flags, "not_converged")
@@ -133,24 +140,22 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, dw: np.
                         "limit or variance not estimable)") if unexplained else \
                     "standard errors n/a for parameters at a limit"
                 flags, msg = fl.add(flags, msg, "stderr_nan", text)
-        area, area_err = values["area"][i], errors["area"][i]
-        weak = [k for k in range(area.size)
-                if np.isfinite(area_err[k]) and area[k] < fl.SIGNIFICANCE * area_err[k]]
+        a_i, e_i = area[i], area_err[i]
+        weak = [k for k in range(a_i.size) if np.isfinite(e_i[k]) and a_i[k] < fl.SIGNIFICANCE * e_i[k]]
         if weak:
-            text = "; ".join(f"{spec.components[k]} area {area[k]:.4g} ± {area_err[k]:.2g} is below "
+            text = "; ".join(f"{spec.components[k]} area {a_i[k]:.4g} ± {e_i[k]:.2g} is below "
                              f"{fl.SIGNIFICANCE:g} standard errors" for k in weak)
             flags, msg = fl.add(flags, msg, "insignificant", text)
-        r2, d = stats["rsquared"][i], dw[i]
-        if np.isfinite(r2) and r2 < 0.5:
-            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2:.3f}: the library's components do not describe "
-                                                        "these data (wrong library or window?)")
-        elif np.isfinite(r2) and r2 < fl.MIN_RSQUARED:
-            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2:.3f} below {fl.MIN_RSQUARED}")
+        r2_i, d = r2[i], dws[i]
+        if np.isfinite(r2_i) and r2_i < 0.5:
+            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2_i:.3f}: the library's components do not "
+                                                        "describe these data (wrong library or window?)")
+        elif np.isfinite(r2_i) and r2_i < fl.MIN_RSQUARED:
+            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2_i:.3f} below {fl.MIN_RSQUARED}")
         elif np.isfinite(d) and d < fl.MIN_DURBIN_WATSON:
             flags, msg = fl.add(flags, msg, "poor_fit", f"residuals structured (Durbin–Watson {d:.2f} < "
                                                         f"{fl.MIN_DURBIN_WATSON}): the model misses a feature")
-        codes.append(flags)
-        messages.append(msg)
+        codes[i], messages[i] = flags, msg
     return codes, messages
 
 
@@ -251,6 +256,12 @@ def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> x
     return ds
 
 
+def curves_note(n_spectra: int, stored: bool) -> str:
+    """``attrs["curves"]`` of a result of ``n_spectra`` spectra: stored, or how to rebuild them."""
+    return "stored" if stored else (f"not stored ({n_spectra} spectra > {MAX_STORED_CURVES}); "
+                                    "specfit.curves(result, data) rebuilds them from 'parameters'")
+
+
 def _attrs(outcome: FitOutcome, stored: bool) -> dict:
     lib, opts = outcome.library, outcome.options
     comps = [lib.component(name) for name in outcome.spec.components]
@@ -280,8 +291,7 @@ def _attrs(outcome: FitOutcome, stored: bool) -> dict:
         "options": json.dumps(opts.to_attrs() | {"window": list(outcome.prep.window),
                                                   "components": list(lib.component_names)}),
         "parameters": json.dumps(list(outcome.spec.names)),
-        "curves": "stored" if stored else (f"not stored ({outcome.prep.y.shape[0]} spectra > {MAX_STORED_CURVES}); "
-                                           "specfit.curves(result, data) rebuilds them from 'parameters'"),
+        "curves": curves_note(outcome.prep.y.shape[0], stored),
         "flag_codes": ",".join(fl.CODES),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }

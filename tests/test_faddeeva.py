@@ -193,7 +193,7 @@ def test_projected_fit_reaches_the_plain_minimum(monkeypatch):
     monkeypatch.setattr(specfit.fused, "compile_problem", lambda problem: None)
     plain = specfit.fit(da, "raman/fsi_tfsi", shape_tie="none", progress=False)
     assert bool(fast.success.all()) and bool(plain.success.all())
-    assert int(fast.nfev.sum()) == int(plain.nfev.sum())  # converged: the rescue never ran
+    assert abs(int(fast.nfev.sum()) - int(plain.nfev.sum())) <= 6  # the same steps (a 14x14 solver may differ)
     np.testing.assert_allclose(fast.redchi, plain.redchi, rtol=1e-6)
     np.testing.assert_allclose(fast.fraction, plain.fraction, atol=1e-5)
 
@@ -222,3 +222,39 @@ def test_projection_skips_singular_and_nan_problems():
     np.testing.assert_array_equal(projected[0], theta[0])  # singular: left as it was
     assert not np.array_equal(projected[1], theta[1])  # regular: projected
     assert np.isfinite(cost[:2]).all() and not np.isfinite(cost[2])
+
+
+@pytest.mark.skipif(not faddeeva.HAVE_NUMBA, reason="the fused kernel needs numba")
+@pytest.mark.parametrize("background", ["linear", "shirley"])
+def test_compiled_lm_matches_the_vectorised_lm(background):
+    """specfit.fused_lm (one compiled loop per spectrum) takes the steps of specfit.engine.levenberg_marquardt."""
+    from specfit.engine import levenberg_marquardt
+    from specfit.fitting import resolve_library
+    from specfit.fused import compile_problem
+    from specfit.fused_lm import compiled_levenberg_marquardt
+    from specfit.initial import initial_theta
+    from specfit.model import compile_model, evaluate
+    from specfit.problem import FitProblem
+
+    lib = resolve_library("raman/fsi_tfsi")
+    x = np.linspace(*lib.window, 201)
+    spec = compile_model(lib, x, background=background)
+    rng = np.random.default_rng(11)
+    truth = np.tile(spec.default, (40, 1))
+    truth[:, [i for i, g in enumerate(spec.groups) if g == "area"]] = rng.uniform(5, 20, (40, 3))
+    truth[:, [i for i, g in enumerate(spec.groups) if g == "center"]] += rng.uniform(-0.5, 0.5, (40, 3))
+    if background == "shirley":
+        truth[:, list(spec.background_index)] = [0.5, 0.01]
+    truth = np.clip(truth, spec.lower, spec.upper)
+    y = evaluate(spec, truth, x) + rng.normal(0, 0.05, (40, x.size))
+    problem = FitProblem(spec, x, y, np.ones_like(y))
+    compiled = compile_problem(problem)
+    theta0 = initial_theta(spec, x, y, problem.weights)
+    ref = levenberg_marquardt(problem.residual_jacobian, theta0, spec.lower, spec.upper, keep_jacobian=False,
+                              normal_equations=compiled.normal_equations)
+    theta, cost, nfev, success = compiled_levenberg_marquardt(compiled, theta0, spec.lower, spec.upper)
+    assert success.all() and ref.success.all()
+    np.testing.assert_allclose(cost, ref.cost, rtol=1e-7)
+    assert np.abs(nfev - ref.nfev).max() <= 2  # the same steps; a different 14x14 solver may cost one more
+    span = np.where(np.isfinite(spec.upper - spec.lower), spec.upper - spec.lower, 1.0)
+    assert np.max(np.abs(theta - ref.theta) / span) < 1e-4
