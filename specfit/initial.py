@@ -89,10 +89,18 @@ def _seed_wide_centers(spec: ModelSpec, x: NDArray, y: NDArray, theta: NDArray) 
         theta[:, i] = x[k]
 
 
-def initial_theta(spec: ModelSpec, x: NDArray, y: NDArray, weights: NDArray) -> NDArray:
-    """Starting parameters ``(N, P)`` for the spectra ``y`` ``(N, M)`` on ascending ``x``."""
+def initial_theta(spec: ModelSpec, x: NDArray, y: NDArray, weights: NDArray,
+                  nominal: NDArray | None = None) -> NDArray:
+    """Starting parameters ``(N, P)`` for the spectra ``y`` ``(N, M)`` on ascending ``x``.
+
+    Centers, widths and shapes start at ``nominal`` ``(P,)`` (default: the
+    library's values, ``spec.default``); a center whose range spans many
+    widths is seeded at the data maximum in that range; areas and polynomial
+    background coefficients are each spectrum's least-squares values for
+    those lines; a Shirley background starts from an iterated Shirley of the data.
+    """
     n = y.shape[0]
-    theta = np.tile(spec.default, (n, 1))
+    theta = np.tile(spec.default if nominal is None else nominal, (n, 1))
     _seed_wide_centers(spec, x, y, theta)
     area_idx, design = _area_columns(spec, x, theta)
     target = y.copy()

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from .backgrounds import background_with_info
 from .backgrounds.registry import SUBTRACTED_ALGORITHMS, get_background
-from .engines import Solution, engine_for, finalize
+from .engines import ENGINES, Solution, engine_for, finalize
 from .errors import DataError
 from .initial import initial_theta
 from .library import Library
@@ -33,6 +33,13 @@ CHUNK_BYTES = 64 * 2**20
 #: Intensities whose square overflows float64 cannot give a chi-square: refused per spectrum.
 MAX_INTENSITY = 1e150
 MIN_INTENSITY = 1e-150
+#: Batches of at least this many spectra start from a pilot fit of :data:`PILOT_SIZE` of them, spread
+#: evenly over the batch: the median of their converged centers, widths and shapes is every spectrum's start
+#: (a map's spectra resemble each other more than they resemble the library's nominal values).
+PILOT_MIN = 256
+PILOT_SIZE = 64
+#: Parameter groups a pilot fit gives starting values for (areas and backgrounds come from each spectrum).
+PILOT_GROUPS = ("center", "width", "shape")
 
 
 @dataclass
@@ -115,7 +122,50 @@ def _intensity_scale(prep: Prepared, y: NDArray) -> NDArray:
     return np.where(prep.usable & (top > 0), top, 1.0)
 
 
-def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
+def pilot_rows(n_spectra: int) -> NDArray | None:
+    """Rows of a batch of ``n_spectra`` fitted first as the pilot (evenly spread), or None below :data:`PILOT_MIN`.
+
+    The in-memory and the dask paths pick the same rows, so both give the same result.
+    """
+    if n_spectra < PILOT_MIN:
+        return None
+    return np.unique(np.linspace(0, n_spectra - 1, PILOT_SIZE).round().astype(np.int64))
+
+
+def pilot_of(prep: Prepared, rows: NDArray | None = None) -> Prepared | None:
+    """The pilot spectra of ``prep`` (:func:`pilot_rows`, or the given ``rows``) as their own :class:`Prepared`."""
+    rows = pilot_rows(prep.y.shape[0]) if rows is None else rows
+    if rows is None:
+        return None
+    return replace(prep, y=prep.y[rows], weights=prep.weights[rows], usable=prep.usable[rows].copy(),
+                   messages=[prep.messages[i] for i in rows], batch_shape=(rows.size,), batch_coords={})
+
+
+def _pilot_start(pilot: Prepared | None, x: NDArray, spec: ModelSpec, engine_name: str, options: FitOptions,
+                 attrs: dict) -> NDArray | None:
+    """Nominal parameters ``(P,)``: the library's, with centers, widths and shapes from the pilot's median fit."""
+    if pilot is None or engine_name == "lmfit" or not np.array_equal(pilot.x, x):
+        return None  # lmfit stays the plain reference: library values
+    pilot = replace(pilot, usable=pilot.usable.copy(), messages=list(pilot.messages))
+    scale = _intensity_scale(pilot, pilot.y)
+    rows = np.nonzero(pilot.usable)[0]
+    if rows.size < 8:
+        return None
+    problem = FitProblem(spec, x, pilot.y[rows] / scale[rows, None], pilot.weights[rows])
+    with np.errstate(all="ignore"):
+        result = ENGINES["batch"]().solve(problem, initial_theta(spec, x, problem.y, problem.weights), options)
+    good = result.success & np.all(np.isfinite(result.theta), axis=1)
+    if good.sum() < 8:
+        return None
+    start = spec.default.copy()
+    lines = np.array([g in PILOT_GROUPS for g in spec.groups])
+    start[lines] = np.median(result.theta[good][:, lines], axis=0)
+    attrs["start"] = (f"centers, widths and shapes: median of a pilot fit of {int(good.sum())} spectra spread over "
+                      "the batch; areas and backgrounds: least squares on each spectrum")
+    return np.clip(start, spec.lower, spec.upper)
+
+
+def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared | None = None) -> FitOutcome:
     """Fit prepared data with ``lib`` exactly as ``options`` say; unfit spectra are flagged, the rest go on.
 
     Parameters
@@ -127,6 +177,11 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
         Library restricted to the components to fit (shape ties applied).
     options : FitOptions
         Validated options.
+    pilot : Prepared, optional
+        Spectra on the same axis fitted first (:func:`pilot_of`): every
+        spectrum starts from the median of their centers, widths and shapes
+        (in-fit backgrounds only; the ``lmfit`` engine always starts from the
+        library).  Without it, the library's values.
     """
     kind = get_background(options.background)
     in_fit = kind.name if kind.in_fit else "none"
@@ -148,6 +203,8 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
         return out
     engine = engine_for(options, rows.size)
     out.engine = engine.name
+    out.attrs["start"] = "library values (areas and backgrounds: least squares on each spectrum)"
+    start = _pilot_start(pilot, prep.x, spec, engine.name, options, out.attrs) if kind.in_fit else None
     if engine.shares:
         # one scale for the whole series: per-spectrum scales would re-weight spectra in the joint chi-square
         scale[rows] = scale[rows].max()
@@ -155,7 +212,7 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
     for chunk in _progress(chunks, options, rows.size):
         s = scale[chunk]
         problem = FitProblem(spec, prep.x, y[chunk] / s[:, None], prep.weights[chunk])
-        theta0 = initial_theta(spec, prep.x, problem.y, problem.weights)
+        theta0 = initial_theta(spec, prep.x, problem.y, problem.weights, nominal=start)
         with np.errstate(all="ignore"):
             result = engine.solve(problem, theta0, options)
             sol = finalize(problem, result, engine.shared_mask(problem, options))
@@ -193,21 +250,25 @@ def _store(out: FitOutcome, chunk: NDArray, sol: Solution, s: NDArray, amp: NDAr
             _note(out.prep, int(i), text)
 
 
-def fit_prepared(prep: Prepared, lib: Library, options: FitOptions) -> FitOutcome:
+def fit_prepared(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared | None = None) -> FitOutcome:
     """Apply the shape-tie rule of ``options`` and fit (:func:`run_fit`).
+
+    ``pilot`` defaults to :func:`pilot_of` ``(prep)`` (none below
+    :data:`PILOT_MIN` spectra); the dask path passes the same spectra.
 
     With ``shape_tie="auto"`` in a global fit that shares widths, both the
     per-band and the common-shape models are fitted and the common one kept
     unless an F-test on the whole series rejects it (``p < ALPHA``);
     otherwise ``auto`` and ``all`` tie every shape (see :mod:`specfit.shapetie`).
     """
+    pilot = pilot_of(prep) if pilot is None else pilot
     tie = options.shape_tie
     shares_shape = "shape" in options.shared_groups
     tested = (tie == "auto" and shares_shape and int(prep.usable.sum()) > 1 and tie_shapes(lib) != lib)
     if not tested:
-        return run_fit(prep, tie_shapes(lib) if tie != "none" else lib, options)
-    per_band = run_fit(replace(prep, messages=list(prep.messages), usable=prep.usable.copy()), lib, options)
-    common = run_fit(prep, tie_shapes(lib), options)
+        return run_fit(prep, tie_shapes(lib) if tie != "none" else lib, options, pilot)
+    per_band = run_fit(replace(prep, messages=list(prep.messages), usable=prep.usable.copy()), lib, options, pilot)
+    common = run_fit(prep, tie_shapes(lib), options, pilot)
     rows = prep.usable & per_band.success & common.success
     n_removed = per_band.spec.groups.count("shape") - common.spec.groups.count("shape")
     pvalue = common_shape_pvalue(float(per_band.cost[rows].sum()), float(common.cost[rows].sum()),

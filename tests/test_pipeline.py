@@ -85,6 +85,34 @@ def test_large_batches_keep_parameters_not_curves(monkeypatch):
     assert ds["parameters"].shape == (3, ds.sizes["parameter"])
 
 
+def test_pilot_start_keeps_the_minima_in_fewer_evaluations():
+    """A batch of >= PILOT_MIN spectra starts from a pilot fit's median lines: the chi-square minima of
+    starting every spectrum from the library (the plain reference), in fewer evaluations (15.2 against 19.6)."""
+    from specfit.fitting import resolve_library
+    from specfit.options import FitOptions
+    from specfit.pipeline import PILOT_MIN, fit_prepared, run_fit
+    from specfit.prepare import prepare
+
+    da, _ = raman_series(PILOT_MIN + 44, seed=9)
+    lib = resolve_library("raman/fsi_tfsi")
+    options = FitOptions.build(lib, progress=False, shape_tie="none")  # both fits on the same model
+    prep = prepare(da, lib)
+    piloted = fit_prepared(prep, lib, options)
+    cold = run_fit(prepare(da, lib), lib, options)  # no pilot: every spectrum from the library's values
+    assert "pilot fit of 64 spectra" in piloted.attrs["start"]
+    assert piloted.success.all() and cold.success.all()
+    same_or_better = piloted.cost <= cold.cost * (1 + 1e-6)
+    assert same_or_better.mean() >= 0.99
+    assert piloted.nfev.mean() < 0.9 * cold.nfev.mean()
+    # the same minimum: parameters equal to a small fraction of their standard errors
+    sigma = np.sqrt(np.diagonal(cold.cov, axis1=1, axis2=2))
+    ok = np.all(np.isfinite(sigma) & (sigma > 0), axis=1)
+    shift = np.max(np.abs(piloted.theta - cold.theta)[ok] / sigma[ok], axis=1)
+    assert ok.mean() > 0.9 and np.percentile(shift, 99) < 1e-4  # 2.5e-6 when written
+    ds = specfit.fit(da, "raman/fsi_tfsi", progress=False)
+    assert "pilot" in ds.attrs["start"]
+
+
 # ------------------------------------------------------------------ model Jacobian
 @pytest.mark.parametrize("background", ["none", "linear", "polynomial", "shirley"])
 @pytest.mark.parametrize("lineshape", LINESHAPES)
