@@ -40,6 +40,7 @@ class EngineResult:
     nfev: NDArray  # (N,) model evaluations
     success: NDArray  # (N,) converged
     message: list[str]  # per spectrum, "" when converged cleanly
+    hess: NDArray | None = None  # (N, P, P) J^T J at theta when the engine has it (finalize then re-uses it)
 
 
 @dataclass
@@ -82,18 +83,19 @@ class BatchEngine(Engine):
         spec = problem.spec
         max_nfev = options.max_nfev or 400
         compiled = compile_problem(problem)  # fused numba kernel, None without numba or for other models
+        hess = None
         if compiled is not None:
-            theta, cost, nfev, success = _compiled_solve(compiled, theta0, spec.lower, spec.upper, max_nfev)
+            theta, cost, nfev, success, hess = _compiled_solve(compiled, theta0, spec.lower, spec.upper, max_nfev)
         else:
             sol = levenberg_marquardt(problem.residual_jacobian, theta0, spec.lower, spec.upper,
                                       max_nfev=max_nfev, keep_jacobian=False)
             theta, cost, nfev, success = sol.theta, sol.cost, sol.nfev, sol.success
         message = ["" if ok else f"did not converge within {max_nfev} evaluations" for ok in success]
-        return EngineResult(theta, cost, nfev, success, message)
+        return EngineResult(theta, cost, nfev, success, message, hess)
 
 
 def _compiled_solve(compiled, theta0: NDArray, lower: NDArray, upper: NDArray,
-                    max_nfev: int) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+                    max_nfev: int) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
     """Compiled Levenberg–Marquardt, spectrum by spectrum (:mod:`specfit.fused_lm`), rescued by projection.
 
     Plain steps first, so every spectrum that converges gets plain
@@ -109,30 +111,32 @@ def _compiled_solve(compiled, theta0: NDArray, lower: NDArray, upper: NDArray,
     """
     from .fused_lm import compiled_levenberg_marquardt
 
-    theta, cost, nfev, success = compiled_levenberg_marquardt(compiled, theta0, lower, upper, max_nfev=max_nfev)
+    found = compiled_levenberg_marquardt(compiled, theta0, lower, upper, max_nfev=max_nfev)
+    success = found[3]
     redo = np.nonzero(~success & np.all(np.isfinite(theta0), axis=1))[0]
     if compiled.lin_idx.size and redo.size:
-        lo = np.broadcast_to(lower, theta.shape)[redo]
-        hi = np.broadcast_to(upper, theta.shape)[redo]
+        lo = np.broadcast_to(lower, found[0].shape)[redo]
+        hi = np.broadcast_to(upper, found[0].shape)[redo]
         other = compiled_levenberg_marquardt(compiled, theta0[redo], lo, hi, redo, project=True, max_nfev=max_nfev)
-        keep_better((theta, cost, nfev, success), other, redo)
-    return theta, cost, nfev, success
+        keep_better(found, other, redo)
+    return found
 
 
 def keep_better(first: tuple, second: tuple, rows: NDArray) -> None:
-    """Replace rows of ``first = (theta, cost, nfev, success)`` by ``second`` (fits of ``rows``) where better.
+    """Replace rows of ``first = (theta, cost, nfev, success, hess)`` by ``second`` (fits of ``rows``) where better.
 
     Better means a lower cost, or at the same cost (1e-9 relative) converged
     where the first was not.  Evaluations add up in ``first``'s ``nfev``.
     """
-    theta, cost, nfev, success = first
-    s_theta, s_cost, s_nfev, s_success = second
+    theta, cost, nfev, success, hess = first
+    s_theta, s_cost, s_nfev, s_success, s_hess = second
     nfev[rows] += s_nfev
     old_cost, old_ok = cost[rows], success[rows]
     same = np.abs(s_cost - old_cost) <= 1e-9 * np.abs(old_cost)
     better = np.isfinite(s_cost) & (~np.isfinite(old_cost) | (s_cost < old_cost) & ~same | same & s_success & ~old_ok)
     take = rows[better]
-    theta[take], cost[take], success[take] = s_theta[better], s_cost[better], s_success[better]
+    theta[take], cost[take], success[take], hess[take] = (s_theta[better], s_cost[better], s_success[better],
+                                                           s_hess[better])
 
 
 class LmfitEngine(Engine):
@@ -212,11 +216,14 @@ def finalize(problem: FitProblem, result: EngineResult, shared: NDArray | None =
     bound = at_bound(result.theta, spec.lower, spec.upper)
     from .fused import compile_problem
 
-    compiled = compile_problem(problem)  # normal equations only: no (N, M, P) Jacobian is formed
-    normal = compiled.normal_equations if compiled else blocked_normal_equations(problem.residual_jacobian)
-    with np.errstate(all="ignore"):
-        cost, _, hess = normal(result.theta, rows)
-    cost = np.where(np.isfinite(cost), cost, result.cost)
+    if result.hess is not None:  # the engine's last accepted evaluation: no need to evaluate again
+        cost, hess = result.cost, result.hess
+    else:
+        compiled = compile_problem(problem)  # normal equations only: no (N, M, P) Jacobian is formed
+        normal = compiled.normal_equations if compiled else blocked_normal_equations(problem.residual_jacobian)
+        with np.errstate(all="ignore"):
+            cost, _, hess = normal(result.theta, rows)
+        cost = np.where(np.isfinite(cost), cost, result.cost)
     n_points = problem.n_points
     if shared is None or not shared.any() or n < 2:
         n_varys = (~bound).sum(axis=1).astype(float)

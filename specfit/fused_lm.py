@@ -40,8 +40,9 @@ def _normal(theta_i, x, y_row, w_row, cp, project, model, jt, unit, d_c, d_w, d_
     return np.dot(rr, rr)
 
 
-def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xtol, lambda0):
-    """Fit one spectrum from ``theta`` (overwritten with the answer); returns ``(cost, nfev, converged)``."""
+def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xtol, lambda0, hess):
+    """Fit one spectrum from ``theta`` (overwritten with the answer, ``hess`` with its ``J^T J``);
+    returns ``(cost, nfev, converged)``."""
     n_par = theta.size
     m_pts = x.size
     n_terms = cp[0].size
@@ -57,7 +58,6 @@ def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xt
     gs = np.empty(m_pts)
     rr = np.empty(m_pts)
     grad = np.empty(n_par)
-    hess = np.empty((n_par, n_par))
     grad_t = np.empty(n_par)
     hess_t = np.empty((n_par, n_par))
     trial = np.empty(n_par)
@@ -149,10 +149,11 @@ def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xt
     return cost, nfev, False
 
 
-def _lm_kernel(theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev, success):
+def _lm_kernel(theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev, success,
+               hess):
     for i in numba.prange(theta.shape[0]):
         c, k, ok = _lm_spectrum(theta[i], lo[i], hi[i], x, y[rows[i]], w[rows[i]], cp, project, max_nfev, ftol,
-                                xtol, lambda0)
+                                xtol, lambda0, hess[i])
         cost[i] = c
         nfev[i] = k
         success[i] = ok and np.isfinite(c)
@@ -170,7 +171,7 @@ if HAVE_NUMBA:
 def compiled_levenberg_marquardt(compiled: CompiledProblem, theta0: NDArray, lower: NDArray, upper: NDArray,
                                  rows: NDArray | None = None, *, project: bool = False, max_nfev: int = 400,
                                  ftol: float = 1e-12, xtol: float = 1e-12,
-                                 lambda0: float = 1e-3) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+                                 lambda0: float = 1e-3) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
     """Minimise the weighted chi-square of every spectrum ``rows`` of ``compiled`` independently.
 
     Parameters
@@ -198,6 +199,9 @@ def compiled_levenberg_marquardt(compiled: CompiledProblem, theta0: NDArray, low
     nfev : ndarray of int, shape (n,)
     success : ndarray of bool, shape (n,)
         Converged within ``max_nfev``.
+    hess : ndarray, shape (n, P, P)
+        ``J^T J`` of the weighted residual at ``theta`` (for the covariance: no
+        further evaluation needed).
     """
     theta = np.array(theta0, float, order="C", ndmin=2)
     n, p = theta.shape
@@ -205,10 +209,11 @@ def compiled_levenberg_marquardt(compiled: CompiledProblem, theta0: NDArray, low
     lo = np.ascontiguousarray(np.broadcast_to(lower, (n, p)), float)
     hi = np.ascontiguousarray(np.broadcast_to(upper, (n, p)), float)
     cost, nfev, success = np.empty(n), np.zeros(n, np.int64), np.zeros(n, np.bool_)
+    hess = np.full((n, p, p), np.nan)
     if n == 0:
-        return theta, cost, nfev.astype(int), success
+        return theta, cost, nfev.astype(int), success, hess
     kernel = _lm_parallel if threading.current_thread() is threading.main_thread() else _lm_serial
     kernel(theta, lo, hi, rows, compiled.x, compiled.y, compiled.weights, compiled.arrays(),
            project and compiled.lin_idx.size > 0, int(max_nfev), float(ftol), float(xtol), float(lambda0),
-           cost, nfev, success)
-    return theta, cost, nfev.astype(int), success
+           cost, nfev, success, hess)
+    return theta, cost, nfev.astype(int), success, hess

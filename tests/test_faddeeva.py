@@ -252,9 +252,11 @@ def test_compiled_lm_matches_the_vectorised_lm(background):
     theta0 = initial_theta(spec, x, y, problem.weights)
     ref = levenberg_marquardt(problem.residual_jacobian, theta0, spec.lower, spec.upper, keep_jacobian=False,
                               normal_equations=compiled.normal_equations)
-    theta, cost, nfev, success = compiled_levenberg_marquardt(compiled, theta0, spec.lower, spec.upper)
+    theta, cost, nfev, success, hess = compiled_levenberg_marquardt(compiled, theta0, spec.lower, spec.upper)
     assert success.all() and ref.success.all()
     np.testing.assert_allclose(cost, ref.cost, rtol=1e-7)
     assert np.abs(nfev - ref.nfev).max() <= 2  # the same steps; a different 14x14 solver may cost one more
     span = np.where(np.isfinite(spec.upper - spec.lower), spec.upper - spec.lower, 1.0)
     assert np.max(np.abs(theta - ref.theta) / span) < 1e-4
+    _, _, at_answer = compiled.normal_equations(theta, np.arange(40))  # J^T J returned for the answer itself
+    np.testing.assert_allclose(hess, at_answer, rtol=1e-12)
