@@ -1,43 +1,70 @@
 """Chunk-by-chunk fitting of dask-backed DataArrays, lazily, in the same result schema.
 
-Each chunk of spectra (the spectral axis kept whole) goes through the same
-pipeline as in-memory data (:func:`specfit.pipeline.fit_prepared` then
-:func:`specfit.results.build_dataset`), inside ``xarray.map_blocks``, so the
+Each chunk of spectra (batch dimensions chunked, the spectral axis whole)
+goes through the same pipeline as in-memory data
+(:func:`specfit.pipeline.fit_prepared`, then
+:func:`specfit.results.build_dataset`) inside ``xarray.map_blocks``, so the
 result carries every variable of the schema -- covariances, flags and
-messages included -- as dask arrays, and the same call runs on a laptop's
-threads or on a ``dask.distributed`` cluster (the default scheduler of an
-active ``Client``).  A global fit (``share``) couples every spectrum of the
-series, so its data must be in one process: they are loaded and fitted in one
-piece, and ``attrs["dask"]`` says so.
+messages included -- as dask arrays.  Nothing runs until ``.compute()``,
+and then on whatever scheduler is active: the local threads, or a
+``dask.distributed`` cluster once a ``Client`` is connected.  The library
+and options travel to the workers with each task (both pickle); no worker
+needs the library file.
+
+* Progress: the fit is lazy, so the progress to watch is dask's, at compute
+  time (``dask.diagnostics.ProgressBar`` on the local scheduler,
+  ``distributed.progress`` or the dashboard on a cluster); chunks never
+  print a progress bar of their own.
+* Resampled uncertainties (``uncertainty="montecarlo"``/``"bootstrap"``)
+  are drawn chunk by chunk, each chunk seeded with ``(seed, index of its
+  first spectrum)``: reproducible for a given chunking and independent of
+  the scheduler, but not the same draws as one in-memory fit.
+* A global fit (``share``) couples every spectrum of the series in one least-
+  squares problem, so its data are loaded into the calling process and
+  fitted there, in one piece, when ``fit`` is called (``attrs["dask"]``
+  says so); the result is in memory.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import dask.array as dsa
 import numpy as np
 import xarray as xr
 
 from .library import Library
+from .montecarlo import apply_resampled_errors
 from .options import FitOptions
 from .pipeline import fit_prepared
 from .prepare import prepare
-from .results import MAX_STORED_CURVES, build_dataset
+from .results import MAX_STORED_CURVES, build_dataset, curves_note
 
 _TEXT = ("flags", "fit_message")
 
 
-def _fit_block(block: xr.DataArray, lib: Library, options: FitOptions, store_curves: bool,
-               keep_attrs: bool = False) -> xr.Dataset:
-    prep = prepare(block, lib, window=options.window, weights=options.weights)
-    ds = build_dataset(fit_prepared(prep, lib, options), store_curves=store_curves)
-    for name in _TEXT:
-        ds[name] = ds[name].astype(object)
-    if not keep_attrs:
-        ds.attrs = {}
+def _fit_in_memory(data: xr.DataArray, lib: Library, options: FitOptions, store_curves: bool | None = None,
+                   seed: object = None) -> xr.Dataset:
+    """The in-memory fit of ``data`` (resampled errors seeded with ``seed`` when they are asked for)."""
+    outcome = fit_prepared(prepare(data, lib, window=options.window, weights=options.weights), lib, options)
+    ds = build_dataset(outcome, store_curves=store_curves)
+    if options.uncertainty != "covariance":
+        ds = apply_resampled_errors(ds, replace(outcome, options=replace(options, seed=seed)))
     return ds
 
 
-def _template(probe: xr.Dataset, data: xr.DataArray, axis: str) -> xr.Dataset:
+def _fit_block(block: xr.DataArray, index: xr.DataArray, lib: Library, options: FitOptions,
+               store_curves: bool) -> xr.Dataset:
+    """One chunk; ``index`` holds the flat positions of its spectra in the whole map."""
+    seed = None if options.seed is None else (options.seed, int(index.values.flat[0]))
+    ds = _fit_in_memory(block, lib, replace(options, progress=False), store_curves, seed)  # progress is dask's
+    for name in _TEXT:
+        ds[name] = ds[name].astype(object)
+    ds.attrs = {}
+    return ds
+
+
+def _template(probe: xr.Dataset, data: xr.DataArray) -> xr.Dataset:
     """Lazy Dataset shaped like the full result, chunked like ``data``'s batch dims."""
     batch = data.dims[:-1]
     chunks = dict(zip(batch, data.chunks[:-1]))
@@ -67,11 +94,10 @@ def fit_dask(data: xr.DataArray, lib: Library, options: FitOptions) -> xr.Datase
         Validated options.
     """
     if options.share:
-        loaded = data.compute()
-        ds = build_dataset(fit_prepared(prepare(loaded, lib, window=options.window, weights=options.weights), lib,
-                                options))
+        ds = _fit_in_memory(data.compute(), lib, options, seed=options.seed)
         ds.attrs["dask"] = ("global fit (share=...): it couples every spectrum of the series, so the data were "
-                            "loaded into one process and fitted in one piece")
+                            "loaded into the calling process and fitted there in one piece when fit() was called; "
+                            "the result is in memory, not lazy")
         return ds
     axis = data.dims[-1]
     window = options.window or lib.window
@@ -81,12 +107,19 @@ def fit_dask(data: xr.DataArray, lib: Library, options: FitOptions) -> xr.Datase
         if inside.size >= 5:
             data = data.isel({axis: inside})
     data = data.chunk({axis: -1})
+    batch = data.dims[:-1]
     n_spectra = int(np.prod(data.shape[:-1], dtype=np.int64))
     store = n_spectra <= MAX_STORED_CURVES
-    first = data.isel({d: slice(0, 1) for d in data.dims[:-1]}).compute()
-    probe = _fit_block(first, lib, options, store, keep_attrs=True)
-    template = _template(probe, data, axis)
-    out = xr.map_blocks(_fit_block, data, args=(lib, options, store), template=template)
+    index = xr.DataArray(dsa.arange(n_spectra).reshape(data.shape[:-1]).rechunk(data.chunks[:-1]), dims=batch,
+                         coords={d: data[d] for d in batch if d in data.indexes})
+    first = prepare(data.isel({d: slice(0, 1) for d in batch}).compute(), lib, window=options.window,
+                    weights=options.weights)
+    probe = build_dataset(fit_prepared(first, lib, options), store_curves=store)  # shapes, dtypes, attrs
+    out = xr.map_blocks(_fit_block, data, args=(index, lib, options, store), template=_template(probe, data))
     out.attrs.update(probe.attrs)
+    out.attrs["curves"] = curves_note(n_spectra, store)
+    if options.uncertainty != "covariance":
+        out.attrs["uncertainty"] = (f"{options.uncertainty} ({options.n_draws} draws, seed {options.seed}; drawn "
+                                    "chunk by chunk, each chunk seeded with (seed, index of its first spectrum))")
     out.attrs["dask"] = "fitted chunk by chunk (xarray.map_blocks over the batch chunks, same pipeline as numpy)"
     return out
