@@ -47,14 +47,16 @@ def _weighted_least_squares(design: NDArray, target: NDArray, weights: NDArray) 
     if design.shape[0] == 1 and np.all(weights == weights[:1]):
         dw = design[0] * weights[0][:, None]
         normal = (dw.T @ dw)[None]
-        rhs = (target * weights) @ dw
+        # einsum, not BLAS: a spectrum's sums must not depend on N or on BLAS threads (a dask worker runs
+        # single-threaded BLAS; chunks of a map must give the in-memory answer)
+        rhs = np.einsum("nm,mk->nk", target * weights, dw)
     else:
         dw = design * weights[:, :, None]
         normal = np.einsum("nmk,nml->nkl", dw, dw)
         rhs = np.einsum("nmk,nm->nk", dw, target * weights)
     ridge = 1e-10 * np.maximum(np.trace(normal, axis1=1, axis2=2), 1e-300)[:, None, None] * np.eye(k)
     if normal.shape[0] == 1:
-        return np.linalg.solve(normal[0] + ridge[0], rhs.T).T
+        return np.einsum("nl,kl->nk", rhs, np.linalg.inv(normal[0] + ridge[0]))
     return np.linalg.solve(normal + ridge, rhs[..., None])[..., 0]
 
 
@@ -63,8 +65,13 @@ def _shirley_guess(y: NDArray, x: NDArray, n_average: int = 3, n_iter: int = 30)
     low = y[:, :n].mean(axis=1, keepdims=True)
     high = y[:, -n:].mean(axis=1, keepdims=True)
     bg = np.repeat(low, y.shape[1], axis=1)
+    scale = np.maximum(np.ptp(y, axis=1, keepdims=True), 1e-300)
     for _ in range(n_iter):
-        bg = shirley_step(y - bg, x, low, high)
+        new = shirley_step(y - bg, x, low, high)
+        settled = np.all(np.abs(new - bg) <= 1e-3 * scale)  # a start needs no more
+        bg = new
+        if settled:
+            break
     return bg
 
 
