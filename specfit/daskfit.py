@@ -11,6 +11,12 @@ and then on whatever scheduler is active: the local threads, or a
 and options travel to the workers with each task (both pickle); no worker
 needs the library file.
 
+* Starting values: a map of :data:`~specfit.pipeline.PILOT_MIN` spectra or
+  more starts from a pilot fit of spectra spread over the *whole* map
+  (:func:`specfit.pipeline.pilot_rows`); those spectra are read from their
+  chunks first (one extra read of the chunks that hold them) and sent with
+  every chunk, so each chunk starts exactly as the in-memory fit does.
+
 * Progress: the fit is lazy, so the progress to watch is dask's, at compute
   time (``dask.diagnostics.ProgressBar`` on the local scheduler,
   ``distributed.progress`` or the dashboard on a cluster); chunks never
@@ -36,17 +42,17 @@ import xarray as xr
 from .library import Library
 from .montecarlo import apply_resampled_errors
 from .options import FitOptions
-from .pipeline import fit_prepared
-from .prepare import prepare
+from .pipeline import fit_prepared, pilot_rows
+from .prepare import Prepared, prepare
 from .results import MAX_STORED_CURVES, build_dataset, curves_note
 
 _TEXT = ("flags", "fit_message")
 
 
 def _fit_in_memory(data: xr.DataArray, lib: Library, options: FitOptions, store_curves: bool | None = None,
-                   seed: object = None) -> xr.Dataset:
-    """The in-memory fit of ``data`` (resampled errors seeded with ``seed`` when they are asked for)."""
-    outcome = fit_prepared(prepare(data, lib, window=options.window, weights=options.weights), lib, options)
+                   seed: object = None, pilot: Prepared | None = None) -> xr.Dataset:
+    """The in-memory fit of ``data`` from ``pilot``'s start (resampled errors seeded with ``seed``, if asked for)."""
+    outcome = fit_prepared(prepare(data, lib, window=options.window, weights=options.weights), lib, options, pilot)
     ds = build_dataset(outcome, store_curves=store_curves)
     if options.uncertainty != "covariance":
         ds = apply_resampled_errors(ds, replace(outcome, options=replace(options, seed=seed)))
@@ -54,14 +60,24 @@ def _fit_in_memory(data: xr.DataArray, lib: Library, options: FitOptions, store_
 
 
 def _fit_block(block: xr.DataArray, index: xr.DataArray, lib: Library, options: FitOptions,
-               store_curves: bool) -> xr.Dataset:
+               store_curves: bool, pilot: Prepared | None) -> xr.Dataset:
     """One chunk; ``index`` holds the flat positions of its spectra in the whole map."""
     seed = None if options.seed is None else (options.seed, int(index.values.flat[0]))
-    ds = _fit_in_memory(block, lib, replace(options, progress=False), store_curves, seed)  # progress is dask's
+    ds = _fit_in_memory(block, lib, replace(options, progress=False), store_curves, seed, pilot)  # progress: dask's
     for name in _TEXT:
         ds[name] = ds[name].astype(object)
     ds.attrs = {}
     return ds
+
+
+def _pilot(data: xr.DataArray, lib: Library, options: FitOptions) -> Prepared | None:
+    """The pilot spectra of the whole map (the rows the in-memory fit picks), read from their chunks."""
+    rows = pilot_rows(int(np.prod(data.shape[:-1], dtype=np.int64)))
+    if rows is None:
+        return None
+    where = np.unravel_index(rows, data.shape[:-1])
+    picked = data.isel({d: xr.DataArray(w, dims="pilot") for d, w in zip(data.dims[:-1], where)})
+    return prepare(picked.compute(), lib, window=options.window, weights=options.weights)
 
 
 def _template(probe: xr.Dataset, data: xr.DataArray) -> xr.Dataset:
@@ -112,10 +128,11 @@ def fit_dask(data: xr.DataArray, lib: Library, options: FitOptions) -> xr.Datase
     store = n_spectra <= MAX_STORED_CURVES
     index = xr.DataArray(dsa.arange(n_spectra).reshape(data.shape[:-1]).rechunk(data.chunks[:-1]), dims=batch,
                          coords={d: data[d] for d in batch if d in data.indexes})
+    pilot = _pilot(data, lib, options)
     first = prepare(data.isel({d: slice(0, 1) for d in batch}).compute(), lib, window=options.window,
                     weights=options.weights)
-    probe = build_dataset(fit_prepared(first, lib, options), store_curves=store)  # shapes, dtypes, attrs
-    out = xr.map_blocks(_fit_block, data, args=(index, lib, options, store), template=_template(probe, data))
+    probe = build_dataset(fit_prepared(first, lib, options, pilot), store_curves=store)  # shapes, dtypes, attrs
+    out = xr.map_blocks(_fit_block, data, args=(index, lib, options, store, pilot), template=_template(probe, data))
     out.attrs.update(probe.attrs)
     out.attrs["curves"] = curves_note(n_spectra, store)
     if options.uncertainty != "covariance":
