@@ -88,46 +88,37 @@ def _spectrum(theta_i, x, y_row, w_row, codes, pidx, pscale, poff, bg_code, bg_i
                 gt[m] = (1.0 - shape) * (-8.0 * _LN2 * t[m] * gauss) + shape * (-(16.0 / np.pi) * t[m] / (d * d))
                 gs[m] = lor - gauss
         inv2 = inv * inv
-        if not project:  # areas known: straight into the model and the Jacobian rows
-            if k == 0:
-                model[:] = 0.0
-                jt[:, :] = 0.0
-            _accumulate(k, theta_i, pidx, pscale, poff, code, inv, g, gt, gs, t, model, jt)
-            continue
         for m in range(m_pts):
             unit[k, m] = g[m] * inv
             d_c[k, m] = -inv2 * gt[m]
             d_w[k, m] = -inv2 * (g[m] + t[m] * gt[m])
             d_s[k, m] = gs[m] * inv
-    if n_terms == 0:
-        model[:] = 0.0
-        jt[:, :] = 0.0
     if project:
         _project_linear(theta_i, x, y_row, w_row, pidx, pscale, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi,
                         unit, rr)
-        model[:] = 0.0
-        jt[:, :] = 0.0
-        for k in range(n_terms):
-            ia, ic, iw, i_s = pidx[k, 0], pidx[k, 1], pidx[k, 2], pidx[k, 3]
-            area = pscale[k, 0] * theta_i[ia] + poff[k, 0] if ia >= 0 else poff[k, 0]
+    model[:] = 0.0
+    jt[:, :] = 0.0
+    for k in range(n_terms):
+        ia, ic, iw, i_s = pidx[k, 0], pidx[k, 1], pidx[k, 2], pidx[k, 3]
+        area = pscale[k, 0] * theta_i[ia] + poff[k, 0] if ia >= 0 else poff[k, 0]
+        for m in range(m_pts):
+            model[m] += area * unit[k, m]
+        if ia >= 0:
+            c = pscale[k, 0]
             for m in range(m_pts):
-                model[m] += area * unit[k, m]
-            if ia >= 0:
-                c = pscale[k, 0]
-                for m in range(m_pts):
-                    jt[ia, m] += c * unit[k, m]
-            if ic >= 0:
-                c = pscale[k, 1] * area
-                for m in range(m_pts):
-                    jt[ic, m] += c * d_c[k, m]
-            if iw >= 0:
-                c = pscale[k, 2] * area
-                for m in range(m_pts):
-                    jt[iw, m] += c * d_w[k, m]
-            if i_s >= 0 and codes[k] >= 2:
-                c = pscale[k, 3] * area
-                for m in range(m_pts):
-                    jt[i_s, m] += c * d_s[k, m]
+                jt[ia, m] += c * unit[k, m]
+        if ic >= 0:
+            c = pscale[k, 1] * area
+            for m in range(m_pts):
+                jt[ic, m] += c * d_c[k, m]
+        if iw >= 0:
+            c = pscale[k, 2] * area
+            for m in range(m_pts):
+                jt[iw, m] += c * d_w[k, m]
+        if i_s >= 0 and codes[k] >= 2:
+            c = pscale[k, 3] * area
+            for m in range(m_pts):
+                jt[i_s, m] += c * d_s[k, m]
     if bg_code == 1:
         for b in range(bg_idx.size):
             coef = theta_i[bg_idx[b]]
@@ -159,32 +150,6 @@ def _spectrum(theta_i, x, y_row, w_row, codes, pidx, pscale, poff, bg_code, bg_i
     for p in range(n_par):
         for m in range(m_pts):
             jt[p, m] *= w_row[m]
-
-
-def _accumulate(k, theta_i, pidx, pscale, poff, code, inv, g, gt, gs, t, model, jt):  # pragma: no cover
-    """Add line ``k`` (unit profile ``g``, ``dg/dt`` ``gt``, ``dg/dshape`` ``gs`` at ``t``) to model and Jacobian."""
-    ia, ic, iw, i_s = pidx[k, 0], pidx[k, 1], pidx[k, 2], pidx[k, 3]
-    area = pscale[k, 0] * theta_i[ia] + poff[k, 0] if ia >= 0 else poff[k, 0]
-    m_pts = g.size
-    scale = area * inv
-    for m in range(m_pts):
-        model[m] += scale * g[m]
-    if ia >= 0:
-        c = pscale[k, 0] * inv
-        for m in range(m_pts):
-            jt[ia, m] += c * g[m]
-    if ic >= 0:
-        c = -pscale[k, 1] * area * inv * inv
-        for m in range(m_pts):
-            jt[ic, m] += c * gt[m]
-    if iw >= 0:
-        c = -pscale[k, 2] * area * inv * inv
-        for m in range(m_pts):
-            jt[iw, m] += c * (g[m] + t[m] * gt[m])
-    if i_s >= 0 and code >= 2:
-        c = pscale[k, 3] * area * inv
-        for m in range(m_pts):
-            jt[i_s, m] += c * gs[m]
 
 
 def _shirley_inplace(col, x, step):  # pragma: no cover - compiled below
@@ -332,7 +297,6 @@ if HAVE_NUMBA:
     import numba
 
     _shirley_inplace = numba.njit(cache=True)(_shirley_inplace)
-    _accumulate = numba.njit(cache=True)(_accumulate)
     _solve_small = numba.njit(cache=True)(_solve_small)
     _project_linear = numba.njit(cache=True)(_project_linear)
     _spectrum_c = numba.njit(cache=True)(_spectrum)
