@@ -266,31 +266,47 @@ def _solve_small(a, b, out):  # pragma: no cover - compiled below
     return True
 
 
-def _kernel(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi,
-            project, cost, grad, hess, out_r, out_j, store):  # pragma: no cover - compiled below
-    n, n_par = theta.shape
+def _kernel_one(i, theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
+                lin_hi, project, cost, grad, hess, out_r, out_j, store):  # pragma: no cover - compiled below
+    """Spectrum ``i`` of :func:`_kernel`: evaluate, reduce to cost, ``J^T r`` and ``J^T J`` (and store r, J)."""
+    n_par = theta.shape[1]
     m_pts = x.size
     n_terms = codes.size
-    for i in numba.prange(n):
-        model = np.empty(m_pts)
-        jt = np.empty((n_par, m_pts))
-        unit = np.empty((n_terms, m_pts))
-        d_c = np.empty((n_terms, m_pts))
-        d_w = np.empty((n_terms, m_pts))
-        d_s = np.empty((n_terms, m_pts))
-        t = np.empty(m_pts)
-        g = np.empty(m_pts)
-        gt = np.empty(m_pts)
-        gs = np.empty(m_pts)
-        rr = np.empty(m_pts)
-        spectrum_kernel(theta[i], x, y[rows[i]], w[rows[i]], codes, pidx, pscale, poff, bg_code, bg_idx, basis_t,
+    model = np.empty(m_pts)
+    jt = np.empty((n_par, m_pts))
+    unit = np.empty((n_terms, m_pts))
+    d_c = np.empty((n_terms, m_pts))
+    d_w = np.empty((n_terms, m_pts))
+    d_s = np.empty((n_terms, m_pts))
+    t = np.empty(m_pts)
+    g = np.empty(m_pts)
+    gt = np.empty(m_pts)
+    gs = np.empty(m_pts)
+    rr = np.empty(m_pts)
+    spectrum_kernel(theta[i], x, y[rows[i]], w[rows[i]], codes, pidx, pscale, poff, bg_code, bg_idx, basis_t,
                     lin_idx, lin_lo, lin_hi, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr)
-        cost[i] = np.dot(rr, rr)
-        grad[i] = np.dot(jt, rr)
-        hess[i] = np.dot(jt, jt.T)
-        if store:
-            out_r[i] = rr
-            out_j[i] = jt.T
+    cost[i] = np.dot(rr, rr)
+    grad[i] = np.dot(jt, rr)
+    hess[i] = np.dot(jt, jt.T)
+    if store:
+        out_r[i] = rr
+        out_j[i] = jt.T
+
+
+# Two loops, not one function compiled twice: numba's cache keys a function by name and line, not by
+# its ``parallel`` flag, so one source compiled both ways would load either build for both.
+def _kernel(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi,
+            project, cost, grad, hess, out_r, out_j, store):  # pragma: no cover - compiled below
+    for i in numba.prange(theta.shape[0]):
+        _kernel_one(i, theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
+                    lin_hi, project, cost, grad, hess, out_r, out_j, store)
+
+
+def _kernel_in_order(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
+                     lin_hi, project, cost, grad, hess, out_r, out_j, store):  # pragma: no cover - compiled below
+    for i in range(theta.shape[0]):
+        _kernel_one(i, theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
+                    lin_hi, project, cost, grad, hess, out_r, out_j, store)
 
 
 if HAVE_NUMBA:
@@ -300,7 +316,8 @@ if HAVE_NUMBA:
     _solve_small = numba.njit(cache=True)(_solve_small)
     _project_linear = numba.njit(cache=True)(_project_linear)
     _spectrum_c = numba.njit(cache=True)(_spectrum)
-    _kernel_serial = numba.njit(cache=True)(_kernel)
+    _kernel_one = numba.njit(cache=True)(_kernel_one)
+    _kernel_serial = numba.njit(cache=True)(_kernel_in_order)
     _kernel_parallel = numba.njit(cache=True, parallel=True)(_kernel)
 else:
     _spectrum_c = _spectrum

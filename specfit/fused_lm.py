@@ -149,14 +149,26 @@ def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xt
     return cost, nfev, False
 
 
+def _lm_one(i, theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev, success, hess):
+    c, k, ok = _lm_spectrum(theta[i], lo[i], hi[i], x, y[rows[i]], w[rows[i]], cp, project, max_nfev, ftol, xtol,
+                            lambda0, hess[i])
+    cost[i] = c
+    nfev[i] = k
+    success[i] = ok and np.isfinite(c)
+
+
+# Two loops, not one function compiled twice: numba's cache keys a function by name and line, not by
+# its ``parallel`` flag, so one source compiled both ways would load either build for both.
 def _lm_kernel(theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev, success,
                hess):
     for i in numba.prange(theta.shape[0]):
-        c, k, ok = _lm_spectrum(theta[i], lo[i], hi[i], x, y[rows[i]], w[rows[i]], cp, project, max_nfev, ftol,
-                                xtol, lambda0, hess[i])
-        cost[i] = c
-        nfev[i] = k
-        success[i] = ok and np.isfinite(c)
+        _lm_one(i, theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev, success, hess)
+
+
+def _lm_kernel_in_order(theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev,
+                        success, hess):
+    for i in range(theta.shape[0]):
+        _lm_one(i, theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev, success, hess)
 
 
 if HAVE_NUMBA:
@@ -164,7 +176,8 @@ if HAVE_NUMBA:
 
     _normal = numba.njit(cache=True)(_normal)
     _lm_spectrum = numba.njit(cache=True)(_lm_spectrum)
-    _lm_serial = numba.njit(cache=True)(_lm_kernel)
+    _lm_one = numba.njit(cache=True)(_lm_one)
+    _lm_serial = numba.njit(cache=True)(_lm_kernel_in_order)
     _lm_parallel = numba.njit(cache=True, parallel=True)(_lm_kernel)
 
 
