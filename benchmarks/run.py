@@ -54,6 +54,8 @@ RAMAN_WINDOW = (719.0, 775.0)
 #: 6 strongly overlapped free-shape bands, 6 cm-1 apart (FWHM 4-8 cm-1)
 SIX_CENTERS = (725.0, 731.0, 737.0, 743.0, 749.0, 755.0)
 SIX_WINDOW = (705.0, 775.0)
+#: Spectra generated at a time (bounds the generator's own memory).
+GENERATION_BLOCK = 5000
 
 RAMAN_LIBRARY = """\
 # Benchmark library (benchmarks/run.py): three free-shape Voigts and a linear baseline,
@@ -136,11 +138,18 @@ def raman_map(n: int, n_points: int, seed: int = 7, *, series: bool = False,
     shape = rng.uniform(0.2, 0.7, (k, 3))
     fractions = rng.dirichlet((4.0, 5.0, 3.0), n)
     area = fractions * rng.uniform(800.0, 1200.0, (n, 1))
-    peaks = sum(profile("voigt", x, area[:, i, None], centers[:, i, None], fwhm[:, i, None], shape[:, i, None])
-                for i in range(3))
     u = (x - x.mean()) / (x[-1] - x[0])
-    baseline = rng.uniform(10.0, 30.0, (n, 1)) + rng.uniform(-5.0, 5.0, (n, 1)) * u
-    y = peaks + baseline + rng.normal(0.0, 1.0, (n, n_points)) * peaks.max(axis=1, keepdims=True) / 150.0
+    level, slope = rng.uniform(10.0, 30.0, (n, 1)), rng.uniform(-5.0, 5.0, (n, 1))
+    y = np.empty((n, n_points))
+    # built block by block (the same random stream as in one piece): the generator's temporaries must not
+    # decide the peak memory of a 10^5-spectrum run
+    for s in range(0, n, GENERATION_BLOCK):
+        e = min(s + GENERATION_BLOCK, n)
+        p = slice(0, 1) if series else slice(s, e)
+        peaks = sum(profile("voigt", x, area[s:e, i, None], centers[p, i, None], fwhm[p, i, None], shape[p, i, None])
+                    for i in range(3))
+        y[s:e] = (peaks + level[s:e] + slope[s:e] * u
+                  + rng.normal(0.0, 1.0, (e - s, n_points)) * peaks.max(axis=1, keepdims=True) / 150.0)
     da = xr.DataArray(y, dims=("pixel", "raman_shift"), coords={"pixel": np.arange(n), "raman_shift": x},
                       name="intensity")
     if truth:

@@ -66,11 +66,13 @@ def _shirley_guess(y: NDArray, x: NDArray, n_average: int = 3, n_iter: int = 30)
     high = y[:, -n:].mean(axis=1, keepdims=True)
     bg = np.repeat(low, y.shape[1], axis=1)
     scale = np.maximum(np.ptp(y, axis=1, keepdims=True), 1e-300)
+    active = np.arange(y.shape[0])  # each spectrum stops when it settles: a start must not depend on the batch
     for _ in range(n_iter):
-        new = shirley_step(y - bg, x, low, high)
-        settled = np.all(np.abs(new - bg) <= 1e-3 * scale)  # a start needs no more
-        bg = new
-        if settled:
+        new = shirley_step(y[active] - bg[active], x, low[active], high[active])
+        settled = np.all(np.abs(new - bg[active]) <= 1e-3 * scale[active], axis=1)  # a start needs no more
+        bg[active] = new
+        active = active[~settled]
+        if active.size == 0:
             break
     return bg
 

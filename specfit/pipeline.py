@@ -57,7 +57,7 @@ class FitOutcome:
     nfev: NDArray  # (N,)
     success: NDArray  # (N,)
     n_varys: NDArray  # (N,)
-    fixed_bg: NDArray  # (N, M) background subtracted before the fit
+    fixed_bg: NDArray  # (N, M) background subtracted before the fit (read-only zeros when none was)
     engine: str = "batch"
     attrs: dict = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)  # per spectrum, codes found before the fit
@@ -113,7 +113,10 @@ def _note(prep: Prepared, i: int, text: str) -> None:
 def _intensity_scale(prep: Prepared, y: NDArray) -> NDArray:
     """Per-spectrum scale (largest |value| that carries weight); refuses what float64 cannot fit."""
     with np.errstate(invalid="ignore"):
-        top = np.max(np.where(prep.weights > 0, np.abs(y), 0.0), axis=1)  # one pass, no loop over a map
+        if prep.weights.strides[0] == 0 and np.all(prep.weights[0] > 0):  # one weight row for all: no (N, M) copy
+            top = np.maximum(np.max(y, axis=1), -np.min(y, axis=1))
+        else:
+            top = np.max(np.where(prep.weights > 0, np.abs(y), 0.0), axis=1)  # one pass, no loop over a map
     bad = prep.usable & (~np.isfinite(top) | (top > MAX_INTENSITY) | ((top > 0.0) & (top < MIN_INTENSITY)))
     for i in np.flatnonzero(bad):
         prep.usable[i] = False
@@ -186,7 +189,7 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
     kind = get_background(options.background)
     in_fit = kind.name if kind.in_fit else "none"
     extra_flags = [""] * prep.y.shape[0]
-    fixed_bg = (np.zeros_like(prep.y) if kind.in_fit
+    fixed_bg = (np.broadcast_to(0.0, prep.y.shape) if kind.in_fit  # nothing subtracted: no (N, M) array
                 else _subtract_fixed(prep, kind.name, dict(options.background_options), extra_flags))
     spec = compile_model(lib, prep.x, background=in_fit, degree=options.degree,
                          background_options=dict(options.background_options) if kind.in_fit else None)

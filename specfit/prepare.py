@@ -108,11 +108,14 @@ def prepare(data: object, library: Library, *, window: tuple[float, float] | Non
     if inside.sum() < min_points:
         raise DataError(f"{_source(da)}only {int(inside.sum())} points of the data ({lo_data:g}–{hi_data:g}) lie "
                         f"inside the window {lo:g}–{hi:g}; a fit needs at least {min_points}")
-    da = da.isel({axis_dim: np.nonzero(inside)[0]})
+    idx = np.nonzero(inside)[0]
+    # the window of a monotonic axis is contiguous: a slice keeps a view (no copy of a large map)
+    da = da.isel({axis_dim: slice(int(idx[0]), int(idx[-1]) + 1) if idx[-1] - idx[0] + 1 == idx.size else idx})
     x = x_full[inside]
     batch_dims = tuple(da.dims[:-1])
     batch_shape = tuple(da.shape[:-1])
-    y = np.asarray(da.values, float).reshape(-1, x.size)
+    source_values = da.values
+    y = np.asarray(source_values, float).reshape(-1, x.size)
     descending = bool(x.size > 1 and x[0] > x[-1])
     if descending:
         x, y = x[::-1].copy(), y[:, ::-1].copy()
@@ -146,6 +149,9 @@ def prepare(data: object, library: Library, *, window: tuple[float, float] | Non
             # counts cannot be negative: a background-subtracted or corrupted file; fit, but say so
             note = f"{int(negative[i])} negative counts (XPS counts cannot be negative)"
             messages[i] = f"{messages[i]}; {note}" if messages[i] else note
+    if np.shares_memory(y, source_values):
+        y = y.view()
+        y.flags.writeable = False  # a view of the caller's data (no copy of a large map): never written through
     batch_coords = {name: coord.variable for name, coord in da.coords.items()
                     if set(coord.dims) <= set(batch_dims)}
     return Prepared(x=x, y=y, weights=w, usable=usable, messages=messages, axis_dim=axis_dim,

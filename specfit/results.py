@@ -60,7 +60,7 @@ def _natural_shape_limit(outcome: FitOutcome) -> np.ndarray:
 
 
 #: Spectra per block when fit quality is computed without keeping the curves (maps).
-QUALITY_BLOCK = 2048
+QUALITY_BLOCK = 512
 
 
 def _quality(outcome: FitOutcome, rows: slice, best: np.ndarray | None = None
