@@ -119,6 +119,21 @@ def test_cluster_fit_equals_in_memory_and_truth(client, library):
     assert 0.7 < np.sqrt(np.mean(z**2)) < 1.4
 
 
+def test_xps_map_with_active_shirley_equals_in_memory(client):
+    """Starting values must not depend on which spectra share a chunk (e.g. an iterated Shirley start)."""
+    from specfit.examples import xps_series
+
+    rng = np.random.default_rng(5)
+    li2s = rng.uniform(0.2, 0.8, 40)
+    lines = {"Li2S": {"center": 160.6, "fwhm": 1.1, "splitting": 1.18, "ratio": 0.5},
+             "Li2SO4": {"center": 169.1, "fwhm": 1.4, "splitting": 1.18, "ratio": 0.5}}
+    da, _ = xps_series(lines, np.stack([li2s, 1.0 - li2s], axis=1), x_range=(158.0, 174.0), step=0.05,
+                       total_counts=2e5, seed=5, shape=0.3)
+    options = {"components": "Li2S,Li2SO4", "background": "shirley"}
+    ref = specfit.fit(da, "xps/S2p", **options)
+    assert_same_result(specfit.fit(da.chunk({"etch_time": 10}), "xps/S2p", **options).compute(), ref)
+
+
 def test_resampled_errors_do_not_depend_on_the_scheduler(client, library):
     """Bootstrap draws are seeded chunk by chunk: a cluster and the local threads give the same errors."""
     da, _ = voigt_map(seed=5)
