@@ -5,18 +5,19 @@ goes through the same pipeline as in-memory data
 (:func:`specfit.pipeline.fit_prepared`, then
 :func:`specfit.results.build_dataset`) inside ``xarray.map_blocks``, so the
 result carries every variable of the schema -- covariances, flags and
-messages included -- as dask arrays.  Nothing runs until ``.compute()``,
-and then on whatever scheduler is active: the local threads, or a
+messages included -- as dask arrays.  The map is fitted at ``.compute()``
+(``fit`` itself only reads and fits the pilot spectra and the first
+spectrum), on whatever scheduler is active: the local threads, or a
 ``dask.distributed`` cluster once a ``Client`` is connected.  The library
 and options travel to the workers with each task (both pickle); no worker
 needs the library file.
 
 * Starting values: a map of :data:`~specfit.pipeline.PILOT_MIN` spectra or
   more starts from a pilot fit of spectra spread over the *whole* map
-  (:func:`specfit.pipeline.pilot_rows`); those spectra are read from their
-  chunks first (one extra read of the chunks that hold them) and sent with
-  every chunk, so each chunk starts exactly as the in-memory fit does.
-
+  (:func:`specfit.pipeline.pilot_rows`).  Those spectra are read from their
+  chunks when ``fit`` is called (spread over the map, they usually touch
+  every chunk: one extra pass over the data) and sent with every chunk,
+  which refits them, so each chunk starts exactly as the in-memory fit does.
 * Progress: the fit is lazy, so the progress to watch is dask's, at compute
   time (``dask.diagnostics.ProgressBar`` on the local scheduler,
   ``distributed.progress`` or the dashboard on a cluster); chunks never
