@@ -327,7 +327,7 @@ def _sizes(name: str, quick: bool, n_global: int | None) -> list[tuple[int, int]
                 "raman-series-global": [(12, 3)], "raman-6band": [(8, 1)]}[name]
     if name == "raman-series-global":
         return [(n, 10) for n in ((n_global,) if n_global else (10, 50, 200, 1000))]
-    return {"raman-map": [(10_000, 60)], "raman-map-1024": [(10_000, 20)], "xps-s2p": [(500, 40)],
+    return {"raman-map": [(10_000, 200)], "raman-map-1024": [(10_000, 20)], "xps-s2p": [(500, 40)],
             "raman-6band": [(2000, 10)]}[name]
 
 

@@ -54,12 +54,12 @@ def test_synthetic_map_truth_is_what_the_data_hold(bench):
 
 
 def test_global_series_recovers_the_generating_truth(bench, tmp_path):
-    """share=center,width over 300 spectra: converges, and fractions agree with the truth within their errors."""
+    """share=center,width over 1000 spectra: converges, and fractions agree with the truth within their errors."""
     import numpy as np
 
     import specfit
 
-    da, truth = bench.raman_map(300, 401, seed=11, series=True, truth=True)
+    da, truth = bench.raman_map(1000, 401, seed=11, series=True, truth=True)
     ds = specfit.fit(da, str(bench.write_raman_library(tmp_path)), share=("center", "width"), progress=False)
     assert bool(ds.success.all())
     z = (ds.fraction.values - truth["fraction"]) / ds.fraction_stderr.values
