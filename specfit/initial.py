@@ -40,24 +40,31 @@ def _area_columns(spec: ModelSpec, x: NDArray, theta: NDArray) -> tuple[list[int
 def _weighted_least_squares(design: NDArray, target: NDArray, weights: NDArray) -> NDArray:
     """Coefficients ``(N, K)`` minimising ``|w (target - design c)|`` per spectrum (tiny ridge keeps them regular).
 
-    ``design`` is ``(N, M, K)`` or ``(1, M, K)``; a design and weights common to
-    every spectrum give one ``(K, K)`` system with ``N`` right-hand sides.
+    ``design`` is ``(N, M, K)`` or ``(1, M, K)``; with a common design, the
+    spectra of unit weights share one ``(K, K)`` system.  Which way a spectrum
+    is solved depends on that spectrum alone, and no sum goes through BLAS
+    (whose rounding varies with N and its threads): a spectrum's start must not
+    depend on the batch it is in (a dask chunk, a worker's single-threaded BLAS).
     """
-    k = design.shape[2]
-    if design.shape[0] == 1 and np.all(weights == weights[:1]):
-        dw = design[0] * weights[0][:, None]
-        normal = (dw.T @ dw)[None]
-        # einsum, not BLAS: a spectrum's sums must not depend on N or on BLAS threads (a dask worker runs
-        # single-threaded BLAS; chunks of a map must give the in-memory answer)
-        rhs = np.einsum("nm,mk->nk", target * weights, dw)
-    else:
-        dw = design * weights[:, :, None]
+    n, k = target.shape[0], design.shape[2]
+    coef = np.empty((n, k))
+    shared = np.all(weights == 1.0, axis=1) if design.shape[0] == 1 else np.zeros(n, bool)
+
+    def ridge(normal: NDArray) -> NDArray:
+        return 1e-10 * np.maximum(np.trace(normal, axis1=-2, axis2=-1), 1e-300)[..., None, None] * np.eye(k)
+
+    if shared.any():
+        rows = slice(None) if shared.all() else shared  # no (N, M) copy for a map of finite spectra
+        normal = np.einsum("mk,ml->kl", design[0], design[0])
+        rhs = np.einsum("nm,mk->nk", target[rows], design[0])
+        coef[rows] = np.einsum("nl,kl->nk", rhs, np.linalg.inv(normal + ridge(normal)))
+    if not shared.all():
+        rest = ~shared
+        dw = np.broadcast_to(design, (n,) + design.shape[1:])[rest] * weights[rest][:, :, None]
         normal = np.einsum("nmk,nml->nkl", dw, dw)
-        rhs = np.einsum("nmk,nm->nk", dw, target * weights)
-    ridge = 1e-10 * np.maximum(np.trace(normal, axis1=1, axis2=2), 1e-300)[:, None, None] * np.eye(k)
-    if normal.shape[0] == 1:
-        return np.einsum("nl,kl->nk", rhs, np.linalg.inv(normal[0] + ridge[0]))
-    return np.linalg.solve(normal + ridge, rhs[..., None])[..., 0]
+        rhs = np.einsum("nmk,nm->nk", dw, target[rest] * weights[rest])
+        coef[rest] = np.linalg.solve(normal + ridge(normal), rhs[..., None])[..., 0]
+    return coef
 
 
 def _shirley_guess(y: NDArray, x: NDArray, n_average: int = 3, n_iter: int = 30) -> NDArray:
