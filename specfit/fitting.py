@@ -209,6 +209,9 @@ def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset
     """Component selection (:mod:`specfit.selection`) over fits of candidate subsets."""
     from .selection import select_components
 
+    lazy = isinstance(data, xr.DataArray) and data.chunks is not None
+    if lazy:  # every candidate model reads every spectrum: load once, not once per candidate fit
+        data = data.compute()
     bar = None
     if options.progress is not False:
         from tqdm.auto import tqdm
@@ -223,7 +226,12 @@ def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset
         return ds
 
     try:
-        return select_components(fit_subset, lib.component_names, shared=bool(options.share))
+        ds = select_components(fit_subset, lib.component_names, shared=bool(options.share))
+        if lazy:
+            ds.attrs["dask"] = ("component selection (components='auto') fits several candidate models of every "
+                                "spectrum: the data were loaded into this process once and fitted in memory (the "
+                                "result is not lazy); pass components=... to fit chunk by chunk")
+        return ds
     finally:
         if bar is not None:
             bar.close()

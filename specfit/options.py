@@ -136,6 +136,12 @@ class FitOptions:
                    select=chosen_select, lineshape=lineshape or "",
                    charge_shift=None if charge_shift is None else float(charge_shift), progress=progress)
 
+    def __reduce__(self):
+        # a read-only mapping does not pickle: send a plain dict (dask workers receive options by pickle)
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        state["background_options"] = dict(self.background_options)
+        return (_options_from_state, (state,))
+
     @property
     def shared_groups(self) -> frozenset[str]:
         """Parameter groups (``center``, ``width``, ``shape``) shared across the batch."""
@@ -148,3 +154,8 @@ class FitOptions:
         out["share"] = ",".join(self.share)
         out["components"] = list(self.components)
         return json.loads(json.dumps(out, default=str))
+
+
+def _options_from_state(state: dict) -> FitOptions:
+    """Rebuild pickled :class:`FitOptions` (see ``FitOptions.__reduce__``)."""
+    return FitOptions(**(state | {"background_options": MappingProxyType(dict(state["background_options"]))}))

@@ -74,6 +74,33 @@ def test_dask_global_fit_says_why_it_loads():
     assert "couples every spectrum" in ds.attrs["dask"]
 
 
+def test_component_selection_on_dask_data_loads_once_and_says_so():
+    """components='auto' on dask data: one load (not one per candidate fit), the in-memory answer, said in attrs."""
+    from specfit.examples import xps_series
+
+    comps = {"LiF": {"center": 685.3, "fwhm": 1.6}, "C-F": {"center": 688.4, "fwhm": 1.8}}
+    da, _ = xps_series(comps, np.array([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]]), seed=3)
+    ref = specfit.fit(da, "xps/F1s", progress=False)
+    got = specfit.fit(da.chunk({da.dims[0]: 1}), "xps/F1s", progress=False)
+    assert "loaded into this process once" in got.attrs["dask"]
+    assert list(got.component.values[got.selected.values.any(axis=0)]) == \
+        list(ref.component.values[ref.selected.values.any(axis=0)])
+    np.testing.assert_allclose(got.fraction.values, ref.fraction.values, rtol=1e-10, equal_nan=True)
+
+
+def test_fit_options_pickle():
+    """FitOptions travel to dask workers: plain pickle must work (its read-only background options included)."""
+    import pickle
+
+    from specfit.fitting import resolve_library
+    from specfit.options import FitOptions
+
+    lib = resolve_library("xps/F1s")
+    options = FitOptions.build(lib, background="shirley_fixed", background_options={"n_average": 3})
+    back = pickle.loads(pickle.dumps(options))
+    assert back == options and dict(back.background_options) == {"n_average": 3}
+
+
 def test_large_batches_keep_parameters_not_curves(monkeypatch):
     import specfit.results as results
 
