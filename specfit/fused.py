@@ -266,47 +266,48 @@ def _solve_small(a, b, out):  # pragma: no cover - compiled below
     return True
 
 
-def _kernel_one(i, theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
-                lin_hi, project, cost, grad, hess, out_r, out_j, store):  # pragma: no cover - compiled below
+def _scratch(n_par, n_terms, m_pts):  # pragma: no cover - compiled below
+    """Work arrays of one spectrum's evaluation: model, ``jt`` ``(P, M)``, per-line unit profiles and
+    derivatives ``(T, M)`` x 4, and five ``(M,)`` rows (``t``, ``g``, ``gt``, ``gs``, residual)."""
+    return (np.empty(m_pts), np.empty((n_par, m_pts)), np.empty((n_terms, m_pts)), np.empty((n_terms, m_pts)),
+            np.empty((n_terms, m_pts)), np.empty((n_terms, m_pts)), np.empty(m_pts), np.empty(m_pts),
+            np.empty(m_pts), np.empty(m_pts), np.empty(m_pts))
+
+
+def _spectrum_normal(theta_i, x, y_row, w_row, arrays, project, scratch, grad, hess):  # pragma: no cover
+    """Evaluate one spectrum at ``theta_i`` (projected in place with ``project``): returns the cost and
+    fills ``grad`` (``J^T r``) and ``hess`` (``J^T J``); ``arrays`` is :meth:`CompiledProblem.arrays`."""
+    codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi = arrays
+    model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr = scratch
+    spectrum_kernel(theta_i, x, y_row, w_row, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
+                    lin_hi, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr)
+    grad[:] = np.dot(jt, rr)
+    hess[:, :] = np.dot(jt, jt.T)
+    return np.dot(rr, rr)
+
+
+def _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j,
+                store):  # pragma: no cover - compiled below
     """Spectrum ``i`` of :func:`_kernel`: evaluate, reduce to cost, ``J^T r`` and ``J^T J`` (and store r, J)."""
-    n_par = theta.shape[1]
-    m_pts = x.size
-    n_terms = codes.size
-    model = np.empty(m_pts)
-    jt = np.empty((n_par, m_pts))
-    unit = np.empty((n_terms, m_pts))
-    d_c = np.empty((n_terms, m_pts))
-    d_w = np.empty((n_terms, m_pts))
-    d_s = np.empty((n_terms, m_pts))
-    t = np.empty(m_pts)
-    g = np.empty(m_pts)
-    gt = np.empty(m_pts)
-    gs = np.empty(m_pts)
-    rr = np.empty(m_pts)
-    spectrum_kernel(theta[i], x, y[rows[i]], w[rows[i]], codes, pidx, pscale, poff, bg_code, bg_idx, basis_t,
-                    lin_idx, lin_lo, lin_hi, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr)
-    cost[i] = np.dot(rr, rr)
-    grad[i] = np.dot(jt, rr)
-    hess[i] = np.dot(jt, jt.T)
+    scratch = _scratch(theta.shape[1], arrays[0].size, x.size)
+    cost[i] = _spectrum_normal(theta[i], x, y[rows[i]], w[rows[i]], arrays, project, scratch, grad[i], hess[i])
     if store:
-        out_r[i] = rr
-        out_j[i] = jt.T
+        out_r[i] = scratch[10]
+        out_j[i] = scratch[1].T
 
 
 # Two loops, not one function compiled twice: numba's cache keys a function by name and line, not by
 # its ``parallel`` flag, so one source compiled both ways would load either build for both.
-def _kernel(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi,
-            project, cost, grad, hess, out_r, out_j, store):  # pragma: no cover - compiled below
+def _kernel(theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j,
+            store):  # pragma: no cover - compiled below
     for i in numba.prange(theta.shape[0]):
-        _kernel_one(i, theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
-                    lin_hi, project, cost, grad, hess, out_r, out_j, store)
+        _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j, store)
 
 
-def _kernel_in_order(theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
-                     lin_hi, project, cost, grad, hess, out_r, out_j, store):  # pragma: no cover - compiled below
+def _kernel_in_order(theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j,
+                     store):  # pragma: no cover - compiled below
     for i in range(theta.shape[0]):
-        _kernel_one(i, theta, rows, x, y, w, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
-                    lin_hi, project, cost, grad, hess, out_r, out_j, store)
+        _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j, store)
 
 
 if HAVE_NUMBA:
@@ -316,6 +317,8 @@ if HAVE_NUMBA:
     _solve_small = numba.njit(cache=True)(_solve_small)
     _project_linear = numba.njit(cache=True)(_project_linear)
     _spectrum_c = numba.njit(cache=True)(_spectrum)
+    _scratch = numba.njit(cache=True)(_scratch)
+    _spectrum_normal = numba.njit(cache=True)(_spectrum_normal)
     _kernel_one = numba.njit(cache=True)(_kernel_one)
     _kernel_serial = numba.njit(cache=True)(_kernel_in_order)
     _kernel_parallel = numba.njit(cache=True, parallel=True)(_kernel)
@@ -325,6 +328,8 @@ else:
 #: Public names of the compiled pieces the per-spectrum solver (:mod:`specfit.fused_lm`) is built from.
 spectrum_kernel = _spectrum_c
 solve_small = _solve_small
+scratch_arrays = _scratch
+spectrum_normal_equations = _spectrum_normal
 
 
 @dataclass
@@ -360,8 +365,7 @@ class CompiledProblem:
         out_r = np.empty((n, m)) if store else np.empty((0, 0))
         out_j = np.empty((n, m, p)) if store else np.empty((0, 0, 0))
         kernel = _kernel_parallel if threading.current_thread() is threading.main_thread() else _kernel_serial
-        kernel(theta, rows, self.x, self.y, self.weights, self.codes, self.pidx, self.pscale, self.poff, self.bg_code,
-               self.bg_idx, self.basis, self.lin_idx, self.lin_lo, self.lin_hi, project and self.lin_idx.size > 0,
+        kernel(theta, rows, self.x, self.y, self.weights, self.arrays(), project and self.lin_idx.size > 0,
                cost, grad, hess, out_r, out_j, store)
         return theta, cost, grad, hess, out_r, out_j
 

@@ -25,38 +25,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .faddeeva import HAVE_NUMBA
-from .fused import CompiledProblem, solve_small, spectrum_kernel
+from .fused import CompiledProblem, scratch_arrays, solve_small, spectrum_normal_equations
 
 __all__ = ["compiled_levenberg_marquardt"]
-
-
-def _normal(theta_i, x, y_row, w_row, cp, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr, grad, hess):
-    """Evaluate one spectrum at ``theta_i`` (projected in place with ``project``): cost, ``grad``, ``hess``."""
-    codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo, lin_hi = cp
-    spectrum_kernel(theta_i, x, y_row, w_row, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
-                    lin_hi, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr)
-    grad[:] = np.dot(jt, rr)
-    hess[:, :] = np.dot(jt, jt.T)
-    return np.dot(rr, rr)
 
 
 def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xtol, lambda0, hess):
     """Fit one spectrum from ``theta`` (overwritten with the answer, ``hess`` with its ``J^T J``);
     returns ``(cost, nfev, converged)``."""
     n_par = theta.size
-    m_pts = x.size
-    n_terms = cp[0].size
-    model = np.empty(m_pts)
-    jt = np.empty((n_par, m_pts))
-    unit = np.empty((n_terms, m_pts))
-    d_c = np.empty((n_terms, m_pts))
-    d_w = np.empty((n_terms, m_pts))
-    d_s = np.empty((n_terms, m_pts))
-    t = np.empty(m_pts)
-    g = np.empty(m_pts)
-    gt = np.empty(m_pts)
-    gs = np.empty(m_pts)
-    rr = np.empty(m_pts)
+    scratch = scratch_arrays(n_par, cp[0].size, x.size)
     grad = np.empty(n_par)
     grad_t = np.empty(n_par)
     hess_t = np.empty((n_par, n_par))
@@ -69,8 +47,7 @@ def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xt
     dscale = np.empty(n_par)
     for p in range(n_par):
         theta[p] = min(max(theta[p], lo[p]), hi[p])
-    cost = _normal(theta, x, y_row, w_row, cp, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr, grad,
-                   hess)
+    cost = spectrum_normal_equations(theta, x, y_row, w_row, cp, project, scratch, grad, hess)
     nfev = 1
     if not np.isfinite(cost):
         return cost, nfev, False
@@ -109,8 +86,7 @@ def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xt
         small_step = True
         for p in range(n_par):
             trial[p] = min(max(theta[p] + step[p], lo[p]), hi[p])
-        cost_t = _normal(trial, x, y_row, w_row, cp, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr,
-                         grad_t, hess_t)
+        cost_t = spectrum_normal_equations(trial, x, y_row, w_row, cp, project, scratch, grad_t, hess_t)
         nfev += 1
         for p in range(n_par):
             if abs(trial[p] - theta[p]) > xtol * (abs(theta[p]) + xtol):
@@ -174,7 +150,6 @@ def _lm_kernel_in_order(theta, lo, hi, rows, x, y, w, cp, project, max_nfev, fto
 if HAVE_NUMBA:
     import numba
 
-    _normal = numba.njit(cache=True)(_normal)
     _lm_spectrum = numba.njit(cache=True)(_lm_spectrum)
     _lm_one = numba.njit(cache=True)(_lm_one)
     _lm_serial = numba.njit(cache=True)(_lm_kernel_in_order)
