@@ -216,7 +216,8 @@ def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset
     if options.progress is not False:
         from tqdm.auto import tqdm
 
-        bar = tqdm(desc="component selection", unit="fit", delay=0 if options.progress else 2.0, leave=False)
+        bar = tqdm(desc="component selection", unit="fit", delay=0 if options.progress else 2.0, leave=False,
+                   disable=None if options.progress is None else False)  # None: no bar when stderr is no terminal
 
     def fit_subset(names: tuple[str, ...]) -> xr.Dataset:
         sub = replace(options, components=tuple(names), select="none", progress=False)

@@ -202,12 +202,13 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
                      success=np.zeros(n, bool), n_varys=np.full(n, float(p)), fixed_bg=fixed_bg,
                      flags=extra_flags)
     rows = np.nonzero(prep.usable)[0]
-    if rows.size == 0:
-        return out
-    engine = engine_for(options, rows.size)
+    engine = engine_for(options, max(rows.size, 1))
     out.engine = engine.name
     out.attrs["start"] = "library values (areas and backgrounds: least squares on each spectrum)"
+    # the start is the batch's (its pilot), stated even when none of these spectra can be fitted
     start = _pilot_start(pilot, prep.x, spec, engine.name, options, out.attrs) if kind.in_fit else None
+    if rows.size == 0:
+        return out
     if engine.shares:
         # one scale for the whole series: per-spectrum scales would re-weight spectra in the joint chi-square
         scale[rows] = scale[rows].max()
@@ -234,8 +235,9 @@ def _progress(chunks: list[NDArray], options: FitOptions, total: int):
         return chunks
     from tqdm.auto import tqdm
 
+    # progress=None: tqdm's own rule, no bar when stderr is not a terminal (logs); True: always
     return tqdm(chunks, desc=f"fitting {total} spectra", unit="chunk", delay=0 if options.progress else 2.0,
-                leave=False)
+                leave=False, disable=None if options.progress is None else False)
 
 
 def _store(out: FitOutcome, chunk: NDArray, sol: Solution, s: NDArray, amp: NDArray) -> None:

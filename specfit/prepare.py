@@ -73,12 +73,12 @@ def _axis_values(da: xr.DataArray) -> NDArray:
     dim = da.dims[-1]
     x = np.asarray(da[dim].values if dim in da.coords else np.arange(da.shape[-1]), float)
     if not np.all(np.isfinite(x)):
-        raise DataError(f"spectral axis {dim!r} contains NaN or inf")
+        raise DataError(f"{_source(da)}spectral axis {dim!r} contains NaN or inf")
     step = np.diff(x)
     if np.any(step == 0):
-        raise DataError(f"spectral axis {dim!r} has duplicated values (first at {x[1:][step == 0][0]:g})")
+        raise DataError(f"{_source(da)}spectral axis {dim!r} has duplicated values (first at {x[1:][step == 0][0]:g})")
     if x.size > 1 and not (np.all(step > 0) or np.all(step < 0)):
-        raise DataError(f"spectral axis {dim!r} is not monotonic")
+        raise DataError(f"{_source(da)}spectral axis {dim!r} is not monotonic")
     return x
 
 

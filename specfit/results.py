@@ -323,6 +323,8 @@ def save(ds: xr.Dataset | xr.DataTree, path: str | Path, *, protect: tuple[str |
     inputs = attrs.get("inputs", [])
     named += [inputs] if isinstance(inputs, str) else list(np.atleast_1d(inputs))
     protect = tuple(protect) + tuple(str(p) for p in named if p)
+    if isinstance(ds, xr.Dataset) and any(v.chunks is not None for v in ds.variables.values()):
+        ds = ds.compute()  # one pass over a lazy (dask) result: written variable by variable, each would refit
     return atomic_write(Path(path), lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True),
                         inputs=protect)
 

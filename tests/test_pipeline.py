@@ -88,6 +88,35 @@ def test_component_selection_on_dask_data_loads_once_and_says_so():
     np.testing.assert_allclose(got.fraction.values, ref.fraction.values, rtol=1e-10, equal_nan=True)
 
 
+def test_dask_first_spectrum_unusable_keeps_the_start_note_and_save_fits_once(tmp_path, monkeypatch):
+    """A lazy result whose first spectrum cannot be fitted still says where the fit started (the pilot); saving a
+    lazy result fits each chunk once (not once per variable written)."""
+    import specfit.daskfit as daskfit
+    from specfit.pipeline import PILOT_MIN
+
+    da, _ = raman_series(PILOT_MIN + 4, seed=4)
+    da[0] = 5.0  # constant: not fitted
+    ref = specfit.fit(da, "raman/fsi_tfsi", progress=False)
+    calls = []
+    original = daskfit._fit_block
+    monkeypatch.setattr(daskfit, "_fit_block", lambda *a, **k: calls.append(1) or original(*a, **k))
+    lazy = specfit.fit(da.chunk({"sample": 130}), "raman/fsi_tfsi", progress=False)
+    assert lazy.attrs["start"] == ref.attrs["start"] and "pilot" in ref.attrs["start"]
+    specfit.save(lazy, tmp_path / "lazy.nc")
+    assert len(calls) == 2  # two chunks, one fit each
+    back = specfit.open_results(tmp_path / "lazy.nc")
+    np.testing.assert_allclose(back.fraction.values, ref.fraction.values, rtol=1e-10, equal_nan=True)
+    assert str(back.flags.values[0]) == "not_fitted"
+
+
+def test_axis_errors_name_the_file(tmp_path):
+    bad = tmp_path / "dup.csv"
+    bad.write_text("x,y\n700,1\n710,2\n710,3\n720,4\n730,5\n740,6\n")
+    proc = _cli("fit", str(bad), "--library", "raman/fsi_tfsi", "--out", str(tmp_path / "r.nc"))
+    assert proc.returncode == 2
+    assert "dup.csv" in proc.stderr and "duplicated" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_fit_options_pickle():
     """FitOptions travel to dask workers: plain pickle must work (its read-only background options included)."""
     import pickle
