@@ -19,7 +19,7 @@ import numpy as np
 from .cliutil import EXIT_USAGE, add_flag_options, assignments, finish, pair, parse_value
 from .errors import SpecfitError
 from .library import SHAPE_TIES
-from .options import ENGINES, UNCERTAINTY_METHODS
+from .options import ENGINES, STARTS, UNCERTAINTY_METHODS
 
 #: Options whose value may start with '-' (a negative number): rewritten to ``--opt=value``.
 _NEGATIVE_OK = ("--window", "--charge-shift")
@@ -43,7 +43,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
              window=args.window, engine=args.engine, weights=args.weights, lineshape=args.lineshape,
              uncertainty=args.uncertainty, n_draws=args.n_draws, shape_tie=args.shape_tie,
              background_options=options or None, charge_shift=args.charge_shift,
-             progress=False if args.quiet else None)
+             progress=False if args.quiet else None, start=args.start)
     ds.attrs["inputs"] = [str(p) for p in args.inputs]
     save(ds, args.out, protect=tuple(args.inputs))  # the library file, read in this session, is protected too
     n_ok = int(ds["success"].sum())
@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shape-tie", choices=SHAPE_TIES,
                    help="one shape parameter for all components (all), one each (none), or one unless a "
                         "global fit's series rejects it (auto); default: the library's")
+    p.add_argument("--start", default="auto", choices=STARTS,
+                   help="starting values: a pilot fit of 64 spectra for batches of 256 or more (auto), or always "
+                        "the library's (library: a spectrum's result then does not depend on its batch)")
     p.add_argument("--engine", default="batch", choices=ENGINES)
     p.add_argument("--uncertainty", default="covariance", choices=UNCERTAINTY_METHODS,
                    help="standard errors from the covariance (default) or from refits of resampled data")

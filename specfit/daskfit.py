@@ -74,7 +74,7 @@ def _fit_block(block: xr.DataArray, index: xr.DataArray, lib: Library, options: 
 def _pilot(data: xr.DataArray, lib: Library, options: FitOptions) -> Prepared | None:
     """The pilot spectra of the whole map (the rows the in-memory fit picks), read from their chunks."""
     rows = pilot_rows(int(np.prod(data.shape[:-1], dtype=np.int64)))
-    if rows is None:
+    if rows is None or options.start == "library":
         return None
     where = np.unravel_index(rows, data.shape[:-1])
     picked = data.isel({d: xr.DataArray(w, dims="pilot") for d, w in zip(data.dims[:-1], where)})

@@ -103,7 +103,7 @@ def fit(data: object, library: object, *, components: object = None, background:
         weights: str | None = None, degree: int = 2, background_options: dict | None = None,
         max_nfev: int | None = None, lineshape: str | None = None, uncertainty: str = "covariance",
         n_draws: int = 100, seed: int | None = 0, shape_tie: str | None = None, select: str | None = None,
-        charge_shift: float | None = None, progress: bool | None = None) -> xr.Dataset:
+        charge_shift: float | None = None, progress: bool | None = None, start: str = "auto") -> xr.Dataset:
     """Fit every spectrum of ``data`` with the components of ``library``.
 
     Parameters
@@ -155,7 +155,16 @@ def fit(data: object, library: object, *, components: object = None, background:
         Known charge shift in eV added to the binding-energy axis before the
         fit (XPS); recorded per spectrum as ``charge_shift``.
     progress : bool, optional
-        Progress bar: None shows one for runs longer than about 2 s.
+        Progress bar: None shows one for runs longer than about 2 s (on a
+        terminal), True always, False never.
+    start : {"auto", "library"}
+        Starting values.  ``"auto"``: a batch of
+        :data:`~specfit.pipeline.PILOT_MIN` spectra or more starts from the
+        median centers, widths and shapes of a pilot fit of 64 of its spectra
+        (fewer evaluations on maps), smaller batches from the library's values.
+        ``"library"``: always the library's values, so a spectrum's result does
+        not depend on the batch it is fitted in (a spectrum whose chi-square has
+        two minima may otherwise land in either).  ``attrs["start"]`` says which.
 
     Returns
     -------
@@ -177,7 +186,7 @@ def fit(data: object, library: object, *, components: object = None, background:
                                degree=degree, background_options=background_options, max_nfev=max_nfev,
                                uncertainty=uncertainty, n_draws=n_draws, seed=seed, shape_tie=shape_tie,
                                window=window, components=components, select=select, lineshape=lineshape,
-                               charge_shift=charge_shift, progress=progress)
+                               charge_shift=charge_shift, progress=progress, start=start)
     calibration = None
     if isinstance(data, xr.DataArray):
         check_data_matches(data, lib)

@@ -23,6 +23,8 @@ ENGINES = ("batch", "lmfit")
 UNCERTAINTY_METHODS = ("covariance", "montecarlo", "bootstrap")
 WEIGHTS = ("none", "poisson")
 SELECTIONS = ("none", "auto")
+#: Where a batch's fit starts: a pilot fit of the batch when it has enough spectra, or the library's values.
+STARTS = ("auto", "library")
 #: ``share`` words and the parameter groups they tie together across a batch.
 SHARE_GROUPS = {"center": ("center",), "width": ("width", "shape"), "fwhm": ("width",), "shape": ("shape",)}
 
@@ -67,6 +69,7 @@ class FitOptions:
     lineshape: str = ""
     charge_shift: float | None = None
     progress: bool | None = None
+    start: str = "auto"
 
     @classmethod
     def build(cls, library: Library, *, background: str | None = None, share: object = None,
@@ -75,14 +78,14 @@ class FitOptions:
               uncertainty: str = "covariance", n_draws: int = 100, seed: int | None = 0,
               shape_tie: str | None = None, window: tuple[float, float] | None = None,
               components: object = None, select: str | None = None, lineshape: str | None = None,
-              charge_shift: float | None = None, progress: bool | None = None) -> FitOptions:
+              charge_shift: float | None = None, progress: bool | None = None, start: str = "auto") -> FitOptions:
         """Validate user options against ``library`` (its defaults fill what is not given).
 
         Raises
         ------
         OptionError
             An option value outside its choices (engine, uncertainty, share word,
-            shape tie, weights, n_draws < 2 for resampling, max_nfev < 1, a
+            shape tie, weights, start, n_draws < 2 for resampling, max_nfev < 1, a
             window with lo > hi, lmfit asked to share parameters).
         LibraryError
             An unknown background.
@@ -127,6 +130,7 @@ class FitOptions:
         if charge_shift is not None and library.technique != "xps":
             raise OptionError(f"charge_shift applies to XPS binding energies; library {library.name!r} is for "
                               f"{library.technique}")
+        start = _choice("start", start, STARTS)
         if int(degree) < 0:
             raise OptionError(f"degree must be >= 0, got {degree}")
         return cls(background=bg, share=share_t, engine=engine, weights=w, degree=int(degree),
@@ -134,7 +138,8 @@ class FitOptions:
                    max_nfev=None if max_nfev is None else int(max_nfev), uncertainty=uncertainty,
                    n_draws=int(n_draws), seed=seed, shape_tie=tie, window=window, components=names,
                    select=chosen_select, lineshape=lineshape or "",
-                   charge_shift=None if charge_shift is None else float(charge_shift), progress=progress)
+                   charge_shift=None if charge_shift is None else float(charge_shift), progress=progress,
+                   start=start)
 
     def __reduce__(self):
         # a read-only mapping does not pickle: send a plain dict (dask workers receive options by pickle)

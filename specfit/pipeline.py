@@ -206,7 +206,8 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
     out.engine = engine.name
     out.attrs["start"] = "library values (areas and backgrounds: least squares on each spectrum)"
     # the start is the batch's (its pilot), stated even when none of these spectra can be fitted
-    start = _pilot_start(pilot, prep.x, spec, engine.name, options, out.attrs) if kind.in_fit else None
+    start = (_pilot_start(pilot, prep.x, spec, engine.name, options, out.attrs)
+             if kind.in_fit and options.start == "auto" else None)
     if rows.size == 0:
         return out
     if engine.shares:
@@ -266,7 +267,7 @@ def fit_prepared(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepa
     unless an F-test on the whole series rejects it (``p < ALPHA``);
     otherwise ``auto`` and ``all`` tie every shape (see :mod:`specfit.shapetie`).
     """
-    pilot = pilot_of(prep) if pilot is None else pilot
+    pilot = None if options.start == "library" else pilot_of(prep) if pilot is None else pilot
     tie = options.shape_tie
     shares_shape = "shape" in options.shared_groups
     tested = (tie == "auto" and shares_shape and int(prep.usable.sum()) > 1 and tie_shapes(lib) != lib)

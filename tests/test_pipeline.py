@@ -117,6 +117,26 @@ def test_axis_errors_name_the_file(tmp_path):
     assert "dup.csv" in proc.stderr and "duplicated" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_start_library_makes_a_spectrum_independent_of_its_batch(tmp_path):
+    """start='library': a spectrum gives the same answer in a 300-spectrum batch as alone (no pilot); the CLI
+    option reaches the fit."""
+    from specfit.pipeline import PILOT_MIN
+
+    da, _ = raman_series(PILOT_MIN + 44, seed=6)
+    whole = specfit.fit(da, "raman/fsi_tfsi", progress=False, start="library")
+    assert whole.attrs["start"].startswith("library values")
+    alone = specfit.fit(da.isel(sample=slice(100, 110)), "raman/fsi_tfsi", progress=False, start="library")
+    np.testing.assert_allclose(whole.fraction.values[100:110], alone.fraction.values, rtol=1e-9)
+    lazy = specfit.fit(da.chunk({"sample": 100}), "raman/fsi_tfsi", progress=False, start="library").compute()
+    np.testing.assert_allclose(lazy.fraction.values, whole.fraction.values, rtol=1e-10)
+    path = tmp_path / "s.nc"
+    da.to_netcdf(path)
+    proc = _cli("fit", str(path), "--library", "raman/fsi_tfsi", "--start", "library", "--quiet",
+                "--out", str(tmp_path / "r.nc"))
+    assert proc.returncode in (0, 3), proc.stderr
+    assert specfit.open_results(tmp_path / "r.nc").attrs["start"].startswith("library values")
+
+
 def test_fit_options_pickle():
     """FitOptions travel to dask workers: plain pickle must work (its read-only background options included)."""
     import pickle
