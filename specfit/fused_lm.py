@@ -13,8 +13,8 @@ the fused evaluation of :mod:`specfit.fused`, spectra in parallel (numba
 ``prange``) when called from the main thread.  Nothing proportional to the
 number of spectra is done in Python, and no ``(N, M, P)`` array exists.
 
-Tested against :func:`specfit.engine.levenberg_marquardt` (same minima) in
-``tests/test_engines.py``.  Needs numba (the optional ``fast`` extra).
+Tested against :func:`specfit.engine.levenberg_marquardt` (the same steps: chi-square equal
+to 1e-7, usually 1e-14) in ``tests/test_faddeeva.py``.  Needs numba (the optional ``fast`` extra).
 """
 
 from __future__ import annotations
