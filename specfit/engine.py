@@ -109,10 +109,7 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, theta0: NDArray, lo
         ``(theta_subset, rows) -> (cost (n,), J^T r (n, P), J^T J (n, P, P))``
         of the same problem, e.g. :meth:`specfit.fused.CompiledProblem.normal_equations`;
         used for every step instead of ``residual_jacobian`` (which then only
-        gives the returned residual and Jacobian).  It may return a fourth
-        item, the point actually evaluated ``(n, P)`` (variable projection:
-        :meth:`specfit.fused.CompiledProblem.projected_normal_equations`), which
-        then replaces the trial point.
+        gives the returned residual and Jacobian).
 
     Returns
     -------
@@ -125,9 +122,7 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, theta0: NDArray, lo
     rows = np.arange(n)
     if normal_equations is None:
         normal_equations = blocked_normal_equations(residual_jacobian)
-    cost, grad, hess, *projected = normal_equations(theta, rows)
-    if projected:
-        theta = projected[0]
+    cost, grad, hess = normal_equations(theta, rows)
     nfev = np.ones(n, int)
     lam = np.full(n, lambda0)
     nu = np.full(n, 2.0)
@@ -153,9 +148,7 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, theta0: NDArray, lo
         trial = np.clip(ta + step, lower[active], upper[active])
         # the Jacobian comes with the trial residual: the costly lineshape evaluation (Faddeeva
         # function) is shared, and an accepted step needs no further evaluation.
-        cost_trial, grad_trial, hess_trial, *projected = normal_equations(trial, active)
-        if projected:  # variable projection: the linear parameters were re-solved at the trial point
-            trial = projected[0]
+        cost_trial, grad_trial, hess_trial = normal_equations(trial, active)
         nfev[active] += 1
         ca = cost[active]
         better = np.isfinite(cost_trial) & (cost_trial <= ca)
