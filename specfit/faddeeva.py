@@ -91,6 +91,27 @@ def _asymptotic(z: NDArray) -> NDArray:
     return 1j * _INV_SQRT_PI / z * series
 
 
+def _near_lorentz(t, g, s2, dq):
+    """Unit Voigt near the Lorentzian limit and its ``t`` and ``r`` derivatives (scalars or arrays).
+
+    ``L(t) + s2/2 L''(t)``, the Lorentzian ``L`` of half width ``g`` with the
+    Gaussian variance ``s2`` as a second-order correction: the Faddeeva
+    derivative cancels catastrophically below a sigma of ``LORENTZ_LIMIT`` FWHM.
+    ``dq`` is ``dq/dr`` of Olivero's ``q`` (``sigma^2 = q * SIGMA_PER_FWHM^2``).
+    """
+    d2 = t * t + g * g
+    lor_tt = g * (6.0 * t * t - 2.0 * g * g) / (np.pi * d2 ** 3)
+    value = g / (np.pi * d2) + 0.5 * s2 * lor_tt
+    lor_t = -2.0 * g * t / (np.pi * d2 ** 2)
+    lor_ttt = 24.0 * g * t * (g * g - t * t) / (np.pi * d2 ** 4)
+    lor_g = (t * t - g * g) / (np.pi * d2 ** 2)
+    lor_tt_g = (6.0 * t * t - 6.0 * g * g) / (np.pi * d2 ** 3) - 6.0 * g * g * (
+        6.0 * t * t - 2.0 * g * g) / (np.pi * d2 ** 4)
+    d_t = lor_t + 0.5 * s2 * lor_ttt
+    d_r = 0.5 * lor_g + 0.25 * s2 * lor_tt_g + 0.5 * lor_tt * (SIGMA_PER_FWHM * SIGMA_PER_FWHM) * dq
+    return value, d_t, d_r
+
+
 def _numba_disabled() -> bool:
     return os.environ.get("SPECFIT_NO_NUMBA", "").strip() not in ("", "0")
 
@@ -111,6 +132,7 @@ voigt_kernel = None
 
 
 if HAVE_NUMBA:
+    _near_lorentz_c = numba.njit(cache=True)(_near_lorentz)
     _A_ARRAY = _A.copy()
     _BLOCK = 32  # points per block: independent Horner chains in SIMD lanes (latency-bound one by one)
 
@@ -213,19 +235,11 @@ if HAVE_NUMBA:
                 sigma = sig[j]
                 sigma_true = sig_true[j]
                 if sigma_true < LORENTZ_LIMIT:
-                    g = max(gam[j], 1e-12)
-                    d2 = ti * ti + g * g
-                    lor_tt = g * (6.0 * ti * ti - 2.0 * g * g) / (np.pi * d2 ** 3)
-                    s2_ = sigma_true * sigma_true
-                    value[i] = g / (np.pi * d2) + 0.5 * s2_ * lor_tt
+                    v, dv_t, dv_r = _near_lorentz_c(ti, max(gam[j], 1e-12), sigma_true * sigma_true, dqs[j])
+                    value[i] = v
                     if derivatives:
-                        lor_t = -2.0 * g * ti / (np.pi * d2 ** 2)
-                        lor_ttt = 24.0 * g * ti * (g * g - ti * ti) / (np.pi * d2 ** 4)
-                        lor_g = (ti * ti - g * g) / (np.pi * d2 ** 2)
-                        lor_tt_g = (6.0 * ti * ti - 6.0 * g * g) / (np.pi * d2 ** 3) - 6.0 * g * g * (
-                            6.0 * ti * ti - 2.0 * g * g) / (np.pi * d2 ** 4)
-                        d_t[i] = lor_t + 0.5 * s2_ * lor_ttt
-                        d_r[i] = 0.5 * lor_g + 0.25 * s2_ * lor_tt_g + 0.5 * lor_tt * c2 * dqs[j]
+                        d_t[i] = dv_t
+                        d_r[i] = dv_r
                     continue
                 scale = 1.0 / (sigma * np.sqrt(2.0))
                 norm = scale * _INV_SQRT_PI
@@ -301,18 +315,11 @@ def _voigt_numpy(t: NDArray, r: NDArray, derivatives: bool) -> tuple[NDArray, ND
         tn = np.broadcast_to(t, value.shape)[near]
         g = np.maximum(np.broadcast_to(gamma, value.shape)[near], 1e-12)
         s2 = np.broadcast_to(sigma_true, value.shape)[near] ** 2
-        d2 = tn * tn + g * g
-        lor_tt = g * (6.0 * tn * tn - 2.0 * g * g) / (np.pi * d2**3)
-        value[near] = g / (np.pi * d2) + 0.5 * s2 * lor_tt
+        v, dv_t, dv_r = _near_lorentz(tn, g, s2, np.broadcast_to(dq, value.shape)[near])
+        value[near] = v
         if derivatives:
-            lor_t = -2.0 * g * tn / (np.pi * d2**2)
-            lor_ttt = 24.0 * g * tn * (g * g - tn * tn) / (np.pi * d2**4)
-            lor_g = (tn * tn - g * g) / (np.pi * d2**2)
-            lor_tt_g = (6.0 * tn * tn - 6.0 * g * g) / (np.pi * d2**3) - 6.0 * g * g * (
-                6.0 * tn * tn - 2.0 * g * g) / (np.pi * d2**4)
-            dqn = np.broadcast_to(dq, value.shape)[near]
-            d_t[near] = lor_t + 0.5 * s2 * lor_ttt
-            d_r[near] = 0.5 * lor_g + 0.25 * s2 * lor_tt_g + 0.5 * lor_tt * SIGMA_PER_FWHM**2 * dqn
+            d_t[near] = dv_t
+            d_r[near] = dv_r
     return value, d_t, d_r
 
 
