@@ -644,19 +644,22 @@ def single_figure(ds: xr.Dataset):
     return fig
 
 
-def series_overview(ds: xr.Dataset):
+def _overview(plot, ds: xr.Dataset, title: str | None = None):
+    """Drawer of an overview panel for :func:`series_pages`: ``plot(ds, ax)`` on one axes of the subfigure."""
     def draw(sub):
         ax = sub.add_subplot()
-        plot_fractions(ds, ax)
-        ax.set_title(_caption(ds))
+        plot(ds, ax)
+        if title is not None:
+            ax.set_title(title)
     return draw
+
+
+def series_overview(ds: xr.Dataset):
+    return _overview(plot_fractions, ds, _caption(ds))
 
 
 def raman_overview(ds: xr.Dataset):
-    def draw(sub):
-        ax = sub.add_subplot()
-        plot_speciation(ds, ax)
-    return draw
+    return _overview(plot_speciation, ds)
 
 
 def plot_speciation(ds: xr.Dataset, ax=None):
@@ -742,10 +745,7 @@ def plot_shifts(ds: xr.Dataset, ax=None):
 
 
 def nmr_overview(ds: xr.Dataset):
-    def draw(sub):
-        ax = sub.add_subplot()
-        plot_shifts(ds, ax)
-    return draw
+    return _overview(plot_shifts, ds)
 
 
 def fitted_union(ds: xr.Dataset) -> tuple[float, float]:
