@@ -267,7 +267,7 @@ def fit_prepared(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepa
     unless an F-test on the whole series rejects it (``p < ALPHA``);
     otherwise ``auto`` and ``all`` tie every shape (see :mod:`specfit.shapetie`).
     """
-    pilot = None if options.start == "library" else pilot_of(prep) if pilot is None else pilot
+    pilot = pilot_of(prep) if pilot is None else pilot  # run_fit ignores it with start='library'
     tie = options.shape_tie
     shares_shape = "shape" in options.shared_groups
     tested = (tie == "auto" and shares_shape and int(prep.usable.sum()) > 1 and tie_shapes(lib) != lib)
