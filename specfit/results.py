@@ -101,16 +101,19 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, dw: np.
     codes = list(outcome.flags) if outcome.flags else [""] * prep.y.shape[0]
     messages = list(prep.messages)
     area, area_err = values["area"], errors["area"]
-    r2, dws = stats["rsquared"], dw
+    r2 = stats["rsquared"]
+    # every condition once, over the whole batch; words below only for the spectra that meet one
+    not_fitted = ~np.isfinite(outcome.theta).all(axis=1)
+    nan_err = {q: np.isnan(errors[q]) for q in QUANTITIES}  # (N, C) each
     with np.errstate(invalid="ignore"):
-        # spectra with anything to say; the rest keep their codes and messages as they are (a map is mostly these)
-        check = (~np.isfinite(outcome.theta).all(axis=1) | ~outcome.success | flagged.any(axis=1)
-                 | natural.any(axis=1) | np.any([np.isnan(errors[q]).any(axis=1) for q in QUANTITIES], axis=0)
-                 | (np.isfinite(area_err) & (area < fl.SIGNIFICANCE * area_err)).any(axis=1)
-                 | (np.isfinite(r2) & (r2 < fl.MIN_RSQUARED)) | (np.isfinite(dws) & (dws < fl.MIN_DURBIN_WATSON)))
+        weak = np.isfinite(area_err) & (area < fl.SIGNIFICANCE * area_err)  # (N, C)
+        low_r2 = np.isfinite(r2) & (r2 < fl.MIN_RSQUARED)
+        structured = np.isfinite(dw) & (dw < fl.MIN_DURBIN_WATSON)
+    check = (not_fitted | ~outcome.success | flagged.any(axis=1) | natural.any(axis=1)
+             | np.any([m.any(axis=1) for m in nan_err.values()], axis=0) | weak.any(axis=1) | low_r2 | structured)
     for i in np.nonzero(check)[0]:
         flags, msg = codes[i], messages[i]
-        if not np.isfinite(outcome.theta[i]).all():
+        if not_fitted[i]:
             codes[i], messages[i] = fl.join_codes(flags, "not_fitted"), msg or "not fitted"
             continue
         if not outcome.success[i]:
@@ -126,34 +129,31 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, dw: np.
                                       spec.groups, spec.owners, spec.components, unit)
             text += " (a limit of the lineshape itself, not of the library)"
             msg = f"{msg}; {text}" if msg else text
-        nan_err = [q for q in QUANTITIES if np.isnan(errors[q][i]).any()]
-        if nan_err:
+        nan_q = [q for q in QUANTITIES if nan_err[q][i].any()]
+        if nan_q:
             singular = not np.isfinite(outcome.cov[i]).any()
             if singular:
                 reason = ("covariance singular: the data do not determine every parameter"
                           if stats["dof"][i] > 0 else "no degrees of freedom left")
                 flags, msg = fl.add(flags, msg, "stderr_nan", f"standard errors n/a ({reason})")
             else:
-                unexplained = [f"{spec.components[k]} {q}" for q in nan_err
-                               for k in np.nonzero(np.isnan(errors[q][i]))[0] if not comp_bound[i, k]]
+                unexplained = [f"{spec.components[k]} {q}" for q in nan_q
+                               for k in np.nonzero(nan_err[q][i])[0] if not comp_bound[i, k]]
                 text = ("standard errors n/a for " + ", ".join(unexplained) + " (depend only on parameters at a "
                         "limit or variance not estimable)") if unexplained else \
                     "standard errors n/a for parameters at a limit"
                 flags, msg = fl.add(flags, msg, "stderr_nan", text)
-        a_i, e_i = area[i], area_err[i]
-        weak = [k for k in range(a_i.size) if np.isfinite(e_i[k]) and a_i[k] < fl.SIGNIFICANCE * e_i[k]]
-        if weak:
-            text = "; ".join(f"{spec.components[k]} area {a_i[k]:.4g} ± {e_i[k]:.2g} is below "
-                             f"{fl.SIGNIFICANCE:g} standard errors" for k in weak)
+        if weak[i].any():
+            text = "; ".join(f"{spec.components[k]} area {area[i, k]:.4g} ± {area_err[i, k]:.2g} is below "
+                             f"{fl.SIGNIFICANCE:g} standard errors" for k in np.nonzero(weak[i])[0])
             flags, msg = fl.add(flags, msg, "insignificant", text)
-        r2_i, d = r2[i], dws[i]
-        if np.isfinite(r2_i) and r2_i < 0.5:
-            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2_i:.3f}: the library's components do not "
+        if low_r2[i] and r2[i] < 0.5:
+            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2[i]:.3f}: the library's components do not "
                                                         "describe these data (wrong library or window?)")
-        elif np.isfinite(r2_i) and r2_i < fl.MIN_RSQUARED:
-            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2_i:.3f} below {fl.MIN_RSQUARED}")
-        elif np.isfinite(d) and d < fl.MIN_DURBIN_WATSON:
-            flags, msg = fl.add(flags, msg, "poor_fit", f"residuals structured (Durbin–Watson {d:.2f} < "
+        elif low_r2[i]:
+            flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2[i]:.3f} below {fl.MIN_RSQUARED}")
+        elif structured[i]:
+            flags, msg = fl.add(flags, msg, "poor_fit", f"residuals structured (Durbin–Watson {dw[i]:.2f} < "
                                                         f"{fl.MIN_DURBIN_WATSON}): the model misses a feature")
         codes[i], messages[i] = flags, msg
     return codes, messages
