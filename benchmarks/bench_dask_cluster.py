@@ -17,7 +17,7 @@ chunk), the spectral axis is whole.
    the map (``max()``) times what reading (here: generating) its chunks
    costs; then ``specfit.fit(lazy_map, library_path).compute()`` is timed.
    It includes two such passes: one for the pilot spectra read when the fit
-   is set up (:func:`specfit.pipeline.pilot_rows`), one for the fit.
+   is set up (:func:`specfit.fitting.pipeline.pilot_rows`), one for the fit.
 2. In memory: the same spectra are computed into the client and fitted by
    ``specfit.fit`` in one process.  With ``--subset k`` only ``k`` random
    spectra are: they go through the same in-memory pipeline
@@ -144,11 +144,11 @@ def compare(ref: xr.Dataset, got: xr.Dataset) -> dict[str, str]:
 
 def subset_fit(spectra: xr.DataArray, data: xr.DataArray, library: str) -> xr.Dataset:
     """In-memory fit of ``spectra`` (rows of the map ``data``) from the map's pilot start, curves not stored."""
-    from specfit.fitting import resolve_library
+    from specfit.fitting.api import resolve_library
+    from specfit.fitting.dataset import build_dataset
+    from specfit.fitting.pipeline import fit_prepared, pilot_rows
+    from specfit.fitting.prepare import prepare
     from specfit.options import FitOptions
-    from specfit.pipeline import fit_prepared, pilot_rows
-    from specfit.prepare import prepare
-    from specfit.results import build_dataset
 
     lib = resolve_library(library)
     options = FitOptions.build(lib, progress=False)

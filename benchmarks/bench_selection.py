@@ -1,4 +1,4 @@
-"""How often ``components="auto"`` keeps the right set of species (specfit.selection).
+"""How often ``components="auto"`` keeps the right set of species (specfit.fitting.selection).
 
 Synthetic XPS spectra (``specfit.examples.xps_series``: Voigt peaks, exact
 Shirley step, Poisson counts, 0.05 eV steps, axis high-BE first) with 2 or 3
@@ -36,7 +36,7 @@ import numpy as np
 
 import specfit
 from specfit.examples import xps_series
-from specfit.selection import select_components
+from specfit.fitting.selection import select_components
 
 LIBRARIES = {
     "C1s-6": ("xps/C1s", ("C-C", "C-O", "C=O", "O-C=O", "Li2CO3", "CF3"), (280.0, 296.0)),

@@ -27,7 +27,7 @@ import numpy as np
 
 import specfit
 from specfit.examples import raman_series
-from specfit.lineshapes import voigt_fwhm
+from specfit.lineshapes.profiles import voigt_fwhm
 
 NOMINAL = np.array([737.0, 743.0, 748.0])
 FAMILIES = ("equal", "equal+jitter", "gamma=sigma", "common-lorentzian", "close", "nominal")

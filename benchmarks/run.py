@@ -102,7 +102,7 @@ def write_raman_library(directory: Path, bands: int = 3) -> Path:
 
 def raman_six(n: int, n_points: int = 401, seed: int = 3) -> xr.DataArray:
     """``n`` spectra of six overlapped Voigt bands (random positions, widths, shapes) on a linear baseline."""
-    from specfit.lineshapes import profile
+    from specfit.lineshapes.profiles import profile
 
     rng = np.random.default_rng(seed)
     x = np.linspace(*SIX_WINDOW, n_points)
@@ -128,7 +128,7 @@ def raman_map(n: int, n_points: int, seed: int = 7, *, series: bool = False,
     change (what a global fit assumes).  ``truth=True`` also returns the
     generating parameters (``center``, ``fwhm``, ``shape``, ``fraction``, ``area``).
     """
-    from specfit.lineshapes import profile
+    from specfit.lineshapes.profiles import profile
 
     rng = np.random.default_rng(seed)
     x = np.linspace(*RAMAN_WINDOW, n_points)
@@ -236,7 +236,7 @@ def lmfit_global(x: np.ndarray, y: np.ndarray) -> float:
     """One global lmfit fit of the spectra ``y``: centers, sigma and gamma of each band tied by expressions."""
     import lmfit
 
-    from specfit.lineshapes import profile  # noqa: F401  (same data; lmfit evaluates its own Voigt)
+    from specfit.lineshapes.profiles import profile  # noqa: F401  (same data; lmfit evaluates its own Voigt)
 
     model = _raman_lmfit_model()
     params = lmfit.Parameters()

@@ -5,19 +5,19 @@ The public API is what this module exports; everything else is private.
 
 from __future__ import annotations
 
-from . import accessor as _accessor  # noqa: F401  (registers DataArray.specfit)
-from ._version import __version__
-from .backgrounds import background
-from .compare import compare
-from .errors import DataError, FileFormatError, FitError, LibraryError, SpecfitError
-from .fitting import fit
-from .io import read
-from .library import Library, list_libraries, load_library
-from .results import open_results, save
+from specfit import accessor as _accessor  # noqa: F401  (registers DataArray.specfit)
+from specfit import xps  # registers what the core reads from XPS files (the "casa" library, stored calibrations)
+from specfit._version import __version__
+from specfit.backgrounds import background
+from specfit.comparison import compare
+from specfit.errors import DataError, FileFormatError, FitError, LibraryError, SpecfitError
+from specfit.fitting import fit
+from specfit.io import read
+from specfit.library import Library, list_libraries, load_library
+from specfit.results import curves, open_results, save
 
-_LAZY = {"xps": ("xps", None), "raman": ("raman", None),
-         "nmr": ("nmr", None), "plotting": ("plotting", None), "examples": ("examples", None),
-         "plot": ("figures", "plot"), "report": ("report", None), "curves": ("rebuild", "curves")}
+_LAZY = {"raman": ("raman", None), "nmr": ("nmr", None), "plotting": ("plotting", None),
+         "examples": ("examples", None), "plot": ("plotting", "plot"), "report": ("report", None)}
 
 
 def __getattr__(name: str):
@@ -36,5 +36,5 @@ def __getattr__(name: str):
 __all__ = [
     "compare",
     "DataError", "FileFormatError", "FitError", "Library", "LibraryError", "SpecfitError", "__version__",
-    "background", "curves", "fit", "list_libraries", "load_library", "open_results", "plot", "read", "save",
+    "background", "curves", "fit", "list_libraries", "load_library", "open_results", "plot", "read", "save", "xps",
 ]

@@ -13,13 +13,13 @@ class SpecfitAccessor:
         self._obj = obj
 
     def fit(self, library, **options) -> xr.Dataset:
-        from .fitting import fit
+        from specfit.fitting.api import fit
 
         return fit(self._obj, library, **options)
 
     def background(self, kind: str = "shirley", **options) -> xr.DataArray:
         """Background of every spectrum along the last dimension (same shape and coords)."""
-        from .backgrounds import background
+        from specfit.backgrounds import background
 
         dim = self._obj.dims[-1]
         x = self._obj[dim].values
@@ -36,12 +36,12 @@ class SpecfitDatasetAccessor:
 
     def plot(self, **options):
         """The report figure of this result (:func:`specfit.plot`)."""
-        from .figures import plot
+        from specfit.plotting.figures import plot
 
         return plot(self._obj, **options)
 
     def report(self, out):
         """Write the figure or peak table of this result (:func:`specfit.report.write_report`)."""
-        from .report import write_report
+        from specfit.report import write_report
 
         return write_report(self._obj, out)

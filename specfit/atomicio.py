@@ -21,7 +21,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import SpecfitError
+from specfit.errors import SpecfitError
 
 _READ_IN_SESSION: set[str] = set()
 

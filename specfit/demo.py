@@ -44,7 +44,7 @@ def depth_profile_example(seed: int = 3, etch_time=ETCH_TIMES) -> tuple[dict[str
     truth : dict of str -> xarray.Dataset
         Region name -> true ``fraction`` (etch_time, component).
     """
-    from .examples import xps_series
+    from specfit.examples import xps_series
 
     regions, truth = {}, {}
     for i, (name, (comps, x_range, counts, (first, last))) in enumerate(DEPTH_PROFILE_REGIONS.items()):
@@ -69,9 +69,8 @@ def run_demo(out: Path) -> list[str]:
 
     matplotlib.use("Agg")
     import specfit
-
-    from .examples import li7_series, raman_series, xps_series
-    from .report import write_report
+    from specfit.examples import li7_series, raman_series, xps_series
+    from specfit.report import write_report
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .backgrounds.shirley import cumulative_trapezoid
-from .lineshapes import lorentzian, profile, voigt
+from specfit.backgrounds.shirley import cumulative_trapezoid
+from specfit.lineshapes.profiles import lorentzian, profile, voigt
 
 
 def raman_series(n_samples: int = 6, *, seed: int = 0, snr: float = 150.0, n_points: int = 301,

@@ -15,11 +15,11 @@ import json
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
-from .backgrounds.registry import check_options as check_background_options
-from .errors import LibraryError, OptionError
-from .library import BACKGROUNDS, SHAPE_TIES, Library
+from specfit.backgrounds.registry import check_options as check_background_options
+from specfit.engines import ENGINES, selectable_engines
+from specfit.errors import LibraryError, OptionError
+from specfit.library.loader import BACKGROUNDS, SHAPE_TIES, Library, as_names
 
-ENGINES = ("batch", "lmfit")
 UNCERTAINTY_METHODS = ("covariance", "montecarlo", "bootstrap")
 WEIGHTS = ("none", "poisson")
 SELECTIONS = ("none", "auto")
@@ -27,15 +27,6 @@ SELECTIONS = ("none", "auto")
 STARTS = ("auto", "library")
 #: ``share`` words and the parameter groups they tie together across a batch.
 SHARE_GROUPS = {"center": ("center",), "width": ("width", "shape"), "fwhm": ("width",), "shape": ("shape",)}
-
-
-def as_names(value: object) -> tuple[str, ...]:
-    """``"a,b"``, ``["a", "b"]`` or None -> ``("a", "b")`` / ``()``."""
-    if value is None or value == "" or value == ():
-        return ()
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    return tuple(str(v).strip() for v in value)
 
 
 def _choice(name: str, value: object, choices: tuple[str, ...], error: type = OptionError) -> str:
@@ -98,10 +89,10 @@ class FitOptions:
         for word in share_t:
             if word not in SHARE_GROUPS:
                 raise OptionError(f"cannot share {word!r}; choose from {', '.join(SHARE_GROUPS)}")
-        engine = _choice("engine", engine, ENGINES)
-        if engine == "lmfit" and share_t:
-            raise OptionError("engine 'lmfit' fits spectrum by spectrum and cannot share parameters across a batch; "
-                           "use engine='batch' for a global fit (share=...)")
+        engine = _choice("engine", engine, selectable_engines())
+        if share_t and not ENGINES[engine].allows_share:
+            raise OptionError(f"engine {engine!r} fits spectrum by spectrum and cannot share parameters across a "
+                              "batch; use engine='batch' for a global fit (share=...)")
         w = _choice("weights", weights or "none", WEIGHTS + ("uniform",))
         w = "none" if w == "uniform" else w
         uncertainty = _choice("uncertainty", uncertainty, UNCERTAINTY_METHODS)

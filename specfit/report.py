@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .atomicio import atomic_write
-from .errors import SpecfitError
-from .figures import figures
-from .plotting import result_kind, spectrum_flags
+from specfit.atomicio import atomic_write
+from specfit.errors import SpecfitError
+from specfit.plotting.figures import figures
+from specfit.plotting.panels import result_kind, spectrum_flags
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 TABLE_FORMATS = (".csv", ".tsv", ".xlsx")
@@ -84,7 +84,7 @@ def _single_component_name(ds: xr.Dataset) -> str:
     if "component" in ds.coords and ds["component"].ndim == 0:
         return str(ds["component"].values)
     try:
-        from .library import load_library
+        from specfit.library.loader import load_library
 
         return load_library(ds.attrs["library"]).components[0].name
     except Exception:  # the library may not be installed where the result is read: the name is cosmetic
@@ -185,7 +185,7 @@ def report_files(result: xr.Dataset | xr.DataTree | str | os.PathLike, out: str 
                            f"{', '.join(FIGURE_FORMATS + TABLE_FORMATS)}")
     source = None
     if isinstance(result, (str, os.PathLike)):
-        from .results import open_results
+        from specfit.results.store import open_results
 
         source = Path(result)
         result = open_results(source)

@@ -7,7 +7,7 @@ import pytest
 
 import specfit
 from specfit.backgrounds import cumulative_trapezoid, tougaard_kernel
-from specfit.lineshapes import gaussian
+from specfit.lineshapes.profiles import gaussian
 
 SHIRLEY_RTOL_OF_HEIGHT = 0.005  # issue 2: recovered to 0.5 % of the peak height
 
@@ -227,8 +227,8 @@ def test_tougaard_cross_sections():
 
 def test_registry_is_the_one_vocabulary():
     from specfit.backgrounds import registry
-    from specfit.library import BACKGROUNDS
-    from specfit.model import IN_FIT_BACKGROUNDS
+    from specfit.library.loader import BACKGROUNDS
+    from specfit.model.spec import IN_FIT_BACKGROUNDS
 
     assert BACKGROUNDS == registry.BACKGROUND_NAMES
     assert set(IN_FIT_BACKGROUNDS) == {n for n, k in registry.REGISTRY.items() if k.in_fit}
@@ -244,7 +244,7 @@ def test_active_tougaard_recovers_generated_background():
     x = np.linspace(680.0, 720.0, 401)
     peaks = gaussian(x, 2000.0, 690.0, 1.5)
     truth = 100.0 + 3000.0 * (tougaard_kernel(x[:, None] - x[None, :]) @ (peaks * np.gradient(x)))
-    lib = specfit.library.parse_library({"library": {"technique": "xps", "lineshape": "gaussian"},
+    lib = specfit.library.loader.parse_library({"library": {"technique": "xps", "lineshape": "gaussian"},
                                          "component": [{"name": "A", "center": 690.0, "fwhm": 1.5}]})
     ds = specfit.fit((x, peaks + truth), lib, background="tougaard_active")
     assert bool(ds["success"])

@@ -38,7 +38,7 @@ def test_synthetic_map_truth_is_what_the_data_hold(bench):
     """The generator's truth reproduces its spectra (noise aside): the benchmark measures a known problem."""
     import numpy as np
 
-    from specfit.lineshapes import profile
+    from specfit.lineshapes.profiles import profile
 
     da, truth = bench.raman_map(5, 401, series=True, truth=True)
     x = da.raman_shift.values

@@ -7,8 +7,8 @@ import pytest
 
 import specfit
 from specfit.errors import LibraryError
+from specfit.xps.background_spread import compare_backgrounds
 from specfit.xps.casa_model import library_from_casa
-from specfit.xps.compare_backgrounds import compare_backgrounds
 
 VMS = "xps/vamas/pynxtools_FeO_analyzed.vms"
 COLS = "xps/vamas/pynxtools_FeO_analyzed_lineshapes_cols.txt"

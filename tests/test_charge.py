@@ -7,10 +7,10 @@ import pytest
 import xarray as xr
 
 import specfit
-from specfit.cli import main
+from specfit.cli.main import main
 from specfit.errors import DataError, SpecfitError
 from specfit.examples import xps_series
-from specfit.library import load_library
+from specfit.library.loader import load_library
 from specfit.xps import apply_casa_calibration, casa_calibration, fit_depth_profile, measure_shift, parse_reference
 from specfit.xps.charge import CODES, reference_candidates
 

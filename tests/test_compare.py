@@ -7,7 +7,7 @@ import xarray as xr
 
 import specfit
 from specfit.examples import raman_series
-from specfit.lineshapes import voigt
+from specfit.lineshapes.profiles import voigt
 
 
 def test_third_band_supported_when_present():

@@ -19,11 +19,11 @@ import xarray as xr
 from dask.distributed import Client, LocalCluster, get_task_stream
 
 import specfit
-from specfit.lineshapes import profile
+from specfit.lineshapes.profiles import profile
 
 CENTERS = (737.0, 743.0, 748.0)  # overlapped bands: a fit's last digits depend on where it starts
 FWHM = (5.0, 7.0, 4.5)
-SHAPE_Y, SHAPE_X = 16, 20  # 320 spectra: enough for the pilot start (specfit.pipeline.PILOT_MIN)
+SHAPE_Y, SHAPE_X = 16, 20  # 320 spectra: enough for the pilot start (specfit.fitting.pipeline.PILOT_MIN)
 
 LIBRARY = """\
 [library]
@@ -154,7 +154,7 @@ def test_chunks_print_no_progress_bar(library, capfd, monkeypatch):
     """Progress is dask's: a chunk that streams through the engine in pieces prints no tqdm bar of its own."""
     import dask
 
-    import specfit.pipeline as pipeline
+    import specfit.fitting.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "CHUNK_BYTES", 1)  # 64 spectra per engine pass: several per dask chunk
     da, _ = voigt_map(seed=6)

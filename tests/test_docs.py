@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import specfit.flags as fl
-from specfit.schema import schema_markdown
+import specfit.results.flags as fl
+from specfit.results.schema import schema_markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

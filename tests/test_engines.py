@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 import specfit
-from specfit.engines import ENGINES, BatchEngine, at_bound
+from specfit.engines import ENGINES, at_bound
+from specfit.engines.batch import BatchEngine
 from specfit.errors import OptionError
 from specfit.examples import raman_series
-from specfit.lineshapes import gaussian
+from specfit.lineshapes.profiles import gaussian
 
 STDERR_RTOL = 1e-4
 QUANTITIES = ("center", "fwhm", "height", "area", "fraction")

@@ -7,8 +7,8 @@ import pytest
 from scipy.special import voigt_profile
 from scipy.special import wofz as scipy_wofz
 
-from specfit import faddeeva
-from specfit.faddeeva import voigt_unit_all, wofz, wofz_weideman
+from specfit.lineshapes import faddeeva
+from specfit.lineshapes.faddeeva import voigt_unit_all, wofz, wofz_weideman
 
 COMPILED = [False, True] if faddeeva.HAVE_NUMBA else [False]
 
@@ -106,10 +106,10 @@ def test_compiled_and_numpy_paths_agree():
     ("xps/S2p", None, "shirley"), ("xps/S2p", "pseudo_voigt", "shirley")])
 def test_fused_kernel_matches_the_numpy_model(library, lineshape, background):
     """Compiled residual, Jacobian and normal equations equal model.evaluate_with_jacobian's (ties, doublets)."""
-    from specfit.fitting import resolve_library
-    from specfit.fused import compile_problem
-    from specfit.model import compile_model
-    from specfit.problem import FitProblem
+    from specfit.engines.fused import compile_problem
+    from specfit.fitting.api import resolve_library
+    from specfit.model.problem import FitProblem
+    from specfit.model.spec import compile_model
 
     lib = resolve_library(library, lineshape=lineshape)
     lo, hi = lib.window
@@ -141,10 +141,10 @@ def test_fused_kernel_matches_the_numpy_model(library, lineshape, background):
 @pytest.mark.parametrize("library,background", [("raman/fsi_tfsi", "polynomial"), ("xps/S2p", "shirley")])
 def test_variable_projection_solves_the_linear_parameters_exactly(library, background):
     """Projected areas/background = weighted linear least squares at fixed nonlinear parameters (numpy lstsq)."""
-    from specfit.fitting import resolve_library
-    from specfit.fused import compile_problem
-    from specfit.model import compile_model, evaluate
-    from specfit.problem import FitProblem
+    from specfit.engines.fused import compile_problem
+    from specfit.fitting.api import resolve_library
+    from specfit.model.problem import FitProblem
+    from specfit.model.spec import compile_model, evaluate
 
     lib = resolve_library(library)
     x = np.linspace(*lib.window, 301)
@@ -185,12 +185,12 @@ def test_variable_projection_solves_the_linear_parameters_exactly(library, backg
 def test_projected_fit_reaches_the_plain_minimum(monkeypatch):
     """Compiled batch fit: same minima as plain Levenberg-Marquardt on the numpy path."""
     import specfit
-    import specfit.fused
+    import specfit.engines.fused
     from specfit.examples import raman_series
 
     da, _ = raman_series(6, seed=2)
     fast = specfit.fit(da, "raman/fsi_tfsi", shape_tie="none", progress=False)
-    monkeypatch.setattr(specfit.fused, "compile_problem", lambda problem: None)
+    monkeypatch.setattr(specfit.engines.fused, "compile_problem", lambda problem: None)
     plain = specfit.fit(da, "raman/fsi_tfsi", shape_tie="none", progress=False)
     assert bool(fast.success.all()) and bool(plain.success.all())
     assert abs(int(fast.nfev.sum()) - int(plain.nfev.sum())) <= 6  # the same steps (a 14x14 solver may differ)
@@ -201,10 +201,10 @@ def test_projected_fit_reaches_the_plain_minimum(monkeypatch):
 @pytest.mark.skipif(not faddeeva.HAVE_NUMBA, reason="the fused kernel needs numba")
 def test_projection_skips_singular_and_nan_problems():
     """Two identical lines (singular linear system) or NaN parameters: no projection, no exception."""
-    from specfit.fitting import resolve_library
-    from specfit.fused import compile_problem
-    from specfit.model import compile_model
-    from specfit.problem import FitProblem
+    from specfit.engines.fused import compile_problem
+    from specfit.fitting.api import resolve_library
+    from specfit.model.problem import FitProblem
+    from specfit.model.spec import compile_model
 
     lib = resolve_library("raman/fsi_tfsi")
     x = np.linspace(*lib.window, 201)
@@ -227,14 +227,14 @@ def test_projection_skips_singular_and_nan_problems():
 @pytest.mark.skipif(not faddeeva.HAVE_NUMBA, reason="the fused kernel needs numba")
 @pytest.mark.parametrize("background", ["linear", "shirley"])
 def test_compiled_lm_matches_the_vectorised_lm(background):
-    """specfit.fused_lm (one compiled loop per spectrum) takes the steps of specfit.engine.levenberg_marquardt."""
-    from specfit.engine import levenberg_marquardt
-    from specfit.fitting import resolve_library
-    from specfit.fused import compile_problem
-    from specfit.fused_lm import compiled_levenberg_marquardt
-    from specfit.initial import initial_theta
-    from specfit.model import compile_model, evaluate
-    from specfit.problem import FitProblem
+    """specfit.engines.compiled_lm (one compiled loop per spectrum) takes the steps of specfit.engines.numpy_lm."""
+    from specfit.engines.compiled_lm import compiled_levenberg_marquardt
+    from specfit.engines.fused import compile_problem
+    from specfit.engines.numpy_lm import levenberg_marquardt
+    from specfit.fitting.api import resolve_library
+    from specfit.model.initial import initial_theta
+    from specfit.model.problem import FitProblem
+    from specfit.model.spec import compile_model, evaluate
 
     lib = resolve_library("raman/fsi_tfsi")
     x = np.linspace(*lib.window, 201)

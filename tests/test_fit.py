@@ -79,7 +79,7 @@ def test_fraction_stderr_is_calibrated(tmp_path):
     """Monte Carlo: the scatter of fitted fractions over noise draws matches the reported stderr
     (no bound active, so the linearised covariance applies)."""
     x = np.linspace(720, 770, 201)
-    v = specfit.lineshapes.voigt
+    v = specfit.lineshapes.profiles.voigt
     clean = v(x, 300, 737, 6, 0.45) + v(x, 500, 743, 6, 0.45) + v(x, 200, 748, 6, 0.45) + 10.0
     rng = np.random.default_rng(7)
     y = clean + rng.normal(0, 0.3, (300, x.size))
@@ -147,7 +147,7 @@ offset_from = { component = "A", value = 15.0 }
 area_ratio_to = { component = "A", value = 0.5 }
 """)
     x = np.linspace(0, 100, 501)
-    y = specfit.lineshapes.gaussian(x, 100, 42, 6) + specfit.lineshapes.gaussian(x, 50, 57, 6) + 2.0
+    y = specfit.lineshapes.profiles.gaussian(x, 100, 42, 6) + specfit.lineshapes.profiles.gaussian(x, 50, 57, 6) + 2.0
     ds = specfit.fit((x, y), str(path))
     np.testing.assert_allclose(ds.center.values, [42, 57], atol=1e-6)
     np.testing.assert_allclose(ds.fwhm.values, [6, 6], atol=1e-6)

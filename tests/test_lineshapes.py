@@ -8,7 +8,7 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import voigt_profile
 
-from specfit import lineshapes as ls
+from specfit.lineshapes import profiles as ls
 
 # Named tolerances.  The Voigt FWHM comes from the Olivero-Longbothum relation,
 # whose stated accuracy is 0.02 %; every other FWHM is exact by construction.

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from nist import load_nist
 
-from specfit.engine import covariance, levenberg_marquardt
-from specfit.lineshapes import profile_gradients
+from specfit.engines.numpy_lm import covariance, levenberg_marquardt
+from specfit.lineshapes.profiles import profile_gradients
 
 PARAM_RTOL = 1e-6
 SD_RTOL = 1e-4

@@ -15,10 +15,10 @@ import xarray as xr
 
 import specfit
 from specfit.examples import raman_series
-from specfit.library import load_library
-from specfit.lineshapes import LINESHAPES, get_lineshape
-from specfit.model import compile_model, evaluate_with_jacobian
-from specfit.schema import VARIABLES
+from specfit.library.loader import load_library
+from specfit.lineshapes.profiles import LINESHAPES, get_lineshape
+from specfit.model.spec import compile_model, evaluate_with_jacobian
+from specfit.results.schema import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT.parent / "shared" / "cases"
@@ -91,8 +91,8 @@ def test_component_selection_on_dask_data_loads_once_and_says_so():
 def test_dask_first_spectrum_unusable_keeps_the_start_note_and_save_fits_once(tmp_path, monkeypatch):
     """A lazy result whose first spectrum cannot be fitted still says where the fit started (the pilot); saving a
     lazy result fits each chunk once (not once per variable written)."""
-    import specfit.daskfit as daskfit
-    from specfit.pipeline import PILOT_MIN
+    import specfit.fitting.daskfit as daskfit
+    from specfit.fitting.pipeline import PILOT_MIN
 
     da, _ = raman_series(PILOT_MIN + 4, seed=4)
     da[0] = 5.0  # constant: not fitted
@@ -120,7 +120,7 @@ def test_axis_errors_name_the_file(tmp_path):
 def test_start_library_makes_a_spectrum_independent_of_its_batch(tmp_path):
     """start='library': a spectrum gives the same answer in a 300-spectrum batch as alone (no pilot); the CLI
     option reaches the fit."""
-    from specfit.pipeline import PILOT_MIN
+    from specfit.fitting.pipeline import PILOT_MIN
 
     da, _ = raman_series(PILOT_MIN + 44, seed=6)
     whole = specfit.fit(da, "raman/fsi_tfsi", progress=False, start="library")
@@ -141,7 +141,7 @@ def test_fit_options_pickle():
     """FitOptions travel to dask workers: plain pickle must work (its read-only background options included)."""
     import pickle
 
-    from specfit.fitting import resolve_library
+    from specfit.fitting.api import resolve_library
     from specfit.options import FitOptions
 
     lib = resolve_library("xps/F1s")
@@ -151,7 +151,7 @@ def test_fit_options_pickle():
 
 
 def test_large_batches_keep_parameters_not_curves(monkeypatch):
-    import specfit.results as results
+    import specfit.fitting.dataset as results
 
     monkeypatch.setattr(results, "MAX_STORED_CURVES", 2)
     da, _ = raman_series(3, seed=1)
@@ -164,10 +164,10 @@ def test_large_batches_keep_parameters_not_curves(monkeypatch):
 def test_pilot_start_keeps_the_minima_in_fewer_evaluations():
     """A batch of >= PILOT_MIN spectra starts from a pilot fit's median lines: the chi-square minima of
     starting every spectrum from the library (the plain reference), in fewer evaluations (15.2 against 19.6)."""
-    from specfit.fitting import resolve_library
+    from specfit.fitting.api import resolve_library
+    from specfit.fitting.pipeline import PILOT_MIN, fit_prepared, run_fit
+    from specfit.fitting.prepare import prepare
     from specfit.options import FitOptions
-    from specfit.pipeline import PILOT_MIN, fit_prepared, run_fit
-    from specfit.prepare import prepare
 
     da, _ = raman_series(PILOT_MIN + 44, seed=9)
     lib = resolve_library("raman/fsi_tfsi")
@@ -376,7 +376,7 @@ def test_case06_casaxps_calibration_in_the_file_is_applied():
 @pytest.mark.parametrize("library,kwargs", [("raman/fsi_tfsi", {}), ("raman/fsi_tfsi", {"background": "als"}),
                                             ("raman/fsi_tfsi", {"lineshape": "GL(30)", "shape_tie": "none"})])
 def test_curves_rebuilt_from_parameters_equal_the_stored_ones(library, kwargs):
-    from specfit.rebuild import curves
+    from specfit.results.rebuild import curves
 
     da, _ = raman_series(3, seed=11)
     ds = specfit.fit(da, library, **kwargs)
@@ -413,7 +413,7 @@ def test_broken_pipe_is_not_an_error(tmp_path):
 
 
 def test_workflow_subcommands_run(tmp_path, capsys):
-    from specfit.cli import main
+    from specfit.cli.main import main
     from specfit.examples import li7_series
 
     da, truth = raman_series(3, seed=12)

@@ -10,9 +10,9 @@ import pytest
 import xarray as xr
 
 import specfit
-from specfit.cli import main
+from specfit.cli.main import main
 from specfit.examples import raman_series
-from specfit.shapetie import ALPHA
+from specfit.model.shapetie import ALPHA
 
 CARBON = Path(__file__).parent / "data" / "raman" / "carbon_DG.toml"
 
@@ -194,20 +194,3 @@ def test_carbon_through_cli_batch(shared_data, tmp_path):
     assert main(["fit", *paths, "--library", str(CARBON), "--out", str(out)]) == 0
     ds = specfit.open_results(out)
     assert ds.sizes["spectrum"] == 2 and bool(ds["success"].all())
-
-
-def test_workflow_figures(tmp_path):
-    import matplotlib.pyplot as plt
-
-    from specfit.examples import li7_series
-    from specfit.workflow_plots import fraction_bars, nmr_overlay, raman_fits
-
-    ds = specfit.raman.speciation(raman_series(3, seed=6)[0], baselines=["quadratic", "linear"])
-    ax = raman_fits(ds)
-    assert len(ax.collections) == 3 * 3  # one shaded band per component and sample
-    ax = fraction_bars(ds)
-    assert len(ax.patches) == 3 * 3
-    axes = nmr_overlay(specfit.nmr.track_shifts(li7_series()[0]))
-    axes[0].figure.savefig(tmp_path / "nmr.png")
-    assert (tmp_path / "nmr.png").stat().st_size > 0
-    plt.close("all")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import specfit
-from specfit.cli import main
+from specfit.cli.main import main
 from specfit.examples import li7_series, raman_series, xps_series
-from specfit.figures import figures
-from specfit.plotting import format_pm, plot_fractions, series_style, spectrum_flags
+from specfit.plotting.figures import figures
+from specfit.plotting.panels import format_pm, plot_fractions, series_style, spectrum_flags
 from specfit.report import peak_table, write_report
 
 matplotlib.use("Agg")
@@ -260,9 +260,9 @@ def test_single_step_profile_draws_bars_and_no_negative_zero(one_step):
     assert left.get_xlim()[1] - left.get_xlim()[0] > 1.0  # not the -0.05..0.05 axis of one point
     titles = " ".join(ax.get_title() for ax in fig.axes)
     assert "charge shift 0.00 eV" in titles and "-0.00" not in titles
-    assert specfit.plotting.format_signed(-0.004) == "0.00"
-    assert specfit.plotting.format_signed(-1.17267) == "-1.17"
-    assert specfit.plotting.format_signed(0.3) == "+0.30"
+    assert specfit.plotting.panels.format_signed(-0.004) == "0.00"
+    assert specfit.plotting.panels.format_signed(-1.17267) == "-1.17"
+    assert specfit.plotting.panels.format_signed(0.3) == "+0.30"
     matplotlib.pyplot.close(fig)
 
 

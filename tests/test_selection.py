@@ -1,4 +1,4 @@
-"""Component selection (specfit.selection): the rule on a scripted fitter, then on real fits."""
+"""Component selection (specfit.fitting.selection): the rule on a scripted fitter, then on real fits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import xarray as xr
 
 import specfit
 from specfit.examples import xps_series
-from specfit.selection import FLAG_DROPPED, FLAG_NOTHING, select_components
+from specfit.fitting.selection import FLAG_DROPPED, FLAG_NOTHING, select_components
 
 CANDIDATES = ("A", "B", "C")
 

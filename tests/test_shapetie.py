@@ -9,12 +9,12 @@ import pytest
 from scipy import stats
 
 import specfit
-from specfit.cli import main
+from specfit.cli.main import main
 from specfit.errors import FitError, LibraryError
 from specfit.examples import raman_series
-from specfit.library import parse_library
-from specfit.model import compile_model
-from specfit.shapetie import common_shape_pvalue, shape_links, tie_shapes
+from specfit.library.loader import parse_library
+from specfit.model.shapetie import common_shape_pvalue, shape_links, tie_shapes
+from specfit.model.spec import compile_model
 
 MIXED = {
     "library": {"name": "mixed", "window": [0.0, 100.0]},

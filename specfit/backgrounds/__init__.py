@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import DataError
-from .als import als_background
-from .polynomial import linear_background, polynomial_background
-from .registry import BACKGROUND_NAMES, IN_FIT_NAMES, REGISTRY, SUBTRACTED_ALGORITHMS, get_background
-from .shirley import BackgroundInfo, cumulative_trapezoid, shirley_background, shirley_step, shirley_with_info
-from .tougaard import TOUGAARD_C, tougaard_background, tougaard_kernel
+from specfit.backgrounds.als import als_background
+from specfit.backgrounds.polynomial import linear_background, polynomial_background
+from specfit.backgrounds.registry import BACKGROUND_NAMES, IN_FIT_NAMES, REGISTRY, SUBTRACTED_ALGORITHMS, get_background
+from specfit.backgrounds.shirley import (
+    BackgroundInfo,
+    cumulative_trapezoid,
+    shirley_background,
+    shirley_step,
+    shirley_with_info,
+)
+from specfit.backgrounds.tougaard import TOUGAARD_C, tougaard_background, tougaard_kernel
+from specfit.errors import DataError
 
 _KINDS = {
     "shirley": shirley_background,

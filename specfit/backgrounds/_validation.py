@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import DataError
+from specfit.errors import DataError
 
 
 def validate_axis(x: ArrayLike, y: ArrayLike, *, min_points: int = 3) -> tuple[NDArray, NDArray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import background_method, end_levels
+from specfit.backgrounds._validation import background_method, end_levels
 
 
 @background_method

@@ -23,8 +23,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
-from ..errors import DataError
-from ._validation import validate_axis
+from specfit.backgrounds._validation import validate_axis
+from specfit.errors import DataError
 
 ENDPOINT_MODES = ("inward", "centred")
 

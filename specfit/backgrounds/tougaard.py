@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import DataError
-from ._validation import validate_axis
-from .shirley import end_level, region_indices
+from specfit.backgrounds._validation import validate_axis
+from specfit.backgrounds.shirley import end_level, region_indices
+from specfit.errors import DataError
 
 #: Universal cross-section constant C (eV^2) for most metals and oxides (Tougaard 1997).
 TOUGAARD_C = 1643.0

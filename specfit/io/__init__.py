@@ -34,9 +34,9 @@ from types import ModuleType
 
 import xarray as xr
 
-from ..atomicio import record_read
-from ..errors import FileFormatError, SpecfitError, where
-from .textcodec import looks_utf16, strip_bom
+from specfit.atomicio import record_read
+from specfit.errors import FileFormatError, SpecfitError, where
+from specfit.io.textcodec import looks_utf16, strip_bom
 
 # Order matters: the first module whose sniff() accepts a file reads it.
 # Specific formats come before the generic delimited-text reader.

@@ -22,7 +22,7 @@ import nmrglue as ng
 import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, where
+from specfit.errors import FileFormatError, where
 
 EXTENSIONS: tuple[str, ...] = ()  # Bruker files and folders have no suffix; sniff() decides
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, where
-from .textcodec import strip_bom
+from specfit.errors import FileFormatError, where
+from specfit.io.textcodec import strip_bom
 
 EXTENSIONS = (".csv",)
 

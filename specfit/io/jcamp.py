@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, where
-from .textcodec import decode
+from specfit.errors import FileFormatError, where
+from specfit.io.textcodec import decode
 
 EXTENSIONS = (".dx", ".jdx", ".jcamp")
 

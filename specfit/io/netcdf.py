@@ -30,7 +30,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..errors import FileFormatError, where
+from specfit.errors import FileFormatError, where
 
 EXTENSIONS = (".nc", ".h5", ".nc4", ".hdf5")
 

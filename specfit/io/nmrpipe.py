@@ -26,7 +26,7 @@ import nmrglue as ng
 import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, where
+from specfit.errors import FileFormatError, where
 
 EXTENSIONS = (".ft", ".ft1", ".fid")
 

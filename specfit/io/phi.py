@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, where
-from .textcodec import decode, strip_bom
-from .vamas import as_tree, region_label
+from specfit.errors import FileFormatError, where
+from specfit.io.textcodec import decode, strip_bom
+from specfit.io.vamas import as_tree, region_label
 
 EXTENSIONS = (".pro", ".spe", ".csv")
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, where
-from .textcodec import read_text
-from .vamas import as_tree, region_label
+from specfit.errors import FileFormatError, where
+from specfit.io.textcodec import read_text
+from specfit.io.vamas import as_tree, region_label
 
 EXTENSIONS = (".txt",)
 

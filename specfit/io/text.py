@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, where
-from .textcodec import read_text
-from .vamas import as_tree
+from specfit.errors import FileFormatError, where
+from specfit.io.textcodec import read_text
+from specfit.io.vamas import as_tree
 
 EXTENSIONS = (".csv", ".txt", ".dat", ".tsv", ".xy", ".asc")
 

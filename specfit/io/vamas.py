@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, where
-from .textcodec import read_text
+from specfit.errors import FileFormatError, where
+from specfit.io.textcodec import read_text
 
 EXTENSIONS = (".vms", ".npl")
 

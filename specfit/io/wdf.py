@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ..errors import FileFormatError, where
+from specfit.errors import FileFormatError, where
 
 EXTENSIONS = (".wdf",)
 

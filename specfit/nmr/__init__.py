@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .shifts import DEFAULT_REFERENCE_COMPOUND, rereference, track_shifts
+from specfit.nmr.shifts import DEFAULT_REFERENCE_COMPOUND, rereference, track_shifts
 
 __all__ = ["DEFAULT_REFERENCE_COMPOUND", "rereference", "track_shifts"]

@@ -18,9 +18,9 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from ..errors import OptionError
-from ..fitting import fit
-from ..library import Library, load_library
+from specfit.errors import OptionError
+from specfit.fitting.api import fit
+from specfit.library.loader import Library, load_library
 
 #: Referencing convention of the shipped ``nmr/li7`` library (Harris et al., Pure Appl. Chem. 73, 1795 (2001)).
 DEFAULT_REFERENCE_COMPOUND = "1 M LiCl in D2O"

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .speciation import BASELINES, DEFAULT_BASELINES, SPREADS, speciation
+from specfit.raman.ion_pairs import BASELINES, DEFAULT_BASELINES, SPREADS, speciation
 
 __all__ = ["BASELINES", "DEFAULT_BASELINES", "SPREADS", "speciation"]

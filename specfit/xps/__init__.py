@@ -1,35 +1,51 @@
-"""XPS depth-profile workflow: charge referencing, per-region fits, quantification, figures.
+"""XPS workflow: charge referencing, per-region fits, quantification (a workflow on top of the core).
 
-``fit_depth_profile(regions)`` fits every core level of an etching series and
-returns an ``xarray.DataTree``: one child per region with the result schema of
-``specfit.fit`` and, at the root, atomic % per element and species % within
-each element along the batch (etch-time) dimension.
+``fit_depth_profile(regions, libraries)`` fits every core level of an etching
+series and returns an ``xarray.DataTree``: one child per region with the
+result schema of ``specfit.fit`` and, at the root, atomic % per element and
+species % within each element along the batch (etch-time) dimension.
 
-Names are loaded on first use (PEP 562), so that ``specfit.fit`` can import
-:mod:`specfit.xps.charge` (CasaXPS calibrations) without importing the
-workflow, which itself imports ``specfit.fitting``.
+Importing this package registers with the core what the core must not import:
+``fit(data, "casa")`` (the CasaXPS model stored in a VAMAS block comment,
+:func:`specfit.xps.casa_model.library_from_casa`) and the CasaXPS calibration a
+VAMAS file may carry (:func:`specfit.xps.charge.apply_casa_calibration`).
+Figures of a profile are in :mod:`specfit.plotting.xps`.
 """
 
 from __future__ import annotations
 
-import importlib
+import xarray as xr
 
-_WHERE = {
-    "ChargeReference": "charge", "apply_casa_calibration": "charge", "apply_shift": "charge",
-    "casa_calibration": "charge", "measure_shift": "charge", "parse_reference": "charge",
-    "parse_references": "charge", "element_of": "naming", "normalise_region": "naming", "region_library": "naming",
-    "plot_depth_profile": "plots", "plot_region_fit": "plots", "fit_depth_profile": "profile",
-    "stack_steps": "profile", "DEFAULT_RSF": "quant", "quantify": "quant",
-}
+from specfit.fitting import register_calibration
+from specfit.library import register_library_source
+from specfit.xps.background_spread import compare_backgrounds
+from specfit.xps.casa_model import library_from_casa
+from specfit.xps.charge import (
+    ChargeReference,
+    apply_casa_calibration,
+    apply_shift,
+    casa_calibration,
+    measure_shift,
+    parse_reference,
+    parse_references,
+)
+from specfit.xps.naming import element_of, normalise_region, region_library
+from specfit.xps.profile import fit_depth_profile, stack_steps
+from specfit.xps.quant import DEFAULT_RSF, quantify
 
-__all__ = sorted(_WHERE)
+
+def stored_calibration(data: xr.DataArray) -> tuple[xr.DataArray, object, str]:
+    """The CasaXPS calibration stored in ``data``'s VAMAS comment, applied: ``(data, shift, comment text)``."""
+    if "casaxps_comment" not in data.attrs:
+        return data, 0.0, ""
+    shifted, shift = apply_casa_calibration(data)
+    return shifted, shift, shifted.attrs.get("casaxps_calibration", "")
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+register_library_source("casa", library_from_casa, "reads the CasaXPS model stored in a VAMAS file")
+register_calibration("xps", stored_calibration)
 
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__all__ = ["DEFAULT_RSF", "ChargeReference", "apply_casa_calibration", "apply_shift", "casa_calibration",
+           "compare_backgrounds", "element_of", "fit_depth_profile", "library_from_casa", "measure_shift",
+           "normalise_region", "parse_reference", "parse_references", "quantify", "region_library", "stack_steps",
+           "stored_calibration"]

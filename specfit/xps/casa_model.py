@@ -18,9 +18,9 @@ from dataclasses import replace
 
 import xarray as xr
 
-from ..errors import LibraryError
-from ..library import Library, parse_library
-from ..lineshapes import canonical_lineshape, casa_fwhm_factor, casa_parameters
+from specfit.errors import LibraryError
+from specfit.library.loader import Library, parse_library
+from specfit.lineshapes.profiles import canonical_lineshape, casa_fwhm_factor, casa_parameters
 
 _NAME = r"\(\*(.*?)\*\)"
 _REGION_RE = re.compile(r"CASA region\s+" + _NAME + r"\s+" + _NAME + r"\s+(.*)")

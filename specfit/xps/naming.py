@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import SpecfitError
+from specfit.errors import SpecfitError
 
 # A core-level name: element symbol, then a level such as 1s, 2p, 3d5, 4f7/2.
 _LEVEL = re.compile(r"^([A-Z][a-z]?)[\s_]*(\d[spdf](?:\s*\d(?:/2)?)?)$")
@@ -52,7 +52,7 @@ def region_library(region: str, overrides: dict[str, str] | None = None) -> str 
     str or None
         Library name or path; None when nothing fits (the region is skipped).
     """
-    from ..library import list_libraries
+    from specfit.library.loader import list_libraries
 
     key = normalise_region(region)
     for name, lib in (overrides or {}).items():

@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .._version import __version__
-from ..errors import DataError, SpecfitError
-from ..fitting import fit
-from ..library import load_library
-from .charge import (
+from specfit._version import __version__
+from specfit.errors import DataError, SpecfitError
+from specfit.fitting.api import fit
+from specfit.library.loader import load_library
+from specfit.xps.charge import (
     CASA_APPLIED,
     ChargeReference,
     ShiftMeasurement,
@@ -24,8 +24,8 @@ from .charge import (
     measure_shift,
     parse_references,
 )
-from .naming import normalise_region, region_library
-from .quant import quantify
+from specfit.xps.naming import normalise_region, region_library
+from specfit.xps.quant import quantify
 
 _DEFAULT = object()
 #: Per-step coordinate that :func:`stack_steps` sets on spectra it had to put on another axis.

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..errors import SpecfitError
-from .naming import element_of
+from specfit.errors import SpecfitError
+from specfit.xps.naming import element_of
 
 # Scofield, J. Electron Spectrosc. Relat. Phenom. 8, 129 (1976), Al Ka, relative to C 1s = 1
 # (S 2p: whole doublet).  The same values as peak_libraries/xps/*.toml.

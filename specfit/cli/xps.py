@@ -1,0 +1,184 @@
+"""``specfit xps-profile FILES... --out profile.nc``: the depth-profile workflow on the command line.
+
+Region names come from each file's region (a DataTree child or the ``region``
+attr) or, failing that, the file name (``..._F_1s.csv`` -> ``F1s``); a region
+maps to library ``xps/<Region>`` unless ``--library REGION=NAME_OR_PATH`` says
+otherwise.  Regions without a library (surveys, Au 4f...) are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import xarray as xr
+
+from specfit.errors import FileFormatError, SpecfitError
+from specfit.xps.naming import normalise_region, parse_assignments, region_library
+
+_NAME_IN_FILE = re.compile(r"([A-Z][a-z]?)[\s_]?(\d[spdf]\d?)(?:\D|$)")
+
+
+def add_subcommands(sub) -> None:
+    """Register ``xps-profile`` on the ``specfit`` subparsers object."""
+    p = sub.add_parser("xps-profile", help="fit and quantify an XPS depth profile (all regions, one NetCDF)")
+    p.add_argument("inputs", nargs="+", metavar="FILE", help="spectrum files (one or several regions each)")
+    p.add_argument("--out", "-o", required=True, help="result file (.nc, one group per region)")
+    p.add_argument("--library", action="append", metavar="REGION=NAME_OR_PATH", help="library of a region")
+    p.add_argument("--components", action="append", metavar="REGION=a,b", help="component subset of a region")
+    p.add_argument("--share", help="parameters shared along the series, e.g. center,width (global fit)")
+    p.add_argument("--reference", action="append", metavar="COMPONENT@REGION=ENERGY",
+                   help="charge reference, e.g. C-C@C1s=284.8 (default) or LiF@F1s=685.0; repeat to check one "
+                        "reference against another (they must agree within 0.2 eV)")
+    p.add_argument("--no-charge-reference", action="store_true", help="do not shift binding energies")
+    p.add_argument("--charge-shift", action="append", metavar="[REGION=]EV",
+                   help="known charge shift in eV added to the binding energies, for one region (REGION=EV; "
+                        "naming the reference region sets every region's shift) or for all (EV)")
+    p.add_argument("--on-charge-error", choices=("raise", "flag"), default="raise",
+                   help="charge reference at a range limit, minor, not found or disagreeing: stop with exit 2 "
+                        "(raise, default) or go on and flag the steps (flag)")
+    p.add_argument("--resample", action="store_true",
+                   help="allow files of one region on different energy axes: interpolate onto the first file's "
+                        "axis and flag those steps resampled_axis (default: refuse)")
+    p.add_argument("--rsf", action="append", metavar="ELEMENT=VALUE", help="relative sensitivity factor")
+    p.add_argument("--background", help="background for every region (default: each library's)")
+    p.add_argument("--dim", default="step", help="batch dimension when one region comes from several files")
+    p.add_argument("--plot", metavar="FIG.png", help="also write the depth-profile figure")
+    p.set_defaults(func=run)
+
+
+def _region_of(path: Path, da: xr.DataArray, child: str | None) -> str:
+    if child:
+        return normalise_region(child)
+    label = da.attrs.get("region") or ""
+    if label and re.match(r"^[A-Z][a-z]?\s*_?\d", str(label)):
+        return normalise_region(label)
+    match = _NAME_IN_FILE.search(path.stem)
+    if match:
+        return normalise_region(match.group(1) + match.group(2))
+    raise FileFormatError(f"{path}: cannot tell which core level it holds (no region attribute, "
+                          "no name like F1s / F_1s in the file name)")
+
+
+def collect_regions(paths: list[str], dim: str = "step",
+                    resample: bool = False) -> tuple[dict[str, xr.DataArray], list[str]]:
+    """Read files into region -> DataArray; a region found in several files is stacked along ``dim``.
+
+    Files of one region must share the energy axis; with ``resample`` the
+    later ones are interpolated onto the first one's axis and flagged (see
+    :func:`specfit.xps.profile.stack_steps`), otherwise a ``DataError`` names
+    both files and the difference.
+
+    Returns
+    -------
+    regions : dict
+        Region name -> spectra.
+    notes : list of str
+        Regions skipped (no library) or other remarks for the user.
+    """
+    from specfit.io import read
+    from specfit.xps.profile import stack_steps
+
+    found: dict[str, list[tuple[Path, xr.DataArray]]] = {}
+    for text in paths:
+        path = Path(text)
+        obj = read(path)
+        items = ([(name, node.to_dataset()) for name, node in obj.children.items()] if isinstance(obj, xr.DataTree)
+                 else [(None, obj)])
+        for child, item in items:
+            da = item if isinstance(item, xr.DataArray) else _only_variable(path, child, item)
+            found.setdefault(_region_of(path, da, child), []).append((path, da))
+    regions = {}
+    for region, entries in found.items():
+        if len(entries) == 1:
+            regions[region] = entries[0][1]
+            continue
+        regions[region] = stack_steps([da for _, da in entries], dim=dim, labels=[p.stem for p, _ in entries],
+                                      names=[str(p) for p, _ in entries], resample=resample)
+    return regions, []
+
+
+def _only_variable(path: Path, child: str, ds: xr.Dataset) -> xr.DataArray:
+    names = list(ds.data_vars)
+    if len(names) != 1:
+        raise FileFormatError(f"{path}: region {child} holds {len(names)} variables, expected one spectrum")
+    return ds[names[0]]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Body of ``specfit xps-profile``."""
+    from specfit.results.store import save
+    from specfit.xps.profile import fit_depth_profile
+
+    libraries = parse_assignments(args.library, "--library")
+    components = parse_assignments(args.components, "--components")
+    rsf = {k: _number(v, f"--rsf {k}") for k, v in parse_assignments(args.rsf, "--rsf").items()}
+    regions, _ = collect_regions(args.inputs, args.dim, resample=args.resample)
+    for region in list(regions):
+        if region_library(region, libraries) is None:
+            print(f"skipping region {region}: no library xps/{region} (use --library {region}=PATH)",
+                  file=sys.stderr)
+            del regions[region]
+    if not regions:
+        raise FileFormatError(f"{args.inputs[0]}: no region with a library to fit")
+    unknown = [r for r in list(libraries) + list(components) if r not in regions]
+    if unknown:
+        raise SpecfitError(f"--library/--components name region(s) {', '.join(sorted(set(unknown)))} "
+                           f"not in the input (regions: {', '.join(regions)})")
+    if args.no_charge_reference:
+        reference = None
+    elif args.reference:
+        reference = args.reference
+    else:
+        reference = "C-C@C1s=284.8" if "C1s" in regions else None
+    charge_shift = _charge_shifts(args.charge_shift)
+    options = {"background": args.background} if args.background else {}
+    tree = fit_depth_profile(regions, libraries={r: region_library(r, libraries) for r in regions},
+                             components=components, share=args.share, reference=reference, rsf=rsf,
+                             charge_shift=charge_shift, on_charge_error=args.on_charge_error, **options)
+    tree.attrs["inputs"] = [str(p) for p in args.inputs]
+    save(tree, args.out, protect=tuple(args.inputs))
+    if args.plot:
+        from specfit.atomicio import save_figure as _save_figure
+        from specfit.plotting.xps import plot_depth_profile
+
+        _save_figure(plot_depth_profile(tree), args.plot)
+    _print_flags(tree)
+    root = tree.to_dataset()
+    print(f"fitted {len(regions)} regions ({', '.join(regions)}), charge reference "
+          f"{root.attrs['charge_reference']} -> {args.out}")
+    return 0
+
+
+def _charge_shifts(items: list[str] | None) -> float | dict[str, float] | None:
+    """``--charge-shift`` values: one number for every region, or REGION=EV pairs."""
+    if not items:
+        return None
+    bare = [i for i in items if "=" not in i]
+    if bare:
+        if len(items) > 1:
+            raise SpecfitError(f"--charge-shift: give one EV for all regions or REGION=EV pairs, got {items}")
+        return _number(bare[0], "--charge-shift")
+    return {k: _number(v, f"--charge-shift {k}") for k, v in parse_assignments(items, "--charge-shift").items()}
+
+
+def _print_flags(tree: xr.DataTree) -> None:
+    """One line per region and flag code on stderr: how many spectra carry it."""
+    for region, node in tree.children.items():
+        if "flags" not in node.dataset:
+            continue
+        flags = node.dataset["flags"]
+        values = [str(v) for v in flags.values.ravel()]
+        for code in dict.fromkeys(c for v in values for c in v.split(",") if c):
+            hits = [i for i, v in enumerate(values) if code in v.split(",")]
+            print(f"{region}: {code} in {len(hits)} of {len(values)} spectra (index {', '.join(map(str, hits))})",
+                  file=sys.stderr)
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise SpecfitError(f"{what}: {text!r} is not a number") from None

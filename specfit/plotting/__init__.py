@@ -1,0 +1,32 @@
+"""Figures of results (top of the data flow, beside the CLI): matplotlib, Agg-safe.
+
+``panels`` draws the panels and styles every figure shares; ``xps`` the
+depth-profile figures; ``figures`` picks the figure of a result by its kind
+(:func:`plot`, :func:`figures`).
+"""
+
+from __future__ import annotations
+
+from specfit.plotting.figures import figures, plot, report_figure
+from specfit.plotting.panels import (
+    MARKERS,
+    PALETTE,
+    PER_PAGE,
+    RC,
+    axis_label,
+    coord_label,
+    format_pm,
+    format_signed,
+    plot_fit,
+    plot_fractions,
+    plot_shifts,
+    plot_speciation,
+    result_kind,
+    series_style,
+    spectrum_flags,
+)
+from specfit.plotting.xps import plot_depth_profile, plot_region_fit
+
+__all__ = ["MARKERS", "PALETTE", "PER_PAGE", "RC", "axis_label", "coord_label", "figures", "format_pm",
+           "format_signed", "plot", "plot_depth_profile", "plot_fit", "plot_fractions", "plot_region_fit",
+           "plot_shifts", "plot_speciation", "report_figure", "result_kind", "series_style", "spectrum_flags"]
