@@ -1,20 +1,55 @@
-"""Import graph of the ``specfit`` package: ``python tests/import_graph.py`` prints it and any cycle.
+"""Import graph of the ``specfit`` package by layer: ``python tests/import_graph.py`` prints it and any fault.
 
 Every ``import``/``from ... import`` of a specfit module counts, at module
 level or inside a function (a deferred import still ties the modules
 together).  Importing ``a.b.c`` also runs ``a.b``'s ``__init__``, so an edge
-to a submodule implies an edge to each enclosing package.  Reported:
-cycles (strongly connected components with more than one module) and
-private names (``_x``) imported from another module.
+to a submodule implies an edge to each enclosing package.  Reader plugins
+loaded by name (``specfit.io._READER_MODULES``) count as imported by
+``specfit.io``.  Reported, each a failure (exit 1):
+
+- cycles (strongly connected components with more than one module);
+- private names (``_x``) imported from another module;
+- upward imports: a module importing a module of a higher layer (:data:`LAYERS`:
+  the data flow lineshape -> model -> engine -> result -> fit -> workflow ->
+  CLI/plots); in particular the core never imports a workflow, the CLI or plotting;
+- orphans: modules nothing imports (other than the package root and the script entry points).
 """
 
 from __future__ import annotations
 
 import ast
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "specfit"
+
+#: Layers, lowest first: (name, module prefixes).  A module may import its own layer and those below.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("base", ("specfit._version", "specfit.errors", "specfit.atomicio")),
+    ("lineshapes, backgrounds, readers", ("specfit.lineshapes", "specfit.backgrounds", "specfit.io")),
+    ("library", ("specfit.library",)),
+    ("model", ("specfit.model",)),
+    ("engines", ("specfit.engines",)),
+    ("options", ("specfit.options",)),
+    ("results", ("specfit.results",)),
+    ("fitting", ("specfit.fitting",)),
+    ("workflows", ("specfit.xps", "specfit.raman", "specfit.nmr", "specfit.comparison", "specfit.examples")),
+    ("CLI, plots", ("specfit.plotting", "specfit.report", "specfit.cli", "specfit.demo", "specfit.accessor")),
+    ("package", ("specfit",)),
+)
+#: Layers below this index are the core.
+CORE = 8
+
+
+def layer_of(module: str) -> int:
+    """Index in :data:`LAYERS` of ``module`` (longest matching prefix)."""
+    best, found = -1, len(LAYERS)
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, found = len(prefix), i
+    return found
 
 
 def module_name(path: Path) -> str:
@@ -68,6 +103,34 @@ def graph() -> tuple[dict[str, set[str]], list[tuple[str, str, str]]]:
     return edges, private
 
 
+def plugin_edges(edges: dict[str, set[str]]) -> None:
+    """Reader modules imported by name from ``specfit/io/__init__.py`` become edges ``specfit.io -> reader``."""
+    tree = ast.parse((ROOT / "io" / "__init__.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_READER_MODULES" for t in node.targets):
+            for elt in node.value.elts:
+                name = f"specfit.io.{elt.value}"
+                if name in edges:
+                    edges["specfit.io"].add(name)
+
+
+def upward(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Imports of a higher layer: ``(module, imported)``."""
+    return sorted((mod, dep) for mod, deps in edges.items() for dep in deps if layer_of(dep) > layer_of(mod))
+
+
+def entry_points() -> set[str]:
+    """The package root and the modules of ``[project.scripts]`` in pyproject.toml."""
+    project = tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return {"specfit"} | {target.split(":")[0] for target in project.get("scripts", {}).values()}
+
+
+def orphans(edges: dict[str, set[str]]) -> list[str]:
+    """Modules no other module imports (the package root and script entry points excepted)."""
+    imported = {dep for deps in edges.values() for dep in deps}
+    return sorted(m for m in edges if m not in entry_points() and m not in imported)
+
+
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan's algorithm)."""
     index: dict[str, int] = {}
@@ -106,11 +169,24 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-if __name__ == "__main__":
+def faults() -> dict[str, list]:
+    """Every fault of the graph by kind (empty lists when clean)."""
     edges, private = graph()
-    for mod in sorted(edges):
-        print(f"{mod} -> {', '.join(sorted(edges[mod])) or '-'}")
-    found = cycles(edges)
-    print(f"\ncycles: {found or 'none'}")
-    print(f"private names imported across modules: {private or 'none'}")
-    sys.exit(1 if found or private else 0)
+    plugin_edges(edges)
+    return {"cycles": cycles(edges), "private names imported across modules": private,
+            "upward imports": upward(edges), "orphan modules": orphans(edges)}
+
+
+if __name__ == "__main__":
+    edges, _ = graph()
+    plugin_edges(edges)
+    for i, (name, _) in enumerate(LAYERS):
+        mods = sorted(m for m in edges if layer_of(m) == i)
+        print(f"== layer {i}: {name}{' (core)' if i < CORE else ''}")
+        for mod in mods:
+            print(f"  {mod} -> {', '.join(sorted(edges[mod])) or '-'}")
+    found = faults()
+    print()
+    for kind, items in found.items():
+        print(f"{kind}: {items or 'none'}")
+    sys.exit(1 if any(found.values()) else 0)

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from specfit.lineshapes.faddeeva import HAVE_NUMBA, voigt_kernel
 from specfit.model.problem import FitProblem
-from specfit.model.spec import polynomial_basis
+from specfit.model.infit.polynomial import polynomial_basis
 
 __all__ = ["CompiledProblem", "compile_problem"]
 

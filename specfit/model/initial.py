@@ -1,7 +1,7 @@
 """Starting values from the library and the data.
 
 With centers and widths at their library values the model is linear in the
-areas and the polynomial background coefficients, so one least-squares solve
+areas and the linear background coefficients, so one least-squares solve
 (shared design matrix, one right-hand side per spectrum) gives every
 spectrum's starting areas from its own intensities -- heights come from the
 data, never from constants.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from specfit.backgrounds.shirley import shirley_step
-from specfit.model.spec import ModelSpec, peak_curves, polynomial_basis
+from specfit.model.infit import get_infit_background
+from specfit.model.spec import ModelSpec, peak_curves
 
 
 def _area_columns(spec: ModelSpec, x: NDArray, theta: NDArray) -> tuple[list[int], NDArray]:
@@ -67,23 +67,6 @@ def _weighted_least_squares(design: NDArray, target: NDArray, weights: NDArray) 
     return coef
 
 
-def _shirley_guess(y: NDArray, x: NDArray, n_average: int = 3, n_iter: int = 30) -> NDArray:
-    n = max(1, min(n_average, y.shape[1] // 4))
-    low = y[:, :n].mean(axis=1, keepdims=True)
-    high = y[:, -n:].mean(axis=1, keepdims=True)
-    bg = np.repeat(low, y.shape[1], axis=1)
-    scale = np.maximum(np.ptp(y, axis=1, keepdims=True), 1e-300)
-    active = np.arange(y.shape[0])  # each spectrum stops when it settles: a start must not depend on the batch
-    for _ in range(n_iter):
-        new = shirley_step(y[active] - bg[active], x, low[active], high[active])
-        settled = np.all(np.abs(new - bg[active]) <= 1e-3 * scale[active], axis=1)  # a start needs no more
-        bg[active] = new
-        active = active[~settled]
-        if active.size == 0:
-            break
-    return bg
-
-
 def _seed_wide_centers(spec: ModelSpec, x: NDArray, y: NDArray, theta: NDArray) -> None:
     """Start a center whose allowed range is much wider than its width at the data maximum in that range.
 
@@ -120,26 +103,17 @@ def initial_theta(spec: ModelSpec, x: NDArray, y: NDArray, weights: NDArray,
     _seed_wide_centers(spec, x, y, theta)
     area_idx, design = _area_columns(spec, x, theta)
     target = y.copy()
-    shirley_bg = None
-    if spec.background == "shirley":
-        shirley_bg = _shirley_guess(y, x)
-        target = y - shirley_bg
-    elif spec.background in ("linear", "polynomial"):
-        basis = polynomial_basis(spec, x)[None]
+    background = get_infit_background(spec.background)
+    target, basis, state = background.start_design(spec, x, target)
+    if basis is not None:
+        basis = basis[None]
         design = np.concatenate([design, np.broadcast_to(basis, design.shape[:1] + basis.shape[1:])], axis=2)
     coef = _weighted_least_squares(design, target, weights)
     k = len(area_idx)
     scale = np.maximum(np.abs(target).max(axis=1), 1e-300) * (x[-1] - x[0]) * 1e-4
     areas = np.maximum(coef[:, :k], scale[:, None])
     theta[:, area_idx] = areas
-    if spec.background in ("linear", "polynomial"):
-        theta[:, list(spec.background_index)] = coef[:, k:]
-    elif spec.background == "shirley":
-        i_low, i_step = spec.background_index
-        # integral of the starting peaks: each design column is one area parameter's unit-area curve
-        total = np.maximum(np.sum(areas * np.trapezoid(design, x, axis=1), axis=1), 1e-300)
-        theta[:, i_low] = shirley_bg[:, 0]
-        theta[:, i_step] = (shirley_bg[:, -1] - shirley_bg[:, 0]) / total
+    background.start_values(spec, theta, x, coef[:, k:], areas, design, state)
     return np.clip(theta, spec.lower, spec.upper)
 
 

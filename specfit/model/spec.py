@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from specfit.backgrounds.registry import IN_FIT_NAMES, get_background
-from specfit.backgrounds.shirley import cumulative_trapezoid
-from specfit.backgrounds.tougaard import DEFAULT_CD, loss_matrix
+from specfit.backgrounds.registry import IN_FIT_NAMES
 from specfit.errors import LibraryError
 from specfit.library.loader import Component, Library
 from specfit.lineshapes.profiles import get_lineshape, profile_gradients
+from specfit.model.infit import get_infit_background
 
 #: Backgrounds refined inside the model (from the background registry); the others are subtracted before the fit.
 IN_FIT_BACKGROUNDS = IN_FIT_NAMES
@@ -133,8 +132,9 @@ def compile_model(library: Library, x: NDArray, *, background: str | None = None
     x : ndarray
         Spectral axis of the fitted window (used for polynomial scaling).
     background : str, optional
-        In-fit background: ``"none"``, ``"linear"``, ``"polynomial"`` or
-        ``"shirley"`` (active Shirley); defaults to the library's when in-fit.
+        In-fit background (:mod:`specfit.model.infit`: ``"none"``, ``"linear"``,
+        ``"polynomial"``, ``"shirley"`` active Shirley, ``"tougaard_active"``);
+        defaults to the library's when in-fit.
     degree : int
         Polynomial degree for ``"polynomial"``.
     background_options : dict, optional
@@ -191,24 +191,9 @@ def compile_model(library: Library, x: NDArray, *, background: str | None = None
             center2 = ParamMap(m["center"].index, m["center"].scale, m["center"].offset + d.splitting)
             terms.append(PeakTerm(i, comp.lineshape, area2, center2, m.get("fwhm2", m["fwhm"]), m["shape"]))
 
-    bg_index: list[int] = []
-    if background == "shirley":
-        bg_index = [b.add("bg_low", "background", -1, 0.0, -np.inf, np.inf),
-                    b.add("bg_step", "background", -1, 0.0, -np.inf, np.inf)]
-    elif background in ("linear", "polynomial"):
-        deg = 1 if background == "linear" else int(degree)
-        bg_index = [b.add(f"bg_c{d}", "background", -1, 0.0, -np.inf, np.inf) for d in range(deg + 1)]
     x = np.asarray(x, float)
-    loss = None
-    if background == "tougaard_active":
-        opts = {k: v for k, v in (background_options or {}).items() if k in get_background(background).options}
-        kind = str(opts.get("cross_section") or "u2").lower()
-        c0, d0 = DEFAULT_CD.get(kind, (1643.0, 0.0))
-        c = c0 if opts.get("c") is None else float(opts["c"])
-        d = d0 if opts.get("d") is None else float(opts["d"])
-        loss = loss_matrix(x, c=c, d=d, cross_section=kind, t0=float(opts.get("t0") or 0.0))
-        bg_index = [b.add("bg_low", "background", -1, 0.0, -np.inf, np.inf),
-                    b.add("bg_tougaard_b", "background", -1, 0.0, -np.inf, np.inf)]
+    params, loss = get_infit_background(background).parameters(x, degree, dict(background_options or {}))
+    bg_index = [b.add(name, "background", -1, value, -np.inf, np.inf) for name, value in params]
     return ModelSpec(
         names=tuple(b.names), groups=tuple(b.groups), owners=tuple(b.owners), lower=np.array(b.lower),
         upper=np.array(b.upper), default=np.array(b.default), components=tuple(names), terms=tuple(terms),
@@ -233,25 +218,9 @@ def peak_curves(spec: ModelSpec, theta: NDArray, x: NDArray) -> NDArray:
     return out
 
 
-def polynomial_basis(spec: ModelSpec, x: NDArray) -> NDArray:
-    """Columns ``u**d`` with ``u`` the axis scaled to [-1, 1], shape ``(M, degree + 1)``."""
-    u = (np.asarray(x, float) - spec.x_mid) / spec.x_half
-    return np.stack([u**d for d in range(len(spec.background_index))], axis=-1)
-
-
 def background_curve(spec: ModelSpec, theta: NDArray, x: NDArray, peaks_total: NDArray) -> NDArray:
     """In-fit background, shape ``(N, M)``."""
-    theta = np.atleast_2d(theta)
-    if spec.background == "shirley":
-        low, step = (theta[:, i][:, None] for i in spec.background_index)
-        return low + step * cumulative_trapezoid(peaks_total, x)
-    if spec.background in ("linear", "polynomial"):
-        coeffs = theta[:, list(spec.background_index)]
-        return coeffs @ polynomial_basis(spec, x).T
-    if spec.background == "tougaard_active":
-        low, strength = (theta[:, i][:, None] for i in spec.background_index)
-        return low + strength * (peaks_total @ spec.loss.T)
-    return np.zeros((theta.shape[0], x.size))
+    return get_infit_background(spec.background).curve(spec, np.atleast_2d(theta), x, peaks_total)
 
 
 def evaluate(spec: ModelSpec, theta: NDArray, x: NDArray) -> NDArray:
@@ -275,24 +244,4 @@ def evaluate_with_jacobian(spec: ModelSpec, theta: NDArray, x: NDArray) -> tuple
                           (term.shape, d_shape)):
             if pm.index >= 0 and deriv is not None:
                 jac[:, :, pm.index] += pm.scale * deriv
-    if spec.background == "shirley":
-        i_low, i_step = spec.background_index
-        step = theta[:, i_step][:, None, None]
-        jac += step * cumulative_trapezoid(jac, x, axis=1)
-        cumulative = cumulative_trapezoid(peaks, x)
-        jac[:, :, i_low] = 1.0
-        jac[:, :, i_step] = cumulative
-        return peaks + theta[:, i_low][:, None] + theta[:, i_step][:, None] * cumulative, jac
-    if spec.background in ("linear", "polynomial"):
-        basis = polynomial_basis(spec, x)
-        jac[:, :, list(spec.background_index)] = basis[None]
-        return peaks + theta[:, list(spec.background_index)] @ basis.T, jac
-    if spec.background == "tougaard_active":
-        i_low, i_b = spec.background_index
-        strength = theta[:, i_b][:, None, None]
-        jac += strength * np.einsum("ij,njp->nip", spec.loss, jac)
-        lossy = peaks @ spec.loss.T
-        jac[:, :, i_low] = 1.0
-        jac[:, :, i_b] = lossy
-        return peaks + theta[:, i_low][:, None] + theta[:, i_b][:, None] * lossy, jac
-    return peaks, jac
+    return get_infit_background(spec.background).model_and_jacobian(spec, theta, x, peaks, jac), jac
