@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from specfit.errors import OptionError
 from specfit.fitting.api import fit, resolve_library
 from specfit.library.loader import Library, load_library
 
@@ -39,10 +40,10 @@ def _resolve(item: object, library: object) -> tuple[Library, tuple[str, ...] | 
         return load_library(item), None
     if isinstance(item, Sequence):
         if library is None:
-            raise ValueError(f"model {list(item)!r} is a component list: pass library=... to say whose")
+            raise OptionError(f"model {list(item)!r} is a component list: pass library=... to say whose")
         names = tuple(str(n) for n in item)
         return resolve_library(library, names), names
-    raise TypeError(f"a model must be a library name/path, a Library or a list of component names, got {item!r}")
+    raise OptionError(f"a model must be a library name/path, a Library or a list of component names, got {item!r}")
 
 
 def compare(da: xr.DataArray, models: Sequence[object], library: object = None, *,
@@ -79,9 +80,9 @@ def compare(da: xr.DataArray, models: Sequence[object], library: object = None, 
         spectrum) and ``attrs["best_series"]``.
     """
     if criterion not in ("aic", "bic"):
-        raise ValueError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
+        raise OptionError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
     if not models:
-        raise ValueError("compare needs at least one model")
+        raise OptionError("compare needs at least one model")
     resolved = [_resolve(item, library) for item in models]
     first = resolved[0][0]
     options = dict(fit_options)

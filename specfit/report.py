@@ -17,9 +17,10 @@ import numpy as np
 import xarray as xr
 
 from specfit.atomicio import atomic_write
-from specfit.errors import SpecfitError
+from specfit.errors import DataError, SpecfitError
 from specfit.plotting.figures import figures
-from specfit.plotting.panels import result_kind, spectrum_flags
+from specfit.plotting.panels import spectrum_flags
+from specfit.results.kinds import result_kind
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 TABLE_FORMATS = (".csv", ".tsv", ".xlsx")
@@ -121,9 +122,9 @@ def peak_table(result: xr.Dataset | xr.DataTree):
         parts = [_component_rows(result[name].to_dataset(), {"region": name}) for name in result.children
                  if "success" in result[name].to_dataset()]
         if not parts:
-            raise ValueError("the DataTree holds no fitted region")
+            raise DataError("the DataTree holds no fitted region")
         return pd.concat(parts, ignore_index=True)
-    result_kind(result)  # raises ValueError for anything that is not a result
+    result_kind(result)  # raises DataError for anything that is not a result
     return _component_rows(result)
 
 

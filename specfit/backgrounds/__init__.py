@@ -26,6 +26,8 @@ _KINDS = {
     "arpls": lambda x, y, **kw: als_background(x, y, method="arpls", **kw),
 }
 
+#: Algorithms :func:`background` runs; the fit's names for backgrounds subtracted before the fit
+#: (``shirley_fixed``, ``tougaard``, ``als``, ``arpls``: :data:`SUBTRACTED_ALGORITHMS`) are accepted too.
 BACKGROUND_KINDS: tuple[str, ...] = tuple(_KINDS)
 
 __all__ = [
@@ -44,7 +46,7 @@ def background(x: ArrayLike, y: ArrayLike, kind: str = "shirley", **options) -> 
     ----------
     x, y : array_like
         Spectral axis (either order) and intensity.
-    kind : {"shirley", "linear", "polynomial", "tougaard", "als", "arpls"}
+    kind : {"shirley", "shirley_fixed", "linear", "polynomial", "tougaard", "als", "arpls"}
         Algorithm; ``options`` go to it (e.g. ``n_average``, ``region=(lo, hi)``,
         ``endpoints="centred"`` for Shirley and Tougaard; ``cross_section``,
         ``b``, ``c``, ``d`` for Tougaard; ``degree`` for polynomial; ``lam``/``p`` for ALS).
@@ -53,11 +55,31 @@ def background(x: ArrayLike, y: ArrayLike, kind: str = "shirley", **options) -> 
     -------
     numpy.ndarray
         The background, in the order of ``x``.
+
+    Raises
+    ------
+    DataError
+        Unknown kind, or a background that only exists refined with the peaks.
+
+    Notes
+    -----
+    One vocabulary with :func:`specfit.fit` (:mod:`specfit.backgrounds.registry`):
+    a background computed here, from the data alone, is what ``fit`` subtracts
+    before fitting, so ``"shirley"`` here is the converged iterative Shirley
+    that ``fit`` calls ``"shirley_fixed"`` (both names work); ``fit``'s own
+    ``"shirley"`` and ``"tougaard_active"`` are refined together with the peaks
+    and cannot be computed without them.
     """
+    kind = SUBTRACTED_ALGORITHMS.get(kind, kind)
+    if kind in IN_FIT_NAMES and kind not in _KINDS:
+        raise DataError(f"background {kind!r} is refined in the fit together with the peaks; compute it with "
+                        f"specfit.fit(..., background={kind!r}), or here the subtracted kind "
+                        f"{kind.replace('_active', '')!r}")
     try:
         func = _KINDS[kind]
     except KeyError:
-        raise DataError(f"unknown background kind {kind!r}; choose one of {', '.join(_KINDS)}") from None
+        raise DataError(f"unknown background kind {kind!r}; choose one of "
+                        f"{', '.join(dict.fromkeys(_KINDS | dict(SUBTRACTED_ALGORITHMS)))}") from None
     return func(x, y, **options)
 
 
@@ -68,6 +90,6 @@ def background_with_info(x: ArrayLike, y: ArrayLike, kind: str = "shirley",
     ``info.converged`` False is what the fit pipeline turns into the per-spectrum
     flag ``background_not_converged`` (``info.message`` says why).
     """
-    if kind == "shirley":
+    if SUBTRACTED_ALGORITHMS.get(kind, kind) == "shirley":
         return shirley_with_info(x, y, **options)
     return background(x, y, kind, **options), BackgroundInfo()

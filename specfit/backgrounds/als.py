@@ -6,6 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from specfit.backgrounds._validation import background_method
+from specfit.errors import DataError
 
 
 @background_method
@@ -29,5 +30,5 @@ def als_background(x: NDArray, y: NDArray, *, lam: float = 1e5, p: float = 0.01,
     elif method == "asls":
         baseline, _ = fitter.asls(y, lam=lam, p=p)
     else:
-        raise ValueError(f"unknown ALS method {method!r}; use 'asls' or 'arpls'")
+        raise DataError(f"unknown ALS method {method!r}; use 'asls' or 'arpls'")
     return np.asarray(baseline, float)

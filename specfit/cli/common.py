@@ -8,8 +8,12 @@ import sys
 import numpy as np
 import xarray as xr
 
+from specfit.errors import OptionError
+
 EXIT_USAGE = 2
 EXIT_FLAGGED = 3
+#: Batch dimension of several INPUT files, the same for every subcommand (``--dim`` renames it).
+DEFAULT_DIM = "spectrum"
 
 
 def pair(text: str) -> tuple[float, float]:
@@ -21,14 +25,23 @@ def pair(text: str) -> tuple[float, float]:
     return lo, hi
 
 
-def assignments(items: list[str] | None, what: str) -> dict[str, str]:
-    """``["KEY=VALUE", ...]`` -> dict; one-line error naming the bad item."""
+def assignments(items: list[str] | None, what: str, *, key=None, name: str = "KEY") -> dict[str, str]:
+    """``["KEY=VALUE", ...]`` -> dict (the one KEY=VALUE parser of the command line).
+
+    ``key`` normalises each key (e.g. region names ``"C 1s"`` -> ``"C1s"``);
+    ``name`` is the key's word in the error message.
+
+    Raises
+    ------
+    OptionError
+        An item without ``=``, an empty key or an empty value; one line naming the item.
+    """
     out: dict[str, str] = {}
     for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise argparse.ArgumentTypeError(f"{what}: expected KEY=VALUE, got {item!r}")
-        out[key.strip()] = value.strip()
+        k, sep, value = item.partition("=")
+        if not sep or not k.strip() or not value.strip():
+            raise OptionError(f"{what}: expected {name}=VALUE, got {item!r}")
+        out[key(k) if key else k.strip()] = value.strip()
     return out
 
 
@@ -90,8 +103,9 @@ def add_flag_options(p) -> None:
 
 
 def add_output_options(p) -> None:
-    """``--dim`` plus :func:`add_flag_options`, for the workflow subcommands."""
-    p.add_argument("--dim", default="sample", help="batch dimension name when several INPUTs are given")
+    """``--dim`` plus :func:`add_flag_options`, for every subcommand that fits."""
+    p.add_argument("--dim", default=DEFAULT_DIM,
+                   help=f"batch dimension name when several INPUTs are given (default {DEFAULT_DIM})")
     add_flag_options(p)
 
 

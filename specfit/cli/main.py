@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specfit.cli.common import EXIT_USAGE, add_flag_options, assignments, finish, pair, parse_value
+from specfit.cli.common import EXIT_FLAGGED, EXIT_USAGE, add_output_options, assignments, finish, pair, parse_value
 from specfit.engines import selectable_engines
 from specfit.errors import SpecfitError
 from specfit.library.loader import SHAPE_TIES
@@ -107,7 +107,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         table.attrs["inputs"] = [str(p) for p in args.inputs]
         save(table, args.out, protect=tuple(args.inputs))
         print(f"-> {args.out}")
-    return 0
+    failed = [str(m) for m in table["model"].values if not bool(table["success"].sel(model=m).all())]
+    if failed and not args.quiet:
+        print(f"specfit: model(s) not converged on every spectrum: {', '.join(failed)}", file=sys.stderr)
+    return EXIT_FLAGGED if args.strict and failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,8 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", help="region of a multi-region file (e.g. a VAMAS block name)")
     p.add_argument("--x-column", help="column holding the spectral axis (name or 0-based index)")
     p.add_argument("--y-columns", help="comma-separated intensity columns (names or 0-based indices)")
-    p.add_argument("--dim", default="spectrum", help="batch dimension name when several INPUTs are given")
-    add_flag_options(p)
+    add_output_options(p)
     p.set_defaults(func=_cmd_fit)
     p = sub.add_parser("libraries", help="list the shipped peak libraries")
     p.add_argument("--long", action="store_true", help="also technique, window, components and sources")
@@ -173,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=pair, help="fitting window LO,HI (default: the first model's)")
     p.add_argument("--background", help="background for every model (default: the first model's)")
     p.add_argument("--region", help="region of a multi-region file")
-    p.add_argument("--dim", default="spectrum", help="batch dimension name when several INPUTs are given")
     p.add_argument("--out", "-o", help="also write the comparison table (.nc)")
+    add_output_options(p)
     p.set_defaults(func=_cmd_compare)
     add_xps(sub)
     add_raman(sub)

@@ -15,7 +15,9 @@ def add_subcommands(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="NMR spectra (JCAMP-DX, NMRPipe, Bruker pdata, ...)")
     p.add_argument("--out", "-o", required=True, help="result file (.nc)")
     p.add_argument("--library", "-l", default="nmr/li7", help="one-component library (default nmr/li7)")
-    p.add_argument("--reference", help="reference sample: a label of the batch dimension or an index (default: first)")
+    p.add_argument("--reference-sample", "--reference", dest="reference",
+                   help="reference sample: a label of the batch dimension or an index (default: first); "
+                        "--reference is the older spelling")
     p.add_argument("--background", help="background model (default: the library's)")
     add_output_options(p)
     p.set_defaults(func=run)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import xarray as xr
 
+from specfit.cli.common import add_output_options, assignments, finish
 from specfit.errors import FileFormatError, SpecfitError
-from specfit.xps.naming import normalise_region, parse_assignments, region_library
+from specfit.xps.naming import normalise_region, region_library
 
 _NAME_IN_FILE = re.compile(r"([A-Z][a-z]?)[\s_]?(\d[spdf]\d?)(?:\D|$)")
 
@@ -29,7 +30,8 @@ def add_subcommands(sub) -> None:
     p.add_argument("--library", action="append", metavar="REGION=NAME_OR_PATH", help="library of a region")
     p.add_argument("--components", action="append", metavar="REGION=a,b", help="component subset of a region")
     p.add_argument("--share", help="parameters shared along the series, e.g. center,width (global fit)")
-    p.add_argument("--reference", action="append", metavar="COMPONENT@REGION=ENERGY",
+    p.add_argument("--charge-reference", "--reference", dest="reference", action="append",
+                   metavar="COMPONENT@REGION=ENERGY",
                    help="charge reference, e.g. C-C@C1s=284.8 (default) or LiF@F1s=685.0; repeat to check one "
                         "reference against another (they must agree within 0.2 eV)")
     p.add_argument("--no-charge-reference", action="store_true", help="do not shift binding energies")
@@ -44,8 +46,8 @@ def add_subcommands(sub) -> None:
                         "axis and flag those steps resampled_axis (default: refuse)")
     p.add_argument("--rsf", action="append", metavar="ELEMENT=VALUE", help="relative sensitivity factor")
     p.add_argument("--background", help="background for every region (default: each library's)")
-    p.add_argument("--dim", default="step", help="batch dimension when one region comes from several files")
     p.add_argument("--plot", metavar="FIG.png", help="also write the depth-profile figure")
+    add_output_options(p)
     p.set_defaults(func=run)
 
 
@@ -112,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
     from specfit.results.store import save
     from specfit.xps.profile import fit_depth_profile
 
-    libraries = parse_assignments(args.library, "--library")
-    components = parse_assignments(args.components, "--components")
-    rsf = {k: _number(v, f"--rsf {k}") for k, v in parse_assignments(args.rsf, "--rsf").items()}
+    libraries = _by_region(args.library, "--library")
+    components = _by_region(args.components, "--components")
+    rsf = {k: _number(v, f"--rsf {k}") for k, v in _by_region(args.rsf, "--rsf").items()}
     regions, _ = collect_regions(args.inputs, args.dim, resample=args.resample)
     for region in list(regions):
         if region_library(region, libraries) is None:
@@ -145,11 +147,10 @@ def run(args: argparse.Namespace) -> int:
         from specfit.plotting.xps import plot_depth_profile
 
         _save_figure(plot_depth_profile(tree), args.plot)
-    _print_flags(tree)
     root = tree.to_dataset()
     print(f"fitted {len(regions)} regions ({', '.join(regions)}), charge reference "
           f"{root.attrs['charge_reference']} -> {args.out}")
-    return 0
+    return finish(tree, args)
 
 
 def _charge_shifts(items: list[str] | None) -> float | dict[str, float] | None:
@@ -161,20 +162,12 @@ def _charge_shifts(items: list[str] | None) -> float | dict[str, float] | None:
         if len(items) > 1:
             raise SpecfitError(f"--charge-shift: give one EV for all regions or REGION=EV pairs, got {items}")
         return _number(bare[0], "--charge-shift")
-    return {k: _number(v, f"--charge-shift {k}") for k, v in parse_assignments(items, "--charge-shift").items()}
+    return {k: _number(v, f"--charge-shift {k}") for k, v in _by_region(items, "--charge-shift").items()}
 
 
-def _print_flags(tree: xr.DataTree) -> None:
-    """One line per region and flag code on stderr: how many spectra carry it."""
-    for region, node in tree.children.items():
-        if "flags" not in node.dataset:
-            continue
-        flags = node.dataset["flags"]
-        values = [str(v) for v in flags.values.ravel()]
-        for code in dict.fromkeys(c for v in values for c in v.split(",") if c):
-            hits = [i for i, v in enumerate(values) if code in v.split(",")]
-            print(f"{region}: {code} in {len(hits)} of {len(values)} spectra (index {', '.join(map(str, hits))})",
-                  file=sys.stderr)
+def _by_region(items: list[str] | None, what: str) -> dict[str, str]:
+    """``["F1s=xps/F1s", "C 1s=my.toml"]`` -> ``{"F1s": "xps/F1s", "C1s": "my.toml"}``."""
+    return assignments(items, what, key=normalise_region, name="REGION")
 
 
 def _number(text: str, what: str) -> float:

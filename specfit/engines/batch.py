@@ -21,7 +21,7 @@ from specfit.model.problem import FitProblem
 
 @register_engine
 class BatchEngine(Engine):
-    """Vectorised Levenberg–Marquardt (:func:`specfit.engine.levenberg_marquardt`)."""
+    """Vectorised Levenberg–Marquardt (:func:`specfit.engines.numpy_lm.levenberg_marquardt`)."""
 
     name = "batch"
 
@@ -42,7 +42,7 @@ class BatchEngine(Engine):
 
 def _compiled_solve(compiled, theta0: NDArray, lower: NDArray, upper: NDArray,
                     max_nfev: int) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
-    """Compiled Levenberg–Marquardt, spectrum by spectrum (:mod:`specfit.fused_lm`), rescued by projection.
+    """Compiled Levenberg–Marquardt, spectrum by spectrum (:mod:`specfit.engines.compiled_lm`), rescued by projection.
 
     Plain steps first, so every spectrum that converges gets plain
     Levenberg–Marquardt's answer (as lmfit would).  Those that do not (slow

@@ -1,6 +1,6 @@
 """Levenberg–Marquardt compiled per spectrum: each spectrum iterates to convergence inside one numba loop.
 
-:func:`specfit.engine.levenberg_marquardt` advances every spectrum of a batch
+:func:`specfit.engines.numpy_lm.levenberg_marquardt` advances every spectrum of a batch
 together, one numpy step per iteration; its Python work per iteration is the
 same whether 10 000 or 3 spectra are still iterating, and the last, slowest
 spectra of a chunk run alone.  Here the same algorithm -- Marquardt damping
@@ -9,11 +9,11 @@ Nielsen, IMM-REP-1999-05, DTU), bounds by projection with an active set (a
 parameter at a bound whose gradient points outward is frozen for the step),
 MINPACK's relative ``ftol`` test on the actual and predicted reduction and an
 ``xtol`` test on the step -- runs spectrum by spectrum in compiled code over
-the fused evaluation of :mod:`specfit.fused`, spectra in parallel (numba
+the fused evaluation of :mod:`specfit.engines.fused`, spectra in parallel (numba
 ``prange``) when called from the main thread.  Nothing proportional to the
 number of spectra is done in Python, and no ``(N, M, P)`` array exists.
 
-Tested against :func:`specfit.engine.levenberg_marquardt` (the same steps: chi-square equal
+Tested against :func:`specfit.engines.numpy_lm.levenberg_marquardt` (the same steps: chi-square equal
 to 1e-7, usually 1e-14) in ``tests/test_faddeeva.py``.  Needs numba (the optional ``fast`` extra).
 """
 
@@ -165,7 +165,7 @@ def compiled_levenberg_marquardt(compiled: CompiledProblem, theta0: NDArray, low
     Parameters
     ----------
     compiled : CompiledProblem
-        Fused evaluation (:func:`specfit.fused.compile_problem`).
+        Fused evaluation (:func:`specfit.engines.fused.compile_problem`).
     theta0 : ndarray, shape (n, P)
         Starting values (clipped into the bounds); not modified.
     lower, upper : ndarray, shape (P,) or (n, P)
@@ -177,7 +177,7 @@ def compiled_levenberg_marquardt(compiled: CompiledProblem, theta0: NDArray, low
         background coefficients) take their bounded least-squares values
         (G. H. Golub & V. Pereyra, Inverse Problems 19, R1 (2003)).
     max_nfev, ftol, xtol, lambda0
-        As for :func:`specfit.engine.levenberg_marquardt`.
+        As for :func:`specfit.engines.numpy_lm.levenberg_marquardt`.
 
     Returns
     -------

@@ -1,9 +1,9 @@
-"""Compiled, fused model + Jacobian + normal equations of a :class:`~specfit.problem.FitProblem`.
+"""Compiled, fused model + Jacobian + normal equations of a :class:`~specfit.model.problem.FitProblem`.
 
 The numpy path evaluates the model, scatters every derivative into an
 ``(n, M, P)`` Jacobian, weights it and only then forms ``J^T J``: about a
 dozen passes over memory per evaluation.  Here one compiled loop per spectrum
-evaluates every line (Voigt through :func:`specfit.faddeeva.voigt_kernel`),
+evaluates every line (Voigt through :func:`specfit.lineshapes.faddeeva.voigt_kernel`),
 accumulates the derivatives of the parameter maps of :mod:`specfit.model`
 into a small ``(M, P)`` scratch Jacobian, adds the in-fit background, weights,
 and reduces at once to the cost, ``J^T r`` and ``J^T J`` -- no ``(n, M, P)``
@@ -27,8 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from specfit.lineshapes.faddeeva import HAVE_NUMBA, voigt_kernel
-from specfit.model.problem import FitProblem
 from specfit.model.infit.polynomial import polynomial_basis
+from specfit.model.problem import FitProblem
 
 __all__ = ["CompiledProblem", "compile_problem"]
 
@@ -325,7 +325,7 @@ if HAVE_NUMBA:
 else:
     _spectrum_c = _spectrum
 
-#: Public names of the compiled pieces the per-spectrum solver (:mod:`specfit.fused_lm`) is built from.
+#: Public names of the compiled pieces the per-spectrum solver (:mod:`specfit.engines.compiled_lm`) is built from.
 spectrum_kernel = _spectrum_c
 solve_small = _solve_small
 scratch_arrays = _scratch
@@ -334,7 +334,7 @@ spectrum_normal_equations = _spectrum_normal
 
 @dataclass
 class CompiledProblem:
-    """A :class:`~specfit.problem.FitProblem` with compiled evaluations (see :func:`compile_problem`)."""
+    """A :class:`~specfit.model.problem.FitProblem` with compiled evaluations (see :func:`compile_problem`)."""
 
     problem: FitProblem
     codes: NDArray

@@ -10,7 +10,7 @@ and ``J_i^T r_i``: a Levenberg–Marquardt step is solved by the Schur
 complement of the local blocks (B. Triggs et al., "Bundle adjustment - a
 modern synthesis", LNCS 1883 (2000), section 6.1), so time and memory grow
 linearly with the number of spectra and no dense ``(N M, N P)`` matrix is ever
-formed.  Bounds are handled as in :func:`specfit.engine.levenberg_marquardt`
+formed.  Bounds are handled as in :func:`specfit.engines.numpy_lm.levenberg_marquardt`
 (projection, with a parameter pinned at a bound whose gradient points outward
 frozen for the step); the damping follows Nielsen's rule.  The covariance is
 inverted the same blockwise way.
@@ -171,7 +171,7 @@ def fit_global(problem: FitProblem, theta0: NDArray, shared: NDArray, *, max_nfe
         Evaluations of the whole batch allowed.
     keep_jacobian : bool
         Return the residual ``(N, M)`` and Jacobian ``(N, M, P)`` at the
-        solution in the :class:`~specfit.engine.BatchSolution` (else ``None``).
+        solution in the :class:`~specfit.engines.numpy_lm.BatchSolution` (else ``None``).
 
     Returns
     -------

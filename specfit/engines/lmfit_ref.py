@@ -83,7 +83,7 @@ def fit_with_lmfit(problem: FitProblem, theta0: NDArray, *, max_nfev: int = 2000
 
 @register_engine
 class LmfitEngine(Engine):
-    """lmfit's ``leastsq`` spectrum by spectrum (:mod:`specfit.lmfit_engine`), analytic Jacobian."""
+    """lmfit's ``leastsq`` spectrum by spectrum (:mod:`specfit.engines.lmfit_ref`), analytic Jacobian."""
 
     name = "lmfit"
     allows_share = False  # spectrum by spectrum: nothing is shared

@@ -107,7 +107,7 @@ def levenberg_marquardt(residual_jacobian: ResidualJacobian, theta0: NDArray, lo
         the ``(N, M, P)`` memory).
     normal_equations : callable, optional
         ``(theta_subset, rows) -> (cost (n,), J^T r (n, P), J^T J (n, P, P))``
-        of the same problem, e.g. :meth:`specfit.fused.CompiledProblem.normal_equations`;
+        of the same problem, e.g. :meth:`specfit.engines.fused.CompiledProblem.normal_equations`;
         used for every step instead of ``residual_jacobian`` (which then only
         gives the returned residual and Jacobian).
 

@@ -3,8 +3,8 @@
 Options are validated here, once, into a :class:`~specfit.options.FitOptions`;
 the library is resolved (restricted to components, lineshape override, a
 CasaXPS model read from the data) and checked against the data (technique,
-nucleus); then the data flow one way: :mod:`specfit.prepare` ->
-:mod:`specfit.pipeline` -> :mod:`specfit.results`.
+nucleus); then the data flow one way: :mod:`specfit.fitting.prepare` ->
+:mod:`specfit.fitting.pipeline` -> :mod:`specfit.results`.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def fit(data: object, library: object, *, components: object = None, background:
     components : sequence of str or str, optional
         Restrict the library to these components (``"LiF,C-F"`` works too), or
         ``"auto"``: keep only the components the data support
-        (:mod:`specfit.selection`; the XPS libraries' default).
+        (:mod:`specfit.fitting.selection`; the XPS libraries' default).
     background : str, optional
         ``none``, ``linear``, ``polynomial`` or ``shirley`` (refined in the fit,
         Shirley "active"), or ``shirley_fixed``, ``tougaard``, ``als``,
@@ -132,7 +132,7 @@ def fit(data: object, library: object, *, components: object = None, background:
         terminal), True always, False never.
     start : {"auto", "library"}
         Starting values.  ``"auto"``: a batch of
-        :data:`~specfit.pipeline.PILOT_MIN` spectra or more starts from the
+        :data:`~specfit.fitting.pipeline.PILOT_MIN` spectra or more starts from the
         median centers, widths and shapes of a pilot fit of 64 of its spectra
         (fewer evaluations on maps), smaller batches from the library's values.
         ``"library"``: always the library's values, so a spectrum's result does
@@ -142,7 +142,7 @@ def fit(data: object, library: object, *, components: object = None, background:
     Returns
     -------
     xarray.Dataset
-        The result schema (:mod:`specfit.schema`): per component ``center``,
+        The result schema (:mod:`specfit.results.schema`): per component ``center``,
         ``fwhm``, ``height``, ``area``, ``fraction`` with ``*_stderr`` and
         ``at_bound``; per spectrum ``success``, fit statistics, ``flags`` and
         ``fit_message``; curves.
@@ -184,7 +184,7 @@ def fit(data: object, library: object, *, components: object = None, background:
 
 
 def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset:
-    """Component selection (:mod:`specfit.selection`) over fits of candidate subsets."""
+    """Component selection (:mod:`specfit.fitting.selection`) over fits of candidate subsets."""
     from specfit.fitting.selection import select_components
 
     lazy = isinstance(data, xr.DataArray) and data.chunks is not None

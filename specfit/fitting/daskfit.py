@@ -2,7 +2,7 @@
 
 Each chunk of spectra (batch dimensions chunked, the spectral axis whole)
 goes through the same pipeline as in-memory data
-(:func:`specfit.pipeline.fit_prepared`, then
+(:func:`specfit.fitting.pipeline.fit_prepared`, then
 :func:`specfit.results.build_dataset`) inside ``xarray.map_blocks``, so the
 result carries every variable of the schema -- covariances, flags and
 messages included -- as dask arrays.  The map is fitted at ``.compute()``
@@ -12,9 +12,9 @@ spectrum), on whatever scheduler is active: the local threads, or a
 and options travel to the workers with each task (both pickle); no worker
 needs the library file.
 
-* Starting values: a map of :data:`~specfit.pipeline.PILOT_MIN` spectra or
+* Starting values: a map of :data:`~specfit.fitting.pipeline.PILOT_MIN` spectra or
   more starts from a pilot fit of spectra spread over the *whole* map
-  (:func:`specfit.pipeline.pilot_rows`).  Those spectra are read from their
+  (:func:`specfit.fitting.pipeline.pilot_rows`).  Those spectra are read from their
   chunks when ``fit`` is called (spread over the map, they usually touch
   every chunk: one extra pass over the data) and sent with every chunk,
   which refits them, so each chunk starts exactly as the in-memory fit does.

@@ -1,8 +1,8 @@
 """The result Dataset built from a fit: exactly the variables the schema declares.
 
-:func:`build_dataset` turns a :class:`~specfit.pipeline.FitOutcome` into the
+:func:`build_dataset` turns a :class:`~specfit.fitting.pipeline.FitOutcome` into the
 variables the schema declares -- values, propagated standard errors,
-covariances, fit statistics, flags and messages (:mod:`specfit.flags`), and
+covariances, fit statistics, flags and messages (:mod:`specfit.results.flags`), and
 the curves (stored for batches up to :data:`MAX_STORED_CURVES` spectra; a map
 keeps its ``parameters`` and rebuilds any spectrum's curves on demand).
 """
@@ -157,7 +157,7 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, dw: np.
 
 
 def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> xr.Dataset:
-    """Assemble the result Dataset of one fit (variables of :data:`specfit.schema.VARIABLES`).
+    """Assemble the result Dataset of one fit (variables of :data:`specfit.results.schema.VARIABLES`).
 
     Parameters
     ----------
@@ -272,6 +272,7 @@ def _attrs(outcome: FitOutcome, stored: bool) -> dict:
     tested |= {"library_notes": list(notes)} if notes else {}
     return tested | {
         "specfit_version": __version__,
+        "result_kind": "fit",
         "library": lib.name,
         "library_path": lib.path,
         "library_hash": lib.content_hash,

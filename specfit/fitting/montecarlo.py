@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
+from specfit.errors import OptionError
 from specfit.fitting.pipeline import FitOutcome, curves, run_fit
 from specfit.fitting.uncertainty import QUANTITIES, component_quantities
 from specfit.options import UNCERTAINTY_METHODS
@@ -47,7 +48,7 @@ def resampled_quantities(outcome: FitOutcome, *, method: str = "montecarlo", n_d
                          seed: int | None = 0) -> dict[str, NDArray]:
     """Component quantities of every draw, ``(n_draws, N, C)`` each; NaN where a draw failed."""
     if method not in UNCERTAINTY_METHODS[1:]:
-        raise ValueError(f"unknown uncertainty method {method!r}; choose one of {', '.join(UNCERTAINTY_METHODS)}")
+        raise OptionError(f"unknown uncertainty method {method!r}; choose one of {', '.join(UNCERTAINTY_METHODS)}")
     prep, opts = outcome.prep, outcome.options
     rng = np.random.default_rng(seed)
     ys = _synthetic(outcome, n_draws, method, rng)

@@ -174,7 +174,7 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
     Parameters
     ----------
     prep : Prepared
-        Validated spectra (:func:`specfit.prepare.prepare`); its ``messages``
+        Validated spectra (:func:`specfit.fitting.prepare.prepare`); its ``messages``
         and ``usable`` are updated in place.
     lib : Library
         Library restricted to the components to fit (shape ties applied).
@@ -265,7 +265,7 @@ def fit_prepared(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepa
     With ``shape_tie="auto"`` in a global fit that shares widths, both the
     per-band and the common-shape models are fitted and the common one kept
     unless an F-test on the whole series rejects it (``p < ALPHA``);
-    otherwise ``auto`` and ``all`` tie every shape (see :mod:`specfit.shapetie`).
+    otherwise ``auto`` and ``all`` tie every shape (see :mod:`specfit.model.shapetie`).
     """
     pilot = pilot_of(prep) if pilot is None else pilot  # run_fit ignores it with start='library'
     tie = options.shape_tie

@@ -25,9 +25,9 @@ BACKGROUNDS = BACKGROUND_NAMES
 
 LIBRARY_KEYS = {"name", "technique", "axis", "window", "background", "lineshape", "shape", "shape_range",
                 "shape_tie", "sources", "description", "units", "select", "nucleus"}
-#: Component selection a library may ask for by default (``select`` key; see ``specfit.selection``).
+#: Component selection a library may ask for by default (``select`` key; see ``specfit.fitting.selection``).
 SELECTIONS = ("none", "auto")
-#: How the shape parameters of a library's components are tied (see ``specfit.shapetie``).
+#: How the shape parameters of a library's components are tied (see ``specfit.model.shapetie``).
 SHAPE_TIES = ("none", "all", "auto")
 COMPONENT_KEYS = {"name", "label", "center", "center_range", "fwhm", "fwhm_range", "lineshape", "shape",
                   "shape_range", "doublet", "rsf", "element", "source", "same_width_as", "same_shape_as",

@@ -86,7 +86,7 @@ _VOIGT_LORENTZ_LIMIT = LORENTZ_LIMIT
 def _voigt_all(t: Array, r: Array, derivatives: bool = True) -> tuple[Array, Array | None, Array | None]:
     """Unit Voigt profile, its t-derivative and its derivative in the Lorentzian fraction ``r``.
 
-    Computed by :func:`specfit.faddeeva.voigt_unit_all` (compiled Weideman-32 Faddeeva
+    Computed by :func:`specfit.lineshapes.faddeeva.voigt_unit_all` (compiled Weideman-32 Faddeeva
     when numba is installed, ``scipy.special.wofz`` otherwise; Lorentzian limit below
     a Gaussian sigma of ``_VOIGT_LORENTZ_LIMIT`` FWHM).
     """

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from specfit.errors import OptionError
 from specfit.fitting.api import fit
 from specfit.library.loader import Library, load_library
+from specfit.results.kinds import stamp
 
 #: Referencing convention of the shipped ``nmr/li7`` library (Harris et al., Pure Appl. Chem. 73, 1795 (2001)).
 DEFAULT_REFERENCE_COMPOUND = "1 M LiCl in D2O"
@@ -205,6 +206,7 @@ def track_shifts(da: xr.DataArray, reference: object = None, library: object = "
     elif not batch_dims:
         out = out.isel(_spectrum=0, drop=True)
     out.attrs.update(_referencing_attrs(da, lib, reference_compound, ref, flat, dx, half_window_fwhm))
+    stamp(out, "nmr_shifts")
     if bool(out["narrow_line"].any()):
         warnings.warn(f"{int(out['narrow_line'].sum())} line(s) narrower than {NARROW_POINTS:g} grid points "
                       f"(spacing {dx:.4g} ppm): centers are interpolated, widths only indicative", stacklevel=2)

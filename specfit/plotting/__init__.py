@@ -7,7 +7,7 @@ depth-profile figures; ``figures`` picks the figure of a result by its kind
 
 from __future__ import annotations
 
-from specfit.plotting.figures import figures, plot, report_figure
+from specfit.plotting.figures import FIGURES, figures, plot, register_figure, report_figure
 from specfit.plotting.panels import (
     MARKERS,
     PALETTE,
@@ -21,12 +21,13 @@ from specfit.plotting.panels import (
     plot_fractions,
     plot_shifts,
     plot_speciation,
-    result_kind,
     series_style,
     spectrum_flags,
 )
 from specfit.plotting.xps import plot_depth_profile, plot_region_fit
+from specfit.results.kinds import result_kind
 
-__all__ = ["MARKERS", "PALETTE", "PER_PAGE", "RC", "axis_label", "coord_label", "figures", "format_pm",
+__all__ = ["FIGURES", "MARKERS", "PALETTE", "PER_PAGE", "RC", "axis_label", "coord_label", "figures", "format_pm",
            "format_signed", "plot", "plot_depth_profile", "plot_fit", "plot_fractions", "plot_region_fit",
-           "plot_shifts", "plot_speciation", "report_figure", "result_kind", "series_style", "spectrum_flags"]
+           "plot_shifts", "plot_speciation", "register_figure", "report_figure", "result_kind", "series_style",
+           "spectrum_flags"]

@@ -1,10 +1,13 @@
 """The report figure of any result: the one place that knows every result kind.
 
-It sits above :mod:`specfit.plotting` (panels, styles) and the workflows'
-figures (:mod:`specfit.xps.plots`), so neither imports the other's dispatcher.
+It sits above :mod:`specfit.plotting.panels` (panels, styles) and the
+workflows' figures (:mod:`specfit.plotting.xps`); the figure of each result
+kind (:mod:`specfit.results.kinds`) is registered in :data:`FIGURES`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import xarray as xr
 
@@ -16,12 +19,51 @@ from specfit.plotting.panels import (
     nmr_overview,
     nmr_spectra,
     raman_overview,
-    result_kind,
     series_overview,
     series_pages,
     single_figure,
 )
 from specfit.plotting.xps import depth_profile_figures
+from specfit.results.kinds import result_kind
+
+#: Result kind (:func:`specfit.results.kinds.result_kind`) -> ``draw(result, per_page, max_pages) -> [Figure]``.
+FIGURES: dict[str, Callable] = {}
+
+
+def register_figure(kind: str) -> Callable:
+    """Decorator: the report figure of results of ``kind`` (a new workflow registers its own)."""
+    def wrap(draw: Callable) -> Callable:
+        FIGURES[kind] = draw
+        return draw
+    return wrap
+
+
+@register_figure("depth_profile")
+def _depth_profile(result, per_page: int, max_pages: int) -> list:
+    return depth_profile_figures(result, steps_per_page=max(1, min(6, per_page)))
+
+
+@register_figure("single")
+def _single(result, per_page: int, max_pages: int) -> list:
+    return [single_figure(result)]
+
+
+@register_figure("raman_speciation")
+def _raman(result, per_page: int, max_pages: int) -> list:
+    return series_pages(result, raman_overview(result), per_page=per_page, max_pages=max_pages)
+
+
+@register_figure("nmr_shifts")
+def _nmr(result, per_page: int, max_pages: int) -> list:
+    # one ppm range (union of the fitted windows) in every panel: shifts compare by eye
+    xlim = fitted_union(result) if "best_fit" in result else None
+    return series_pages(nmr_spectra(result), nmr_overview(result), per_page=per_page, max_pages=max_pages, xlim=xlim)
+
+
+@register_figure("series")
+@register_figure("global_series")
+def _series(result, per_page: int, max_pages: int) -> list:
+    return series_pages(result, series_overview(result), per_page=per_page, max_pages=max_pages)
 
 
 def figures(result, *, per_page: int = PER_PAGE, max_pages: int = MAX_PAGES) -> list:
@@ -44,25 +86,14 @@ def figures(result, *, per_page: int = PER_PAGE, max_pages: int = MAX_PAGES) -> 
 
     Raises
     ------
-    ValueError
+    DataError
         When ``result`` is not a specfit result.
     """
     import matplotlib.pyplot as plt
 
-    kind = result_kind(result)
+    draw = FIGURES[result_kind(result)]
     with plt.rc_context(RC):
-        if kind == "depth_profile":
-            return depth_profile_figures(result, steps_per_page=max(1, min(6, per_page)))
-        if kind == "single":
-            return [single_figure(result)]
-        if kind == "raman_speciation":
-            return series_pages(result, raman_overview(result), per_page=per_page, max_pages=max_pages)
-        if kind == "nmr_shifts":
-            # one ppm range (union of the fitted windows) in every panel: shifts compare by eye
-            xlim = fitted_union(result) if "best_fit" in result else None
-            return series_pages(nmr_spectra(result), nmr_overview(result), per_page=per_page,
-                                max_pages=max_pages, xlim=xlim)
-        return series_pages(result, series_overview(result), per_page=per_page, max_pages=max_pages)
+        return draw(result, per_page, max_pages)
 
 
 def plot(result, *, per_page: int = PER_PAGE, max_pages: int = MAX_PAGES):

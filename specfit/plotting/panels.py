@@ -571,24 +571,6 @@ def _fraction_text(ds: xr.Dataset) -> list[str]:
 
 
 # ------------------------------------------------------------------ figure kinds
-def result_kind(result) -> str:
-    """``single``, ``series``, ``global_series``, ``depth_profile``, ``raman_speciation`` or ``nmr_shifts``."""
-    if isinstance(result, xr.DataTree):
-        if "atomic_percent" in result.to_dataset() or result.children:
-            return "depth_profile"
-        result = result.to_dataset()
-    workflow = str(result.attrs.get("workflow", ""))
-    if workflow == "raman.speciation" or "fraction_baseline_spread" in result:
-        return "raman_speciation"
-    if workflow == "nmr.track_shifts" or "shift_delta" in result:
-        return "nmr_shifts"
-    if "success" not in result or "center" not in result:
-        raise ValueError("not a specfit result: no 'success'/'center' variables")
-    if not result["success"].dims:
-        return "single"
-    return "global_series" if result.attrs.get("share") else "series"
-
-
 def _new_figure(width: float, height: float):
     import matplotlib.pyplot as plt
 
@@ -773,5 +755,5 @@ def nmr_spectra(ds: xr.Dataset) -> xr.Dataset:
 __all__ = ["MARKERS", "PALETTE", "PER_PAGE", "RC", "axis_label", "coord_label", "ever_selected", "fit_axes",
            "fitted_union", "format_pm", "format_signed", "intensity_units", "merged_legend_entries", "nmr_overview",
            "nmr_spectra", "plot_fit", "plot_fractions", "plot_shifts", "plot_speciation", "raman_overview",
-           "result_kind", "series_overview", "series_pages", "series_style", "single_figure", "spectrum_flags",
+           "series_overview", "series_pages", "series_style", "single_figure", "spectrum_flags",
            "unit_text", "wrap_codes"]

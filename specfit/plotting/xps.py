@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from specfit.errors import DataError
 from specfit.plotting.panels import (
     FLAG_COLOR,
     PALETTE,
@@ -27,7 +28,7 @@ def _batch_axis(ds: xr.Dataset) -> tuple[str, np.ndarray, str, list[str] | None]
     """The one batch dimension to plot against: values, axis label with unit, tick labels (None: numeric)."""
     dims = [d for d in ds["atomic_percent"].dims if d != "element"]
     if len(dims) != 1:
-        raise ValueError(f"depth-profile plot needs one batch dimension, got {dims}")
+        raise DataError(f"depth-profile plot needs one batch dimension, got {dims}")
     dim = dims[0]
     if dim in ds.coords and np.issubdtype(ds[dim].dtype, np.number):
         return dim, np.asarray(ds[dim].values, float), coord_label(ds, dim), None

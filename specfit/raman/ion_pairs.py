@@ -6,7 +6,7 @@ often the larger error.  :func:`speciation` therefore refits the series under
 several baseline models and reports the spread of every fraction beside its
 standard error, keeping the per-baseline fractions as well.  The other
 choice that moves fractions of overlapped bands is one common Voigt shape
-versus one per band (:mod:`specfit.shapetie`): the primary fit is refitted with
+versus one per band (:mod:`specfit.model.shapetie`): the primary fit is refitted with
 the other choice and the difference reported as ``fraction_shape_spread``.
 """
 
@@ -22,6 +22,7 @@ from specfit.errors import OptionError
 from specfit.fitting.api import fit, resolve_library
 from specfit.model.shapetie import tie_shapes
 from specfit.options import as_names
+from specfit.results.kinds import stamp
 
 #: Baseline choices: name -> ``specfit.fit`` options.  In-fit polynomials are
 #: refined with the peaks; ALS/arPLS (pybaselines) are subtracted before the fit.
@@ -74,7 +75,7 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
         Model evaluations allowed per fit.
     shape_tie : {"none", "all", "auto"}, optional
         One Voigt shape for all bands or one each (default: the library's,
-        ``auto`` for the Raman libraries); see :mod:`specfit.shapetie`.
+        ``auto`` for the Raman libraries); see :mod:`specfit.model.shapetie`.
 
     Returns
     -------
@@ -126,6 +127,7 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
         units="1", definition=(f"{'max - min' if spread == 'range' else 'standard deviation (ddof=0)'} of the "
                                f"fraction over the baseline choices {', '.join(labels)} (NaN where a refit failed)"))
     ds["fraction_by_baseline"].attrs.update(units="1", description="fraction refitted with each baseline model")
+    stamp(ds, "raman_speciation")
     ds.attrs.update(workflow="raman.speciation", baselines=labels, baseline_spread=spread,
                     primary_baseline=labels[0])
     return ds

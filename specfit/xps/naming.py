@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from specfit.errors import SpecfitError
-
 # A core-level name: element symbol, then a level such as 1s, 2p, 3d5, 4f7/2.
 _LEVEL = re.compile(r"^([A-Z][a-z]?)[\s_]*(\d[spdf](?:\s*\d(?:/2)?)?)$")
 
@@ -60,14 +58,3 @@ def region_library(region: str, overrides: dict[str, str] | None = None) -> str 
             return lib
     candidate = f"xps/{key}"
     return candidate if candidate in list_libraries() else None
-
-
-def parse_assignments(items: list[str] | None, what: str) -> dict[str, str]:
-    """``["F1s=xps/F1s", "C 1s=my.toml"]`` -> ``{"F1s": "xps/F1s", "C1s": "my.toml"}``."""
-    out: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise SpecfitError(f"{what}: expected REGION=VALUE, got {item!r}")
-        out[normalise_region(key)] = value.strip()
-    return out

@@ -12,6 +12,7 @@ from specfit._version import __version__
 from specfit.errors import DataError, SpecfitError
 from specfit.fitting.api import fit
 from specfit.library.loader import load_library
+from specfit.results.kinds import ATTR
 from specfit.xps.charge import (
     CASA_APPLIED,
     ChargeReference,
@@ -344,6 +345,7 @@ def _root_attrs(results, libs, refs, charge_shift, share, sources) -> dict:
     return {
         "specfit_version": __version__,
         "workflow": "xps depth profile",
+        ATTR: "depth_profile",
         "regions": list(results),
         "libraries": json.dumps({r: str(getattr(lib, "name", lib)) for r, lib in libs.items()}),
         "charge_reference": ref_text,
