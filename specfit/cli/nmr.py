@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if reference is not None and reference.lstrip("-").isdigit() and args.dim in data.coords and \
             reference not in [str(v) for v in data[args.dim].values]:
         reference = int(reference)
-    ds = track_shifts(data, reference, args.library, background=args.background)
+    ds = track_shifts(data, args.library, reference=reference, background=args.background)
     ds.attrs["inputs"] = [str(p) for p in args.inputs]
     save(ds, args.out, protect=tuple(args.inputs))
     center = np.atleast_1d(ds["center"].values)

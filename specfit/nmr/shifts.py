@@ -132,7 +132,7 @@ def _reference_index(da: xr.DataArray, reference: object) -> int:
     raise OptionError(f"reference {reference!r} is neither a {dim!r} label ({labels}) nor an index")
 
 
-def track_shifts(da: xr.DataArray, reference: object = None, library: object = "nmr/li7", *,
+def track_shifts(da: xr.DataArray, library: object = "nmr/li7", *, reference: object = None,
                  half_window_fwhm: float = 10.0, min_half_window_points: int = 15, background: str | None = None,
                  engine: str = "batch", reference_compound: str = DEFAULT_REFERENCE_COMPOUND) -> xr.Dataset:
     """Center of the ⁷Li resonance of every sample and its shift relative to a reference sample.
@@ -142,13 +142,13 @@ def track_shifts(da: xr.DataArray, reference: object = None, library: object = "
     da : xarray.DataArray
         Spectra; the last dimension is the chemical shift (ppm, either order),
         other dimensions (e.g. ``sample``) are samples.
-    reference : label or int, optional
-        Reference sample: a coordinate value of the batch dimension or an
-        index (default: the first sample).
     library : str, path or Library
         A one-component library (default ``"nmr/li7"``); its lineshape, shape
         and background are used, its center and window are replaced per
         sample by the located line.
+    reference : label or int, optional
+        Reference sample: a coordinate value of the batch dimension or an
+        index (default: the first sample).
     half_window_fwhm : float
         Half-width of the fitting window in units of the located FWHM.
     min_half_window_points : int

@@ -136,7 +136,7 @@ def _check_batches(regions: dict[str, xr.DataArray]) -> tuple[str, ...]:
     return dims
 
 
-def fit_depth_profile(regions: Mapping[str, xr.DataArray], *, libraries: Mapping[str, object] | None = None,
+def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[str, object] | None = None, *,
                       components: Mapping[str, object] | None = None, share: object = None,
                       reference: object = _DEFAULT, charge_shift=None, on_charge_error: str = "raise",
                       resample: bool = False, rsf: Mapping[str, float] | None = None,
