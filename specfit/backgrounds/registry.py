@@ -81,15 +81,6 @@ def help_text() -> str:
     return "; ".join(f"{k.name}: {k.help}" for k in REGISTRY.values())
 
 
-def markdown_table() -> str:
-    """The registry as a Markdown table (name, stage, options, help)."""
-    rows = ["| name | stage | options (defaults) | description |", "|---|---|---|---|"]
-    for k in REGISTRY.values():
-        opts = ", ".join(f"{o}={v!r}" for o, v in k.options.items()) or "-"
-        rows.append(f"| `{k.name}` | {k.stage} | {opts} | {k.help} |")
-    return "\n".join(rows)
-
-
 def check_options(name: str, options: dict) -> dict:
     """``options`` merged over the defaults of ``name``; unknown option names raise ``KeyError``."""
     kind = get_background(name)

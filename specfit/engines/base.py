@@ -69,6 +69,10 @@ class Engine:
         """Parameters common to every spectrum (none for independent fits)."""
         return np.zeros(problem.spec.n_params, bool)
 
+    def path(self, spec: object) -> str:
+        """Which implementation fits models of ``spec`` (recorded as ``attrs["engine_path"]``)."""
+        return self.name
+
 
 #: Engine classes by name, filled by :func:`register_engine`.
 ENGINES: dict[str, type[Engine]] = {}

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from specfit.engines.base import Engine, EngineOptions, EngineResult, register_engine
 from specfit.engines.compiled_lm import compiled_levenberg_marquardt
-from specfit.engines.fused import compile_problem
+from specfit.engines.fused import compile_problem, not_compiled_reason
 from specfit.engines.numpy_lm import levenberg_marquardt
 from specfit.model.problem import FitProblem
 
@@ -24,6 +24,10 @@ class BatchEngine(Engine):
     """Vectorised Levenberg–Marquardt (:func:`specfit.engines.numpy_lm.levenberg_marquardt`)."""
 
     name = "batch"
+
+    def path(self, spec: object) -> str:
+        reason = not_compiled_reason(spec)
+        return f"numpy ({reason})" if reason else "compiled (numba)"
 
     def solve(self, problem: FitProblem, theta0: NDArray, options: EngineOptions) -> EngineResult:
         spec = problem.spec

@@ -30,7 +30,7 @@ from specfit.lineshapes.faddeeva import HAVE_NUMBA, voigt_kernel
 from specfit.model.infit.polynomial import polynomial_basis
 from specfit.model.problem import FitProblem
 
-__all__ = ["CompiledProblem", "compile_problem"]
+__all__ = ["CompiledProblem", "compile_problem", "not_compiled_reason"]
 
 #: Lineshape name -> kernel code.
 LINESHAPE_CODES = {"gaussian": 0, "lorentzian": 1, "voigt": 2, "pseudo_voigt": 3}
@@ -416,3 +416,15 @@ def compile_problem(problem: FitProblem) -> CompiledProblem | None:
     return CompiledProblem(problem, codes, pidx, pscale, poff, bg_code, bg_idx, basis, *contiguous, lin_idx,
                            np.ascontiguousarray(spec.lower[lin_idx], float),
                            np.ascontiguousarray(spec.upper[lin_idx], float))
+
+
+def not_compiled_reason(spec) -> str:
+    """Why :func:`compile_problem` gives ``None`` for models of ``spec`` ("" when it compiles them)."""
+    if not HAVE_NUMBA:
+        return "numba is not installed"
+    if spec.background not in BACKGROUND_CODES:
+        return f"in-fit background {spec.background!r} has no compiled kernel"
+    missing = sorted({t.lineshape for t in spec.terms if t.lineshape not in LINESHAPE_CODES})
+    if missing:
+        return f"lineshape {', '.join(missing)} has no compiled kernel"
+    return ""

@@ -262,6 +262,9 @@ class GlobalEngine(Engine):
         wanted = options.shared_groups
         return np.array([g in wanted for g in problem.spec.groups], bool)
 
+    def path(self, spec: object) -> str:
+        return BatchEngine().path(spec)  # the per-spectrum start; the global step is numpy (block-arrow LM)
+
     def solve(self, problem: FitProblem, theta0: NDArray, options: EngineOptions) -> EngineResult:
         start = BatchEngine().solve(problem, theta0, options)
         mask = self.shared_mask(problem, options)

@@ -268,6 +268,7 @@ def _attrs(outcome: FitOutcome, stored: bool) -> dict:
     source = outcome.prep.attrs.get("source_file")
     tested |= {"source_file": str(source)} if source else {}
     tested |= {"start": str(outcome.attrs["start"])} if "start" in outcome.attrs else {}
+    tested |= {"engine_path": str(outcome.attrs["engine_path"])} if "engine_path" in outcome.attrs else {}
     notes = tuple(getattr(lib, "notes", ()) or ())
     tested |= {"library_notes": list(notes)} if notes else {}
     return tested | {

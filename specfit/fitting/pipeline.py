@@ -204,6 +204,7 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
     rows = np.nonzero(prep.usable)[0]
     engine = engine_for(options, max(rows.size, 1))
     out.engine = engine.name
+    out.attrs["engine_path"] = engine.path(spec)
     out.attrs["start"] = "library values (areas and backgrounds: least squares on each spectrum)"
     # the start is the batch's (its pilot), stated even when none of these spectra can be fitted
     start = (_pilot_start(pilot, prep.x, spec, engine, options, out.attrs)

@@ -67,11 +67,6 @@ def _modules() -> list[ModuleType]:
     return found
 
 
-def available_formats() -> dict[str, tuple[str, ...]]:
-    """Map reader name to the file suffixes it claims."""
-    return {m.__name__.rsplit(".", 1)[-1]: tuple(m.EXTENSIONS) for m in _modules()}
-
-
 def _columns_supported(module: ModuleType) -> bool:
     try:
         return "x_column" in inspect.signature(module.read).parameters
@@ -196,3 +191,6 @@ def read(
     except Exception as exc:  # safety net: a reader bug or library error must not become a traceback
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise FileFormatError(where(path, f"cannot read as {_kind(module)}: {detail[:200]}")) from exc
+
+
+__all__ = ["read"]

@@ -62,11 +62,6 @@ def shape_links(library: Library) -> dict[str, str]:
     return {c.name: c.same_shape_as for c in library.components if c.same_shape_as}
 
 
-def shapes_shared_by_series(share: tuple[str, ...]) -> bool:
-    """Whether a global fit with ``share`` gives each shape parameter one value for the whole series."""
-    return "width" in share or "shape" in share
-
-
 def common_shape_pvalue(cost_free: float, cost_tied: float, n_points: int, n_free: float, n_removed: int) -> float:
     """F-test p-value of one common shape against per-band shapes (nested least-squares models).
 

@@ -60,7 +60,6 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("component_curve", "component_curve", "float64", "{y}", "each component's curve"),
 )
 BY_NAME = {v.name: v for v in VARIABLES}
-CURVE_KINDS = ("curve", "component_curve")
 
 
 def dims_of(kind: str, batch_dims: tuple[str, ...], axis: str) -> tuple[str, ...]:
