@@ -50,7 +50,7 @@ def test_every_component_has_a_source_and_no_library_cites_test_data():
 # reached by the generic covalent C-F, which the test records so that a change is noticed.
 PUBLISHED = [
     ("xps/C1s", "C-C", 284.8), ("xps/C1s", "C-O", 286.5), ("xps/C1s", "C=O", 288.6),
-    ("xps/C1s", "Li2CO3", 289.8), ("xps/C1s", "ROCO2Li", 289.8), ("xps/C1s", "CF2", 291.5),
+    ("xps/C1s", "Li2CO3", 289.8), ("xps/C1s", "ROCO2Li", 289.8),
     ("xps/C1s", "C-O", 285.5), ("xps/C1s", "CH2-CF2", 287.1), ("xps/C1s", "C=O", 287.8),
     ("xps/C1s", "CF3", 293.0),
     ("xps/F1s", "LiF", 685.7), ("xps/F1s", "CF3", 688.9), ("xps/F1s", "C-F", 688.9), ("xps/F1s", "C-F", 690.3),
@@ -63,6 +63,13 @@ PUBLISHED = [
 def test_published_positions_lie_inside_a_range(library, component, position):
     lo, hi = specfit.load_library(library).component(component).center_range
     assert lo + 0.04 < position < hi - 0.04, f"{library}:{component} [{lo}, {hi}] misses {position}"
+
+
+def test_sei_c_f_291_5_is_reached_at_the_cf2_limit():
+    """C 1s C-F 291.5 eV (Huang 2025) sits on CF2's upper limit: widening CF2 lets an ionic liquid's CF3,
+    moved by a wrong charge reference, pass the charge check (tests/test_charge.py). Known, documented."""
+    lo, hi = specfit.load_library("xps/C1s").component("CF2").center_range
+    assert lo < 291.5 <= hi
 
 
 def test_no_gap_between_c_c_and_c_o():
