@@ -64,6 +64,10 @@ def _cmd_libraries(args: argparse.Namespace) -> int:
         window = f"{lib.window[0]:g}-{lib.window[1]:g} {unit}" if lib.window else "whole axis"
         print(f"{name}\n  technique: {lib.technique}, window: {window}, background: {lib.background}, "
               f"lineshape: {lib.lineshape}\n  components: {', '.join(lib.component_names)}")
+        for comp in lib.components:  # each component's numbers with their source
+            group = f" [look-alike group {comp.lookalike_group}]" if comp.lookalike_group else ""
+            print(f"    {comp.name}: {comp.center:g} ({comp.center_range[0]:g}-{comp.center_range[1]:g}) {unit}"
+                  f"{group}; source: {comp.source or 'see the library sources'}")
         for source in lib.sources:
             print(f"  source: {source}")
     return 0

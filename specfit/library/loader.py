@@ -31,7 +31,7 @@ SELECTIONS = ("none", "auto")
 SHAPE_TIES = ("none", "all", "auto")
 COMPONENT_KEYS = {"name", "label", "center", "center_range", "fwhm", "fwhm_range", "lineshape", "shape",
                   "shape_range", "doublet", "rsf", "element", "source", "same_width_as", "same_shape_as",
-                  "offset_from", "area_ratio_to"}
+                  "offset_from", "area_ratio_to", "lookalike_group"}
 DOUBLET_KEYS = {"splitting", "ratio", "shared_width"}
 LINK_KEYS = {"component", "value"}
 
@@ -74,6 +74,8 @@ class Component:
     same_shape_as: str | None = None
     offset_from: Link | None = None
     area_ratio_to: Link | None = None
+    #: Components sharing a group cannot be told apart by binding energy alone (documentation only for now).
+    lookalike_group: str = ""
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,9 @@ def _parse_component(chk: _Checker, raw: dict, index: int, lib_lineshape: str, l
     rsf = chk.number(raw, "rsf", where, 1.0)
     if rsf <= 0:
         raise chk.fail(where, "rsf", f"must be > 0, got {rsf:g}")
+    lookalike = raw.get("lookalike_group", "")
+    if not isinstance(lookalike, str) or ("lookalike_group" in raw and not lookalike.strip()):
+        raise chk.fail(where, "lookalike_group", f"expected a non-empty string, got {lookalike!r}")
     return Component(
         name=name, center=center, center_range=center_range, fwhm=fwhm, fwhm_range=fwhm_range,
         lineshape=lineshape, shape=float(shape), shape_range=shape_range, label=str(raw.get("label", name)),
@@ -338,6 +343,7 @@ def _parse_component(chk: _Checker, raw: dict, index: int, lib_lineshape: str, l
         same_shape_as=_parse_name(chk, raw, "same_shape_as", where),
         offset_from=_parse_link(chk, raw.get("offset_from"), where, "offset_from"),
         area_ratio_to=_parse_link(chk, raw.get("area_ratio_to"), where, "area_ratio_to"),
+        lookalike_group=lookalike.strip(),
     )
 
 
