@@ -36,7 +36,7 @@ class SpecfitDatasetAccessor:
 
     def plot(self, **options):
         """The report figure of this result (:func:`specfit.plot`)."""
-        from specfit.plotting.figures import plot
+        from specfit.plotting.by_kind import plot
 
         return plot(self._obj, **options)
 

@@ -18,7 +18,7 @@ import xarray as xr
 
 from specfit.atomicio import atomic_write
 from specfit.errors import DataError, SpecfitError
-from specfit.plotting.figures import figures
+from specfit.plotting.by_kind import figures
 from specfit.plotting.panels import spectrum_flags
 from specfit.results.kinds import result_kind
 

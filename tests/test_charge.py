@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 import specfit
-from specfit.cli.main import main
+from specfit.cli.app import main
 from specfit.errors import DataError, SpecfitError
 from specfit.examples import xps_series
 from specfit.library.loader import load_library

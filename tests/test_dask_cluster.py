@@ -21,6 +21,8 @@ from dask.distributed import Client, LocalCluster, get_task_stream
 import specfit
 from specfit.lineshapes.profiles import profile
 
+pytestmark = pytest.mark.slow
+
 CENTERS = (737.0, 743.0, 748.0)  # overlapped bands: a fit's last digits depend on where it starts
 FWHM = (5.0, 7.0, 4.5)
 SHAPE_Y, SHAPE_X = 16, 20  # 320 spectra: enough for the pilot start (specfit.fitting.pipeline.PILOT_MIN)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import specfit
-from specfit.cli.main import main
+from specfit.cli.app import main
 from specfit.examples import li7_series
 
 

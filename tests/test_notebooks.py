@@ -9,6 +9,8 @@ import nbclient
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(HERE.glob("*.ipynb"))
 #: Figures each workflow notebook must write into its output folder.

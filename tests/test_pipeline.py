@@ -413,7 +413,7 @@ def test_broken_pipe_is_not_an_error(tmp_path):
 
 
 def test_workflow_subcommands_run(tmp_path, capsys):
-    from specfit.cli.main import main
+    from specfit.cli.app import main
     from specfit.examples import li7_series
 
     da, truth = raman_series(3, seed=12)

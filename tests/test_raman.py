@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 import specfit
-from specfit.cli.main import main
+from specfit.cli.app import main
 from specfit.examples import raman_series
 from specfit.model.shapetie import ALPHA
 

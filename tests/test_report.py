@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import specfit
-from specfit.cli.main import main
+from specfit.cli.app import main
 from specfit.examples import li7_series, raman_series, xps_series
-from specfit.plotting.figures import figures
+from specfit.plotting.by_kind import figures
 from specfit.plotting.panels import format_pm, plot_fractions, series_style, spectrum_flags
 from specfit.report import peak_table, write_report
 

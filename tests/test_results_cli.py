@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 import specfit
-from specfit.cli.main import main
+from specfit.cli.app import main
 from specfit.examples import li7_series, raman_series
 
 

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 import specfit
-from specfit.cli.main import main
+from specfit.cli.app import main
 from specfit.errors import FitError, LibraryError
 from specfit.examples import raman_series
 from specfit.library.loader import parse_library

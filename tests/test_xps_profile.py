@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 import specfit
-from specfit.cli.main import main
+from specfit.cli.app import main
 from specfit.examples import xps_series
 from specfit.xps import apply_shift, fit_depth_profile, parse_reference, quantify
 from specfit.xps.naming import normalise_region

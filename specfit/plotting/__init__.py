@@ -1,13 +1,13 @@
 """Figures of results (top of the data flow, beside the CLI): matplotlib, Agg-safe.
 
 ``panels`` draws the panels and styles every figure shares; ``xps`` the
-depth-profile figures; ``figures`` picks the figure of a result by its kind
+depth-profile figures; ``by_kind`` picks the figure of a result by its kind
 (:func:`plot`, :func:`figures`).
 """
 
 from __future__ import annotations
 
-from specfit.plotting.figures import FIGURES, figures, plot, register_figure, report_figure
+from specfit.plotting.by_kind import FIGURES, figures, plot, register_figure, report_figure
 from specfit.plotting.panels import (
     MARKERS,
     PALETTE,

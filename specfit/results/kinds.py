@@ -3,7 +3,7 @@
 Plotting, the report and the CLI ask :func:`result_kind` instead of guessing
 from variable names; a new workflow declares its kind here (one line), stamps
 its results with :func:`stamp` and registers its figure in
-:mod:`specfit.plotting.figures`.  Results written before the attribute existed
+:mod:`specfit.plotting.by_kind`.  Results written before the attribute existed
 are recognised by their variables (the same rules as before).
 """
 
