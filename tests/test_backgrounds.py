@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -144,6 +148,115 @@ class TestALS(BackgroundTester):
         assert np.max(np.abs(found - truth)) < 0.02 * (y - truth).max()
         found = specfit.background(x, y, "arpls", lam=1e5)
         assert np.max(np.abs(found - truth)) < 1e-6 * (y - truth).max()
+
+
+class TestARPLS(BackgroundTester):
+    kind = "arpls"
+    options = {"lam": 1e5}
+    data = TestALS.data
+
+    def test_follows_linear_baseline(self):
+        x, y = self.data()
+        truth = 40 + 0.3 * (x - 700)
+        assert np.max(np.abs(self.compute(x, y) - truth)) < 1e-6 * (y - truth).max()
+
+
+class TestShirleyFixedName(TestShirley):
+    """``shirley_fixed`` (the fit's name of the subtracted Shirley) is the same algorithm as ``shirley`` here."""
+
+    kind = "shirley_fixed"
+
+
+@functools.lru_cache(maxsize=1)
+def _two_line_library() -> str:
+    path = Path(tempfile.mkdtemp()) / "two_lines.toml"
+    path.write_text("""
+[library]
+name = "two lines"
+technique = "xps"
+window = [680.0, 695.0]
+background = "shirley"
+lineshape = "gaussian"
+[[component]]
+name = "A"
+center = 685.0
+center_range = [684.0, 686.0]
+fwhm = 1.4
+fwhm_range = [0.8, 2.5]
+[[component]]
+name = "B"
+center = 689.0
+center_range = [688.0, 690.0]
+fwhm = 1.6
+fwhm_range = [0.8, 2.5]
+""")
+    return str(path)
+
+
+class InFitBackgroundTester(BackgroundTester):
+    """The same generic checks for backgrounds refined in the fit: the fitted model's background curve."""
+
+    def compute(self, x, y):
+        ds = specfit.fit((x, y), _two_line_library(), background=self.kind, **self.options)
+        axis = ds["background"].dims[-1]
+        return ds["background"].sel({axis: np.asarray(x)}).values
+
+    def test_bad_input(self):
+        x, y = self.data()
+        with pytest.raises(specfit.DataError):
+            self.compute(x[:-1], y)
+
+    def test_fit_recovers_the_peaks(self):
+        x, peaks, _ = xps_like()
+        y = peaks + self.data()[1] - peaks  # same peaks on this class's background
+        ds = specfit.fit((x, y), _two_line_library(), background=self.kind, **self.options)
+        np.testing.assert_allclose(ds["center"].values, [685.0, 689.0], atol=0.02)
+
+
+class TestInFitNone(InFitBackgroundTester):
+    kind = "none"
+
+    def data(self):
+        x, peaks, _ = xps_like()
+        return x, peaks
+
+
+class TestInFitLinear(InFitBackgroundTester):
+    kind = "linear"
+
+    def data(self):
+        x, peaks, _ = xps_like()
+        return x, peaks + 100.0 + 3.0 * (x - 680.0)
+
+
+class TestInFitPolynomial(InFitBackgroundTester):
+    kind = "polynomial"
+    options = {"degree": 2}
+
+    def data(self):
+        x, peaks, _ = xps_like()
+        return x, peaks + 100.0 + 0.5 * (x - 687.0) ** 2
+
+
+class TestInFitActiveShirley(InFitBackgroundTester):
+    kind = "shirley"
+
+
+class TestInFitActiveTougaard(InFitBackgroundTester):
+    kind = "tougaard_active"
+
+    def data(self):
+        x, peaks, _ = xps_like()
+        dx = x[1] - x[0]
+        return x, peaks + 100.0 + 3000.0 * (tougaard_kernel(x[:, None] - x[None, :]) @ (peaks * dx))
+
+
+def test_every_background_name_has_a_tester():
+    from specfit.backgrounds.registry import REGISTRY
+
+    tested = {cls.kind for cls in globals().values()
+              if isinstance(cls, type) and issubclass(cls, BackgroundTester) and cls.kind}
+    assert set(REGISTRY) <= tested | {"shirley_fixed"}, set(REGISTRY) - tested
 
 
 def test_unknown_kind():

@@ -14,7 +14,6 @@ import pytest
 
 import specfit
 from specfit.engines import ENGINES, at_bound
-from specfit.engines.batch import BatchEngine
 from specfit.errors import OptionError
 from specfit.examples import raman_series
 from specfit.lineshapes.profiles import gaussian
@@ -67,18 +66,56 @@ def problem(request, tmp_path):
 
 
 def test_registry_lists_every_engine():
+    from specfit.engines import Engine
+
     assert set(ENGINES) == {"batch", "lmfit", "global"}
-    assert all(issubclass(cls, type(BatchEngine()).__mro__[1]) for cls in ENGINES.values())
+    assert all(issubclass(cls, Engine) for cls in ENGINES.values())
 
 
-@pytest.mark.parametrize("engine", ["batch", "lmfit"])
-def test_engine_recovers_truth(engine, tmp_path):
-    da = _two_bands()
-    ds = specfit.fit(da, _two_band_library(tmp_path, (3.0, 12.0)), engine=engine)
-    assert bool(ds.success.all())
-    z = (ds.fwhm.sel(component="A") - 8.0) / ds.fwhm_stderr.sel(component="A")
-    assert float(abs(z).max()) < 4
-    assert ds.attrs["engine"] == engine
+def _options_for(name: str) -> dict:
+    """``fit`` options that run the registered engine ``name`` (the sharing engine is chosen by ``share``)."""
+    return {"share": "center"} if ENGINES[name].shares else {"engine": name}
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+class TestEveryEngine:
+    """The same tests over every registered engine (astropy.modeling's fitter tests)."""
+
+    def test_recovers_truth(self, name, tmp_path):
+        da = _two_bands()
+        ds = specfit.fit(da, _two_band_library(tmp_path, (3.0, 12.0)), **_options_for(name))
+        assert bool(ds.success.all())
+        z = (ds.fwhm.sel(component="A") - 8.0) / ds.fwhm_stderr.sel(component="A")
+        assert float(abs(z).max()) < 4
+        assert ds.attrs["engine"] == name
+        assert ds.attrs["engine_path"]
+
+    def test_solve_returns_one_result_type(self, name, tmp_path):
+        from specfit.engines import EngineResult
+        from specfit.fitting.prepare import prepare
+        from specfit.library import load_library
+        from specfit.model import FitProblem, compile_model
+        from specfit.model.initial import initial_theta
+        from specfit.options import FitOptions
+
+        lib = load_library(_two_band_library(tmp_path, (3.0, 12.0)))
+        prep = prepare(_two_bands(), lib)
+        spec = compile_model(lib, prep.x, background="linear")
+        problem = FitProblem(spec, prep.x, prep.y, prep.weights)
+        options = FitOptions.build(lib, **_options_for(name))
+        result = ENGINES[name]().solve(problem, initial_theta(spec, prep.x, prep.y, prep.weights), options)
+        assert isinstance(result, EngineResult)
+        n, p = prep.y.shape[0], spec.n_params
+        assert result.theta.shape == (n, p) and result.cost.shape == (n,) and len(result.message) == n
+        assert bool(np.all(result.success))
+
+    def test_refuses_spectra_it_cannot_fit_per_spectrum(self, name, tmp_path):
+        """A NaN-only spectrum is flagged not_fitted; the rest of the batch is fitted by every engine."""
+        da = _two_bands().copy()
+        da[1] = np.nan
+        ds = specfit.fit(da, _two_band_library(tmp_path, (3.0, 12.0)), **_options_for(name))
+        assert not bool(ds.success[1]) and "not_fitted" in str(ds.flags.values[1])
+        assert bool(ds.success[0]) and bool(ds.success[2])
 
 
 def test_batch_and_lmfit_agree_on_everything(problem):
