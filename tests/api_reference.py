@@ -9,6 +9,7 @@ is not what this prints.
 from __future__ import annotations
 
 import importlib
+import re
 import inspect
 
 MODULES = ("specfit", "specfit.lineshapes", "specfit.backgrounds", "specfit.library", "specfit.model",
@@ -24,7 +25,7 @@ def _summary(obj: object) -> str:
 def _signature(name: str, obj: object) -> str:
     if inspect.isclass(obj) or inspect.isfunction(obj):
         try:
-            return f"{name}{inspect.signature(obj)}"
+            return re.sub(r" at 0x[0-9a-f]+", "", f"{name}{inspect.signature(obj)}")
         except (TypeError, ValueError):
             return name
     return name
