@@ -9,8 +9,8 @@ is not what this prints.
 from __future__ import annotations
 
 import importlib
-import re
 import inspect
+import re
 
 MODULES = ("specfit", "specfit.lineshapes", "specfit.backgrounds", "specfit.library", "specfit.model",
            "specfit.engines", "specfit.results", "specfit.fitting", "specfit.io", "specfit.xps", "specfit.raman",

@@ -229,6 +229,7 @@ def test_23_jcamp_decoding_is_linear(tmp_path):
     assert times[1] < 1.0
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_24_jcamp_pac_one_byte(shared_data, tmp_path):
     script = case(shared_data, "24-jcamp-pac-bad-char-hang", "make_inputs.py")
     shared_data("nmr", "jcamp_13C", "BRUKPAC.DX")
@@ -402,6 +403,7 @@ def test_unexpected_reader_exception_becomes_format_error(tmp_path, monkeypatch)
 # --------------------------------------------------------------------------- command line (cases 22-26)
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_cli_damaged_inputs_exit_2_one_line(shared_data, tmp_path):
     """Cases 22, 23, 24, 25, 26: ``specfit fit`` exits 2 with one line naming the file, writes nothing."""
     subprocess.run([sys.executable, str(case(shared_data, "24-jcamp-pac-bad-char-hang", "make_inputs.py")),

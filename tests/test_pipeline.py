@@ -270,6 +270,7 @@ def test_case27_one_huge_spectrum_does_not_sink_the_batch(engine):
     np.testing.assert_allclose(ds.fraction.isel(sample=[0, 1, 3]), alone.fraction, atol=1e-3)
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_case28_scale_script_passes():
     script = _cases("28-intensity-scale-invariance") / "run.py"
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
@@ -288,6 +289,7 @@ def test_pure_noise_spectrum_is_flagged():
 
 
 # ------------------------------------------------------------------ nothing is lost
+@pytest.mark.slow  # a CLI subprocess
 def test_case21_save_refuses_the_input_file(tmp_path):
     src = _cases("21-save-overwrites-input") / "spectrum.nc"
     path = tmp_path / "spectrum.nc"
@@ -405,6 +407,7 @@ def test_options_that_do_not_apply_are_refused_with_the_reason():
     assert bool(ok.success) and abs(ok.center.values.item() - 685.0) < 0.01
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_broken_pipe_is_not_an_error(tmp_path):
     exe = Path(sys.executable).with_name("specfit")
     run = subprocess.run(f"'{exe}' libraries --long | head -1", shell=True, capture_output=True, text=True,
