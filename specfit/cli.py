@@ -206,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # numerical warnings of single spectra are flags in the result, not noise on stderr
             warnings.simplefilter("ignore", RuntimeWarning)
+            if getattr(args, "out", None) and args.command != "demo":
+                from .atomicio import check_regular_target
+
+                check_regular_target(args.out)  # a device or FIFO as --out: refused before any work
             return int(args.func(args) or 0)
     except SpecfitError as exc:
         sys.stderr.write(f"specfit: error: {' '.join(str(exc).split())}\n")

@@ -24,6 +24,10 @@ class FileFormatError(SpecfitError, ValueError):
     """A spectrum or result file that is malformed, truncated or unsupported."""
 
 
+class OutputError(SpecfitError, OSError):
+    """An output that cannot be written: a special file (device, FIFO) as target, a full disk, no permission."""
+
+
 class FitError(SpecfitError, RuntimeError):
     """A fit that cannot be set up (not a failed convergence: that is flagged)."""
 

@@ -19,7 +19,7 @@ import xarray as xr
 
 from . import flags as fl
 from ._version import __version__
-from .atomicio import atomic_write, record_read
+from .atomicio import check_not_input, check_regular_target, record_read, write_bytes
 from .errors import FileFormatError
 from .pipeline import FitOutcome, curves
 from .schema import BY_NAME, VARIABLES, dims_of, units_of
@@ -316,7 +316,9 @@ def save(ds: xr.Dataset | xr.DataTree, path: str | Path, *, protect: tuple[str |
     Raises
     ------
     SpecfitError
-        The target is an input file, or cannot be written.
+        The target is an input file, or cannot be written: :class:`~specfit.errors.OutputError`
+        for a device, FIFO or folder as target, a full disk or any failed write (the old file is
+        then unchanged and no temporary file is left).
     """
     attrs = ds.attrs
     named = [attrs.get("source_file"), attrs.get("library_path")]
@@ -325,8 +327,13 @@ def save(ds: xr.Dataset | xr.DataTree, path: str | Path, *, protect: tuple[str |
     protect = tuple(protect) + tuple(str(p) for p in named if p)
     if isinstance(ds, xr.Dataset) and any(v.chunks is not None for v in ds.variables.values()):
         ds = ds.compute()  # one pass over a lazy (dask) result: written variable by variable, each would refit
-    return atomic_write(Path(path), lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True),
-                        inputs=protect)
+    path = Path(path)
+    check_not_input(path, protect)
+    check_regular_target(path)  # refused before the work of serialising
+    # serialised in memory: HDF5 never writes to the disk, so a full disk is one clean OSError of a plain
+    # file write (an HDF5 file failing mid-write crashed the interpreter when it was closed later)
+    data = ds.to_netcdf(engine="h5netcdf", invalid_netcdf=True)
+    return write_bytes(path, data, inputs=protect)
 
 
 def open_results(path: str | Path) -> xr.Dataset | xr.DataTree:

@@ -1,0 +1,270 @@
+"""Issue 22: no file replaced, no crash on a full disk, no silent misread, no ignored option.
+
+Outputs: a device, FIFO or socket named as output is refused (never renamed over); a full disk gives one
+line, the old file intact and no temporary file (run in a subprocess so that a crash of the interpreter is a
+test failure, not a crashed pytest).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import specfit
+from specfit.cli import main
+from specfit.errors import OutputError, SpecfitError
+from specfit.examples import raman_series
+from specfit.report import write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    da, _ = raman_series(n_samples=1, seed=1)
+    return specfit.fit(da.isel(sample=0), "raman/fsi_tfsi")
+
+
+@pytest.fixture(scope="module")
+def spectrum_nc(tmp_path_factory):
+    path = tmp_path_factory.mktemp("in") / "s.nc"
+    da, _ = raman_series(n_samples=1, seed=1)
+    da.isel(sample=0).to_netcdf(path)
+    return path
+
+
+def _one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# ------------------------------------------------------------------ 1. special files as output (case 31)
+def _special_targets(tmp_path: Path) -> dict[str, Path]:
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    targets = {"fifo": fifo}
+    link = tmp_path / "link_to_fifo.nc"
+    link.symlink_to(fifo)
+    targets["symlink to fifo"] = link
+    if os.geteuid() == 0:  # a private null device (same numbers as /dev/null), never the real one
+        dev = tmp_path / "nulldev"
+        try:
+            os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+            targets["char device"] = dev
+        except OSError:
+            pass
+    import socket
+
+    sock_path = tmp_path / "s.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(sock_path))
+        targets["socket"] = sock_path
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    return targets
+
+
+def _kind(path: Path) -> int:
+    return stat.S_IFMT(os.stat(path).st_mode)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_save_refuses_special_files(small_result, tmp_path):
+    for label, target in _special_targets(tmp_path).items():
+        before = _kind(target)
+        with pytest.raises(OutputError, match="not a regular file") as info:
+            specfit.save(small_result, target)
+        assert str(target) in str(info.value) and "\n" not in str(info.value), label
+        assert _kind(target) == before, label
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize("suffix", [".png", ".csv", ".pdf"])
+def test_report_refuses_special_files(small_result, tmp_path, suffix):
+    fifo = tmp_path / f"fig{suffix}"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="named pipe"):
+        write_report(small_result, fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_cli_refuses_special_files_before_fitting(spectrum_nc, tmp_path, capsys):
+    for label, target in _special_targets(tmp_path).items():
+        before = _kind(target)
+        code = main(["fit", str(spectrum_nc), "-l", "raman/fsi_tfsi", "-o", str(target), "-q"])
+        line = _one_line(capsys.readouterr().err)
+        assert code == 2, label
+        assert str(target) in line and "not a regular file" in line, label
+        assert _kind(target) == before, label
+
+
+def test_cli_refuses_device_for_every_writer(small_result, tmp_path, capsys):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    res = specfit.save(small_result, tmp_path / "r.nc")
+    fifo = tmp_path / "p.png"
+    os.mkfifo(fifo)
+    assert main(["report", str(res), "-o", str(fifo)]) == 2
+    assert "not a regular file" in _one_line(capsys.readouterr().err)
+    assert main(["demo", "-o", str(fifo)]) == 2  # a FIFO as the demo folder
+    _one_line(capsys.readouterr().err)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_write_bytes_refuses_fifo(tmp_path):
+    from specfit.atomicio import write_bytes
+
+    fifo = tmp_path / "x.nc"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match="named pipe"):
+        write_bytes(fifo, b"abc")
+
+
+# ------------------------------------------------------------------ 2. full disk (case 32)
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 200 KiB tmpfs (root only); skipped where mounting is not permitted."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    run = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {run.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=600)
+
+
+_BIG = """
+import numpy as np, specfit
+from specfit.examples import raman_series
+from specfit.report import write_report
+da, _ = raman_series(n_samples={n}, seed=3)
+"""
+
+
+def _filler(folder: Path, leave: int) -> None:
+    """Fill ``folder`` until about ``leave`` bytes are free."""
+    free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+    if free > leave:
+        (folder / "filler.bin").write_bytes(b"\0" * (free - leave))
+
+
+def test_save_full_disk_clean_error(tiny_fs, tmp_path):
+    old = tiny_fs / "res.nc"
+    old.write_bytes(b"old result")
+    _filler(tiny_fs, 20_000)
+    code = _BIG.format(n=3) + f"""
+ds = specfit.fit(da, "raman/fsi_tfsi")
+from specfit.errors import SpecfitError, OutputError
+try:
+    specfit.save(ds, {str(old)!r})
+except OutputError as exc:
+    print("ERR", exc)
+else:
+    print("SAVED")
+"""
+    run = _python(code, tmp_path)
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    assert run.stdout.startswith("ERR "), run.stdout + run.stderr
+    assert "no space left on device" in run.stdout and str(old) in run.stdout
+    assert old.read_bytes() == b"old result"
+    assert not list(tiny_fs.glob(".*tmp"))
+
+
+@pytest.mark.slow
+def test_cli_full_disk_exit_2_old_result_intact(tiny_fs, tmp_path):
+    """Case 32: a first small result fits, a 50-spectrum result does not: exit 2, one line, old file kept."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    da, _ = raman_series(50, seed=3)
+    da.to_netcdf(tmp_path / "mid.nc")
+    da.isel(sample=0).to_netcdf(tmp_path / "s.nc")
+    out = tiny_fs / "res.nc"
+    cli = [sys.executable, "-m", "specfit.cli", "fit"]
+    first = subprocess.run(cli + [str(tmp_path / "s.nc"), "-l", "raman/fsi_tfsi", "-o", str(out), "-q"],
+                           capture_output=True, text=True, env=env, timeout=600)
+    assert first.returncode == 0, first.stderr
+    before = out.read_bytes()
+    second = subprocess.run(cli + [str(tmp_path / "mid.nc"), "-l", "raman/fsi_tfsi", "-o", str(out), "-q"],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert second.returncode == 2, (second.returncode, second.stderr[-2000:])
+    line = _one_line(second.stderr)
+    assert "no space left on device" in line and str(out) in line
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tiny_fs.iterdir()) == ["res.nc"]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".csv", ".pdf"])
+def test_report_full_disk(tiny_fs, tmp_path, suffix):
+    from specfit.examples import raman_series as rs
+
+    da, _ = rs(n_samples=3, seed=3)
+    res = tmp_path / "r.nc"
+    specfit.save(specfit.fit(da, "raman/fsi_tfsi"), res)
+    out = tiny_fs / f"fig{suffix}"
+    out.write_bytes(b"old")
+    _filler(tiny_fs, 1_000)
+    code = f"""
+from specfit.report import write_report
+from specfit.errors import OutputError
+try:
+    write_report({str(res)!r}, {str(out)!r})
+except OutputError as exc:
+    print("ERR", exc)
+else:
+    print("WRITTEN")
+"""
+    run = _python(code, tmp_path)
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    assert run.stdout.startswith("ERR ") and "no space left on device" in run.stdout, run.stdout + run.stderr
+    assert out.read_bytes() == b"old"
+    assert not list(tiny_fs.glob(".*tmp"))
+
+
+def test_write_error_messages(tmp_path):
+    import errno
+
+    from specfit.atomicio import atomic_write
+
+    target = tmp_path / "t.csv"
+    target.write_text("old")
+
+    def fail(code):
+        def write(tmp):
+            Path(tmp).write_text("partial")
+            raise OSError(code, os.strerror(code))
+        return write
+
+    for code, needle in ((errno.ENOSPC, "no space left on device"), (errno.EDQUOT, "disk quota exceeded"),
+                         (errno.EIO, "cannot write it (Input/output error")):
+        with pytest.raises(OutputError, match=needle.replace("(", r"\(")) as info:
+            atomic_write(target, fail(code))
+        assert isinstance(info.value, SpecfitError) and isinstance(info.value, OSError)
+        assert str(info.value).startswith(str(target))
+        assert target.read_text() == "old"
+        assert not list(tmp_path.glob(".*tmp"))
