@@ -1,0 +1,123 @@
+"""Issue 22 cases from ``../shared/cases`` (29-32) and the reader kinds behind them.
+
+Each test reads the case folders directly (never copied into the repo); a missing folder fails under
+``CI=true`` and skips locally (:func:`conftest.shared_path` convention).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import specfit
+from specfit.errors import FileFormatError
+
+CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+
+
+def case_path(*parts: str) -> Path:
+    path = CASES.joinpath(*parts)
+    if not path.exists():
+        message = f"case data missing: {path}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+# ------------------------------------------------------------------ 3. JCAMP-DX DIFDUP (case 30)
+_HEADER = ("##TITLE=dupdif\n##JCAMP-DX=4.24\n##DATA TYPE=RAMAN SPECTRUM\n##XUNITS=1/CM\n##YUNITS=COUNTS\n"
+           "##XFACTOR=1.0\n##YFACTOR=1.0\n##FIRSTX={first}\n##LASTX={last}\n##NPOINTS={n}\n##FIRSTY={y0}\n"
+           "##XYDATA=(X++(Y..Y))\n")
+
+
+def _sqz(v: int) -> str:
+    s = str(abs(v))
+    return ("@ABCDEFGHI" if v >= 0 else "@abcdefghi")[int(s[0])] + s[1:]
+
+
+def _dif(d: int) -> str:
+    s = str(abs(d))
+    return ("%JKLMNOPQR" if d >= 0 else "%jklmnopqr")[int(s[0])] + s[1:]
+
+
+def _dup(n: int) -> str:
+    s = str(n)
+    return "STUVWXYZs"[int(s[0]) - 1] + s[1:]
+
+
+def _difdup_line(x: int, y: list[int]) -> str:
+    """One DIFDUP line: the first ordinate in SQZ, then differences with DUP counts (independent encoder)."""
+    out = [str(x), _sqz(y[0])]
+    diffs = np.diff(y).tolist()
+    i = 0
+    while i < len(diffs):
+        j = i
+        while j + 1 < len(diffs) and diffs[j + 1] == diffs[i]:
+            j += 1
+        run = j - i + 1
+        out.append(_dif(diffs[i]) + (_dup(run) if run > 1 else ""))
+        i = j + 1
+    return "".join(out)
+
+
+def _jcamp(tmp_path: Path, lines_of_points: list[list[int]], name: str = "d.jdx") -> Path:
+    """A file whose line k holds the points ``lines_of_points[k]``; each line after the first repeats the
+    previous line's last point first (the DIF Y-check)."""
+    text, x, y_all = [], 0, []
+    for k, ys in enumerate(lines_of_points):
+        if k:
+            text.append(_difdup_line(x - 1, [y_all[-1]] + ys))
+        else:
+            text.append(_difdup_line(x, ys))
+        x += len(ys)
+        y_all += ys
+    path = tmp_path / name
+    path.write_text(_HEADER.format(first=0, last=len(y_all) - 1, n=len(y_all), y0=y_all[0])
+                    + "\n".join(text) + "\n##END=\n")
+    return path
+
+
+def test_case30_dup_after_dif(tmp_path):
+    path = tmp_path / "dupdif.jdx"
+    path.write_text(_HEADER.format(first=700.0, last=709.0, n=10, y0=50) + "700E0J2s\n##END=\n")
+    assert specfit.read(path).values.astype(int).tolist() == [50, 62, 74, 86, 98, 110, 122, 134, 146, 158]
+
+
+@pytest.mark.parametrize("dif", [0, 3, -3, 12, -12, 345, -345])
+def test_every_dif_dup_combination(tmp_path, dif):
+    """DIF of 1-3 digits (either sign, and zero) followed by DUP counts 2..99, on the last line and mid-file
+    (where the Y-check of the next line checks the expanded value)."""
+    for count in range(2, 100):
+        ramp = [1000 + dif * k for k in range(count + 1)]  # a start value, then `count` equal differences
+        last = _jcamp(tmp_path, [[7, 9] + [v + 9 - 1000 for v in ramp]], "last.jdx")
+        expect = [7, 9] + [v + 9 - 1000 for v in ramp]
+        assert specfit.read(last).values.astype(int).tolist() == expect, (dif, count, "last line")
+        tail = [expect[-1] + 5, expect[-1] + 1]
+        mid = _jcamp(tmp_path, [expect, tail], "mid.jdx")
+        assert specfit.read(mid).values.astype(int).tolist() == expect + tail, (dif, count, "mid-file")
+        # a DUP right at the line end, then a line starting with it (Y-check across lines)
+        at_end = _jcamp(tmp_path, [expect, [expect[-1]] * 3 + tail], "end.jdx")
+        assert specfit.read(at_end).values.astype(int).tolist() == expect + [expect[-1]] * 3 + tail
+
+
+def test_dup_after_plain_and_sqz_value(tmp_path):
+    # DUP letters: S=1, T=2, ..., Z=8, s=9 (the total count, the first occurrence included)
+    for line, expect in (("0 5T", [5, 5]), ("0A5U", [15, 15, 15]), ("0 5KT", [5, 7, 9]), ("0 5 J2T", [5, 17, 29]),
+                         ("0@J%U", [0, 1, 1, 1, 1]), ("0A0jVkT", [10, 9, 8, 7, 6, 4, 2])):
+        path = tmp_path / "p.jdx"
+        n = len(expect)
+        path.write_text(_HEADER.format(first=0, last=n - 1, n=n, y0=expect[0]) + line + "\n##END=\n")
+        assert specfit.read(path).values.astype(int).tolist() == expect, line
+
+
+def test_dif_ycheck_failure_still_detected(tmp_path):
+    """A valid Y-check passes after DUP (above); a wrong repeated value still fails."""
+    path = tmp_path / "bad.jdx"
+    body = "0E0J2U\n3E7J2\n"  # line 1: 50, 62, 74, 86; line 2 repeats 57 instead of 86
+    path.write_text(_HEADER.format(first=0, last=4, n=5, y0=50) + body + "##END=\n")
+    with pytest.raises(FileFormatError, match=r"line 14: DIF Y-check failed"):
+        specfit.read(path)
