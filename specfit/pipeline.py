@@ -102,6 +102,8 @@ def _subtract_fixed(prep: Prepared, kind: str, options: dict, flags: list[str]) 
         if not info.converged:
             flags[i] = "background_not_converged"
             _note(prep, i, f"{kind} background did not converge ({info.message})")
+        elif info.message:  # e.g. Shirley replaced by a straight line (CasaXPS): said, not flagged
+            _note(prep, i, f"{kind} background: {info.message}")
         out[i] = np.interp(prep.x, prep.x[ok], bg)
     return out
 
