@@ -325,3 +325,71 @@ def test_shirley_line_rule_still_applies_to_real_overshoot():
         bg, info = shirley_with_info(x, noisy, n_average=3)
         assert info.converged and "straight line" in info.message, seed
         np.testing.assert_allclose(bg, bg[0] + (bg[-1] - bg[0]) * x / 20, atol=1e-9)
+
+
+# ------------------------------------------------------------------ 5. non-finite library numbers, [library].name
+_LIB = """[library]
+name = "test/nonfinite"
+technique = "xps"
+window = {window}
+[[component]]
+name = "A"
+center = {center}
+fwhm = {fwhm}
+center_range = {center_range}
+doublet = {{ splitting = {splitting}, ratio = 0.5 }}
+[[component]]
+name = "B"
+center = 690.0
+fwhm = 1.5
+offset_from = {{ component = "A", value = {offset} }}
+area_ratio_to = {{ component = "A", value = {ratio} }}
+"""
+_GOOD = dict(window="[680.0, 700.0]", center="685.0", fwhm="1.5", center_range="[684.0, 686.0]", splitting="1.2",
+             offset="5.0", ratio="0.5")
+
+
+def test_library_template_is_valid(tmp_path):
+    path = tmp_path / "lib.toml"
+    path.write_text(_LIB.format(**_GOOD))
+    assert specfit.load_library(path).component_names == ("A", "B")
+
+
+@pytest.mark.parametrize("key, value, where", [
+    ("window", "[680.0, inf]", "[library], key 'window'"),
+    ("window", "[nan, 700.0]", "[library], key 'window'"),
+    ("center", "nan", "component 'A', key 'center'"),
+    ("center", "inf", "component 'A', key 'center'"),
+    ("fwhm", "inf", "component 'A', key 'fwhm'"),
+    ("fwhm", "nan", "component 'A', key 'fwhm'"),
+    ("center_range", "[-inf, 686.0]", "component 'A', key 'center_range'"),
+    ("splitting", "nan", "component 'A' doublet, key 'splitting'"),
+    ("splitting", "-inf", "component 'A' doublet, key 'splitting'"),
+    ("offset", "inf", "component 'B' offset_from, key 'value'"),
+    ("offset", "nan", "component 'B' offset_from, key 'value'"),
+    ("ratio", "nan", "component 'B' area_ratio_to, key 'value'"),
+    ("ratio", "inf", "component 'B' area_ratio_to, key 'value'"),
+])
+def test_library_non_finite_numbers_refused(tmp_path, capsys, key, value, where):
+    path = tmp_path / "lib.toml"
+    path.write_text(_LIB.format(**(_GOOD | {key: value})))
+    with pytest.raises(specfit.LibraryError) as info:
+        specfit.load_library(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: {where}") and "finite" in text and "\n" not in text, text
+    x = np.linspace(680, 700, 201)
+    da = xr.DataArray(100 * np.exp(-((x - 685) / 1.0) ** 2) + 10, dims="binding_energy",
+                      coords={"binding_energy": x})
+    csv = tmp_path / "s.csv"
+    csv.write_text("BE,cps\n" + "\n".join(f"{a},{b}" for a, b in zip(x, da.values)))
+    assert main(["fit", str(csv), "-l", str(path), "-o", str(tmp_path / "r.nc"), "-q"]) == 2
+    assert where in _one_line(capsys.readouterr().err)
+    assert not (tmp_path / "r.nc").exists()
+
+
+@pytest.mark.parametrize("head", ['', 'name = ""', 'name = 3'])
+def test_library_name_required(tmp_path, head):
+    path = tmp_path / "noname.toml"
+    path.write_text(_LIB.format(**_GOOD).replace('name = "test/nonfinite"', head))
+    with pytest.raises(specfit.LibraryError, match=r"noname.toml: \[library\], key 'name': "):
+        specfit.load_library(path)
