@@ -354,7 +354,28 @@ def open_results(path: str | Path) -> xr.Dataset | xr.DataTree:
     except Exception as exc:  # h5py/h5netcdf raise many types for corrupt files
         raise FileFormatError(f"{path}: not a readable NetCDF4/HDF5 result file ({type(exc).__name__})") from None
     record_read(path)
+    _check_version(path, loaded)
     return loaded
+
+
+def _check_version(path: Path, loaded: xr.Dataset | xr.DataTree) -> None:
+    """Refuse a result written by a newer major version of specfit (its schema may mean other things).
+
+    Results without ``specfit_version`` (e.g. a comparison table) open as they are; an older or equal
+    major version opens; a newer major one, or a version that does not parse, is a FileFormatError.
+    """
+    written = loaded.attrs.get("specfit_version")
+    if written is None:
+        return
+    try:
+        major = int(str(written).split(".")[0])
+    except ValueError:
+        raise FileFormatError(f"{path}: specfit_version {written!r} is not a version number "
+                              "(edited or damaged result?)") from None
+    ours = int(__version__.split(".")[0])
+    if major > ours:
+        raise FileFormatError(f"{path}: written by specfit {written}, a newer major version than this specfit "
+                              f"{__version__}; its result schema may differ: upgrade specfit to open it")
 
 
 def variable_names() -> tuple[str, ...]:

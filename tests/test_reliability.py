@@ -393,3 +393,69 @@ def test_library_name_required(tmp_path, head):
     path.write_text(_LIB.format(**_GOOD).replace('name = "test/nonfinite"', head))
     with pytest.raises(specfit.LibraryError, match=r"noname.toml: \[library\], key 'name': "):
         specfit.load_library(path)
+
+
+# ------------------------------------------------------------------ 6. hand-edited results
+@pytest.fixture(scope="module")
+def pair_result():
+    da, _ = raman_series(n_samples=2, seed=1)
+    return da, specfit.fit(da, "raman/fsi_tfsi")
+
+
+_EDITS = ("", "{", "[]", "null", "42", '{"a": 1}', '["x"]', "nonsense", '{"degree": "x"}',
+          '{"background_options": [1]}')
+
+
+def test_curves_on_edited_attrs_raise_specfit_error(pair_result):
+    """Every attribute set to garbage or deleted: curves either works or raises a one-line SpecfitError."""
+    da, res = pair_result
+    tried = raised = 0
+    for key in list(res.attrs):
+        for value in (*_EDITS, None):
+            edited = res.copy()
+            if value is None:
+                del edited.attrs[key]
+            else:
+                edited.attrs[key] = value
+            tried += 1
+            try:
+                specfit.curves(edited, da)
+            except SpecfitError as exc:
+                raised += 1
+                assert "\n" not in str(exc), (key, value)
+    assert tried > 100 and raised >= 30
+
+
+def test_open_results_newer_major_version(pair_result, tmp_path):
+    _, res = pair_result
+    for version, ok in (("0.0.1", True), (specfit.__version__, True), ("0.99.0", True), ("99.0.0", False),
+                        ("1.0.0", False), ("abc", False)):
+        edited = res.copy()
+        edited.attrs["specfit_version"] = version
+        path = specfit.save(edited, tmp_path / f"v{version}.nc")
+        if ok:
+            assert specfit.open_results(path).attrs["specfit_version"] == version
+        else:
+            with pytest.raises(specfit.errors.FileFormatError, match=str(path)):
+                specfit.open_results(path)
+
+
+def test_cli_report_newer_version_exit_2(pair_result, tmp_path, capsys):
+    _, res = pair_result
+    edited = res.copy()
+    edited.attrs["specfit_version"] = "99.0.0"
+    path = specfit.save(edited, tmp_path / "new.nc")
+    assert main(["report", str(path), "-o", str(tmp_path / "t.csv")]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "newer major version" in line and str(path) in line
+    assert not (tmp_path / "t.csv").exists()
+
+
+@pytest.mark.parametrize("drop", ["fraction", "fraction_stderr", "area", "fwhm_stderr"])
+def test_report_table_missing_variable_refused(pair_result, tmp_path, capsys, drop):
+    _, res = pair_result
+    path = specfit.save(res.drop_vars(drop), tmp_path / "edited.nc")
+    assert main(["report", str(path), "-o", str(tmp_path / "t.csv")]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert repr(drop) in line and str(path) in line
+    assert not (tmp_path / "t.csv").exists()
