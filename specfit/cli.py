@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", default="batch", choices=ENGINES)
     p.add_argument("--uncertainty", default="covariance", choices=UNCERTAINTY_METHODS,
                    help="standard errors from the covariance (default) or from refits of resampled data")
-    p.add_argument("--n-draws", type=int, default=100, help="resampled data sets for montecarlo/bootstrap")
+    p.add_argument("--n-draws", type=int, default=None,
+                   help="resampled data sets for montecarlo/bootstrap (default 100; an error with covariance)")
     p.add_argument("--weights", choices=("none", "poisson"), default=None)
     p.add_argument("--charge-shift", type=float, metavar="EV", help="known charge shift added to the axis (XPS)")
     p.add_argument("--region", help="region of a multi-region file (e.g. a VAMAS block name)")

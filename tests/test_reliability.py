@@ -459,3 +459,43 @@ def test_report_table_missing_variable_refused(pair_result, tmp_path, capsys, dr
     line = _one_line(capsys.readouterr().err)
     assert repr(drop) in line and str(path) in line
     assert not (tmp_path / "t.csv").exists()
+
+
+# ------------------------------------------------------------------ 7. options accepted and ignored
+@pytest.mark.parametrize("extra, needle", [
+    (["--n-draws", "50"], "n_draws=50 applies to uncertainty='montecarlo' or 'bootstrap'"),
+    (["--n-draws", "50", "--uncertainty", "covariance"], "n_draws=50 applies"),
+    (["--background", "shirley_fixed", "--background-option", "n_average=-3"], "n_average must be a whole number"),
+    (["--background", "shirley_fixed", "--background-option", "n_average=0"], "n_average must be a whole number"),
+    (["--background", "shirley_fixed", "--background-option", "n_average=2.5"], "n_average must be a whole number"),
+    (["--region", "C1s"], "holds one spectrum without region names"),
+    (["--components", "free,free"], "'free' more than once"),
+    (["--components", ""], "has an empty name"),
+    (["--components", ",,"], "has an empty name"),
+    (["--components", "free,,CIP"], "has an empty name"),
+])
+def test_cli_ignored_options_are_errors(spectrum_nc, tmp_path, capsys, extra, needle):
+    out = tmp_path / "r.nc"
+    code = main(["fit", str(spectrum_nc), "-l", "raman/fsi_tfsi", "-o", str(out), "-q"] + extra)
+    line = _one_line(capsys.readouterr().err)
+    assert code == 2 and needle in line, line
+    assert not out.exists()
+
+
+def test_options_honoured_in_python():
+    da, _ = raman_series(n_samples=1, seed=1)
+    with pytest.raises(specfit.errors.OptionError, match="n_draws=5 applies"):
+        specfit.fit(da, "raman/fsi_tfsi", n_draws=5)
+    with pytest.raises(specfit.errors.OptionError, match="more than once"):
+        specfit.fit(da, "raman/fsi_tfsi", components=["free", "free"])
+    x = np.linspace(0, 20, 201)
+    y = 50 + 100 * np.exp(-((x - 10) / 1.0) ** 2)
+    for bad in (-3, 0, 2.5, True):
+        with pytest.raises(specfit.DataError, match="n_average"):
+            specfit.background(x, y, "shirley", n_average=bad)
+    # honoured: a resampling method with its number of draws; n_average=5 changes the end levels
+    res = specfit.fit(da, "raman/fsi_tfsi", uncertainty="montecarlo", n_draws=5)
+    assert "5 draws" in res.attrs["uncertainty"]
+    noisy = y + np.random.default_rng(0).normal(0, 2, x.size)
+    assert not np.allclose(specfit.background(x, noisy, "shirley", n_average=5),
+                           specfit.background(x, noisy, "shirley", n_average=1))

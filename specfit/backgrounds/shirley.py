@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
 from ..errors import DataError
-from ._validation import validate_axis
+from ._validation import check_n_average, validate_axis
 
 ENDPOINT_MODES = ("inward", "centred")
 
@@ -190,7 +190,8 @@ def shirley_fixed_point(x: NDArray, y: NDArray, low: float, high: float, *, quad
 
 def end_level(x: NDArray, y: NDArray, at: float, n_average: int, mode: str, inside: tuple[int, int]) -> float:
     """Mean intensity at region limit ``at``: ``n_average`` points centred on it, or inward from it."""
-    n = int(max(1, n_average))
+    check_n_average(n_average)
+    n = int(n_average)
     i = int(np.argmin(np.abs(x - at)))
     first, last = inside
     if mode == "centred":
