@@ -21,6 +21,8 @@ from .backgrounds.registry import check_options as check_background_options
 from .errors import LibraryError, OptionError
 from .library import BACKGROUNDS, SHAPE_TIES, Library
 
+#: Components one fit may hold (a library or components=... beyond it is refused up front).
+MAX_COMPONENTS = 100
 ENGINES = ("batch", "lmfit")
 UNCERTAINTY_METHODS = ("covariance", "montecarlo", "bootstrap")
 WEIGHTS = ("none", "poisson")
@@ -147,6 +149,12 @@ class FitOptions:
         chosen_select = _choice("select", chosen_select, SELECTIONS)
         if names:
             chosen_select = "none"  # an explicit component list is the user's choice
+        n_components = len(names) if names else len(library.components)
+        if n_components > MAX_COMPONENTS:  # refused up front, not after minutes of fitting (issue 22)
+            raise OptionError(f"{library.path or library.name}: {n_components} components; specfit fits at "
+                              f"most {MAX_COMPONENTS} per spectrum (the fit time grows about as the cube of the "
+                              "parameter count: 100 Gaussians on 2001 points take 4 s, 200 take 30 s or, overlapping, "
+                              "minutes without converging); choose components=... or split the window")
         for key in ("n_average",):  # counts of points: a value below 1 was clamped silently (issue 22)
             value = dict(background_options or {}).get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))

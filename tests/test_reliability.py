@@ -499,3 +499,69 @@ def test_options_honoured_in_python():
     noisy = y + np.random.default_rng(0).normal(0, 2, x.size)
     assert not np.allclose(specfit.background(x, noisy, "shirley", n_average=5),
                            specfit.background(x, noisy, "shirley", n_average=1))
+
+
+# ------------------------------------------------------------------ 8. too few points, complex data; 10. huge libraries
+def test_fewer_points_than_free_parameters_not_fitted():
+    x = np.linspace(725, 765, 5)
+    y = 100 * np.exp(-((x - 743) / 5) ** 2) + 10
+    res = specfit.fit((x, y), "raman/fsi_tfsi")
+    assert not bool(res["success"])
+    assert str(res["flags"].values) == "not_fitted"
+    assert "not fitted: 5 points for 13 free parameters" in str(res["fit_message"].values)
+    assert np.isnan(res["area"].values).all()
+
+
+def test_few_points_in_a_batch_do_not_stop_the_rest():
+    da, _ = raman_series(n_samples=3, seed=2)
+    da = da.copy()
+    da[1, :] = np.nan
+    da[1, ::40] = 100.0  # only a handful of finite points left in spectrum 1
+    res = specfit.fit(da, "raman/fsi_tfsi")
+    assert res["success"].values.tolist() == [True, False, True]
+    assert "not_fitted" in str(res["flags"].values[1])
+
+
+def test_complex_intensities_refused():
+    x = np.linspace(725, 765, 60)
+    y = (100 * np.exp(-((x - 743) / 5) ** 2) + 10) * (1 + 0.5j)
+    for data in ((x, y), xr.DataArray(y, dims="raman_shift", coords={"raman_shift": x},
+                                      attrs={"source_file": "fid.nc"})):
+        with pytest.raises(specfit.DataError, match="intensities are complex"):
+            specfit.fit(data, "raman/fsi_tfsi")
+    with pytest.raises(specfit.DataError, match="^fid.nc: intensities are complex"):
+        specfit.fit(data, "raman/fsi_tfsi")
+
+
+def _many_library(path: Path, n: int) -> Path:
+    lines = ['[library]', 'name = "test/many"', 'technique = "raman"', 'window = [0.0, 1000.0]',
+             'background = "linear"', 'lineshape = "gaussian"']
+    for i in range(n):
+        c = 1000 * (i + 0.5) / n
+        lines += ['[[component]]', f'name = "c{i}"', f'center = {c}', f'center_range = [{c - 2}, {c + 2}]',
+                  'fwhm = 3.0', 'fwhm_range = [1.0, 6.0]']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_too_many_components_refused_up_front(tmp_path, capsys):
+    import time
+
+    from specfit.options import MAX_COMPONENTS
+
+    lib = _many_library(tmp_path / "many.toml", 200)
+    x = np.linspace(0, 1000, 2001)
+    y = 10 + sum(50 * np.exp(-4 * np.log(2) * (x - 1000 * (i + 0.5) / 200) ** 2 / 9) for i in range(200))
+    start = time.perf_counter()
+    with pytest.raises(specfit.errors.OptionError, match=f"many.toml: 200 components; specfit fits at most "
+                                                         f"{MAX_COMPONENTS}"):
+        specfit.fit((x, y), lib)
+    assert time.perf_counter() - start < 5
+    csv = tmp_path / "s.csv"
+    csv.write_text("shift,counts\n" + "\n".join(f"{a},{b}" for a, b in zip(x, y)))
+    assert main(["fit", str(csv), "-l", str(lib), "-o", str(tmp_path / "r.nc"), "-q"]) == 2
+    assert "200 components" in _one_line(capsys.readouterr().err)
+    # a subset within the limit is accepted
+    names = [f"c{i}" for i in range(10)]
+    res = specfit.fit((x, y), lib, components=names, window=(0, 60))
+    assert res.sizes["component"] == 10
