@@ -121,3 +121,46 @@ def test_dif_ycheck_failure_still_detected(tmp_path):
     path.write_text(_HEADER.format(first=0, last=4, n=5, y0=50) + body + "##END=\n")
     with pytest.raises(FileFormatError, match=r"line 14: DIF Y-check failed"):
         specfit.read(path)
+
+
+# ------------------------------------------------------------------ 9. readers on real files (case 29)
+def test_case29_phi_spe_float64_and_ascii_export_agree():
+    spe = specfit.read(case_path("29-phi-spe-float64", "BN-BS-1_multiplex.spe"))
+    txt = specfit.read(case_path("29-phi-spe-float64", "BN-BS-1_multiplex.txt"))
+    regions = ["Bi4f", "Na1s", "O1s", "Sr3d", "Ti2p", "C1s"]
+    assert list(spe.children) == regions and list(txt.children) == regions
+    for name in regions:
+        a, b = spe[name]["intensity"], txt[name]["intensity"]
+        assert a.dims == b.dims == ("binding_energy",)
+        np.testing.assert_allclose(a["binding_energy"], b["binding_energy"])
+        assert np.corrcoef(a.values, b.values)[0, 1] > 0.999
+        # the export holds counts over all sweeps; divided by time per step x sweeps it is the .spe's counts/s
+        np.testing.assert_allclose(a.values, b.values, rtol=1e-6)
+        assert a.attrs["units"] == b.attrs["units"] == "counts/s"
+        assert "sweeps" in b.attrs["intensity_conversion"]
+
+
+def test_phi_sample_width_from_record_table(tmp_path):
+    """A record whose byte count is neither 4 nor 8 bytes per value is refused, never guessed."""
+    raw = bytearray(case_path("29-phi-spe-float64", "BN-BS-1_multiplex.spe").read_bytes())
+    start = raw.find(b"EOFH") + len(b"EOFH")
+    start += raw[start:start + 2].index(b"\n") + 1 if b"\n" in raw[start:start + 2] else 0
+    table = int.from_bytes(raw[start + 12:start + 16], "little")
+    field = start + table + 19 * 4  # record 0, word 19: its byte count
+    raw[field:field + 4] = (6 * 601).to_bytes(4, "little")
+    bad = tmp_path / "six.spe"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(FileFormatError, match="neither float32 .* nor float64"):
+        specfit.read(bad)
+
+
+def test_multipak_ascii_truncated_refused(tmp_path):
+    text = case_path("29-phi-spe-float64", "BN-BS-1_multiplex.txt").read_text()
+    cut = tmp_path / "cut.txt"
+    cut.write_text(text[: text.index("Element C 1s")])
+    with pytest.raises(FileFormatError, match="declares 6 regions"):
+        specfit.read(cut)
+    ragged = tmp_path / "ragged.txt"
+    ragged.write_text(text.replace("179.95\t640", "179.95\t640\t7", 1))
+    with pytest.raises(FileFormatError, match=r"line \d+: expected 'energy<TAB>counts'"):
+        specfit.read(ragged)
