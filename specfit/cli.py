@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning on the command line: one line ``specfit: warning: ...``, no source line."""
+    sys.stderr.write(f"specfit: warning: {' '.join(str(message).split())}\n")
+
+
 def _normalise_argv(argv: list[str]) -> list[str]:
     out, i = [], 0
     while i < len(argv):
@@ -207,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # numerical warnings of single spectra are flags in the result, not noise on stderr
             warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.showwarning = _one_line_warning  # restored by catch_warnings
             if getattr(args, "out", None) and args.command != "demo":
                 from .atomicio import check_regular_target
 

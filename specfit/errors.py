@@ -36,6 +36,10 @@ class OptionError(FitError, ValueError):
     """An option value outside its choices (engine, share word, baseline, ...), named with the choices."""
 
 
+class SpecfitWarning(UserWarning):
+    """Something specfit did on the user's behalf that they should know (one line, names the file)."""
+
+
 def where(path: object | None, message: str) -> str:
     """Prefix ``message`` with the file it concerns, keeping it on one line."""
     text = " ".join(str(message).split())

@@ -164,3 +164,42 @@ def test_multipak_ascii_truncated_refused(tmp_path):
     ragged.write_text(text.replace("179.95\t640", "179.95\t640\t7", 1))
     with pytest.raises(FileFormatError, match=r"line \d+: expected 'energy<TAB>counts'"):
         specfit.read(ragged)
+
+
+def test_vamas_without_end_of_experiment(tmp_path, shared_data, capsys):
+    """Every declared count satisfied: read with a one-line warning; any value missing: refused."""
+    import warnings as _w
+
+    from specfit.cli import main
+    from specfit.errors import SpecfitWarning
+
+    raw = shared_data("xps", "vamas", "pynxtools_regular.vms").read_bytes()
+    text = raw.decode("latin-1")
+    cut = text[: text.lower().rindex("end of experiment")]
+    assert cut.endswith(("\n", "\r"))
+    path = tmp_path / "noend.vms"
+    path.write_bytes(cut.encode("latin-1"))
+    full = specfit.read(shared_data("xps", "vamas", "pynxtools_regular.vms"))
+    with pytest.warns(SpecfitWarning, match="ends without 'end of experiment'"):
+        got = specfit.read(path)
+    import xarray as xr
+
+    def one(obj):
+        return obj if isinstance(obj, xr.DataArray) else obj[list(obj.children)[0]]["intensity"]
+
+    np.testing.assert_array_equal(one(got).values, one(full).values)
+    assert "end of experiment" in one(got).attrs["warning"]
+    # the last value line missing, or cut in the middle of it: refused
+    lines = cut.splitlines(keepends=True)
+    for damaged in ("".join(lines[:-1]), cut.rstrip("\r\n")[:-1]):
+        bad = tmp_path / "bad.vms"
+        bad.write_bytes(damaged.encode("latin-1"))
+        with _w.catch_warnings():
+            _w.simplefilter("error")
+            with pytest.raises(FileFormatError):
+                specfit.read(bad)
+    # command line: the warning is one line ("specfit: warning: ..."), whatever the fit then says
+    main(["fit", str(path), "-l", "xps/C1s", "-o", str(tmp_path / "r.nc"), "-q", "--region",
+          list(got.children)[0] if isinstance(got, xr.DataTree) else "x"])
+    warned = [line for line in capsys.readouterr().err.splitlines() if "end of experiment" in line]
+    assert len(warned) == 1 and warned[0].startswith("specfit: warning: ")
