@@ -203,3 +203,45 @@ def test_vamas_without_end_of_experiment(tmp_path, shared_data, capsys):
           list(got.children)[0] if isinstance(got, xr.DataTree) else "x"])
     warned = [line for line in capsys.readouterr().err.splitlines() if "end of experiment" in line]
     assert len(warned) == 1 and warned[0].startswith("specfit: warning: ")
+
+
+# LabSpec (HORIBA) text exports, written here from the documented layout: "#Key=<TAB>value" header lines,
+# then "shift<TAB>intensity" rows (single spectrum) or a row of shifts after an empty cell and one
+# "time<TAB>intensities..." row per spectrum (matrix / time series).
+_LABSPEC_HEAD = ("#Acq. time (s)=\t10\n#Accumulations=\t2\n#Range (cm-\u00b9)=\t600...900\n#Windows=\t1\n"
+                 "#Instrument=\tLabRAM HR Evol\n#Grating=\t1800 (450-850nm)\n#Laser=\t532.17\n#Objective=\tx50\n"
+                 "#Date=\t03.12.2020 15:50\n#Title=\tLiFSI 1M\n#Remark=\t\n")
+
+
+def _raman_band(x):
+    return 1000 * np.exp(-4 * np.log(2) * (x - 741) ** 2 / 8**2) + 100
+
+
+def test_labspec_single_spectrum_is_raman(tmp_path):
+    x = np.linspace(700, 780, 161)
+    path = tmp_path / "labspec.txt"
+    path.write_text(_LABSPEC_HEAD + "".join(f"{a:.2f}\t{b:.3f}\n" for a, b in zip(x, _raman_band(x))),
+                    encoding="utf-8")
+    da = specfit.read(path)
+    assert da.dims == ("raman_shift",) and da["raman_shift"].attrs["units"] == "cm-1"
+    np.testing.assert_allclose(da.values, _raman_band(x), atol=1e-3)
+    assert da.attrs["labspec_laser"] == "532.17" and da.attrs["labspec_title"] == "LiFSI 1M"
+    res = specfit.fit(da, "raman/fsi_tfsi")
+    assert bool(res["success"])
+
+
+def test_labspec_matrix_export(tmp_path):
+    x = np.linspace(700, 780, 81)
+    times = [0.0, 10.0, 20.0]
+    rows = ["\t" + "\t".join(f"{v:.2f}" for v in x)]
+    rows += [f"{t:g}\t" + "\t".join(f"{(k + 1) * v:.3f}" for v in _raman_band(x)) for k, t in enumerate(times)]
+    path = tmp_path / "matrix.txt"
+    path.write_text(_LABSPEC_HEAD + "\n".join(rows) + "\n", encoding="utf-8")
+    da = specfit.read(path)
+    assert da.dims == ("time", "raman_shift") and da.shape == (3, 81)
+    np.testing.assert_allclose(da["time"], times)
+    np.testing.assert_allclose(da.values[2], 3 * _raman_band(x), atol=1e-2)
+    bad = tmp_path / "ragged.txt"
+    bad.write_text(_LABSPEC_HEAD + "\n".join(rows[:2] + [rows[2] + "\t5"]) + "\n", encoding="utf-8")
+    with pytest.raises(FileFormatError, match="LabSpec matrix row has 83 values, expected 82"):
+        specfit.read(bad)
