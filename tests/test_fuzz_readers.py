@@ -476,8 +476,8 @@ def test_battery_meaningless_options(small_fit, tmp_path, request):
     data = tmp_path / "in.nc"
     da.isel(sample=0).to_netcdf(data)
     tally: Counter[str] = Counter()
-    for extra in _MEANINGLESS:
-        out = tmp_path / "r.nc"
+    for i, extra in enumerate(_MEANINGLESS):
+        out = tmp_path / f"r{i}.nc"
         outcome = _outcome(lambda extra=extra, out=out: _cli_raises(["fit", str(data), "-l", "raman/fsi_tfsi", "-o",
                                                                       str(out), "-q", *extra]),
                            lambda out=out: not out.exists())
