@@ -69,6 +69,7 @@ def run_demo(out: Path) -> list[str]:
 
     matplotlib.use("Agg")
     import specfit
+    from specfit.atomicio import write_bytes
     from specfit.examples import li7_series, raman_series, xps_series
     from specfit.report import write_report
 
@@ -83,7 +84,7 @@ def run_demo(out: Path) -> list[str]:
         return f"{out / f'{stem}.nc'}, {fig}, {table}"
 
     spectra, truth = raman_series(seed=1)
-    spectra.to_netcdf(out / "raman_series.nc", engine="h5netcdf")
+    write_bytes(out / "raman_series.nc", spectra.to_netcdf(engine="h5netcdf"))  # atomic, never over a device
     ds = specfit.raman.speciation(spectra, baselines=("quadratic", "linear"))
     worst = float(np.abs(ds["fraction"].values - truth["fraction"].values).max() * 100)
     lines.append(f"Raman ion pairs (synthetic, 6 samples, global fit): worst fraction error {worst:.2f} pp "
@@ -92,7 +93,7 @@ def run_demo(out: Path) -> list[str]:
     comps = {"LiF": {"center": 685.0, "fwhm": 1.6}, "C-F": {"center": 688.6, "fwhm": 1.8}}
     fractions = np.stack([np.linspace(0.3, 0.8, 5), 1 - np.linspace(0.3, 0.8, 5)], axis=1)
     xps, xtruth = xps_series(comps, fractions, etch_time=list(ETCH_TIMES), seed=2, lineshape="gl")
-    xps.to_netcdf(out / "xps_F1s_series.nc", engine="h5netcdf")
+    write_bytes(out / "xps_F1s_series.nc", xps.to_netcdf(engine="h5netcdf"))  # atomic, never over a device
     dsx = specfit.fit(xps, "xps/F1s", components=["LiF", "C-F"], share=("center", "width"))
     worst = float(np.abs(dsx["fraction"].values - xtruth["fraction"].values).max() * 100)
     lines.append(f"XPS F 1s etching series (synthetic, 5 steps, active Shirley): worst fraction error "

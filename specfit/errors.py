@@ -24,12 +24,20 @@ class FileFormatError(SpecfitError, ValueError):
     """A spectrum or result file that is malformed, truncated or unsupported."""
 
 
+class OutputError(SpecfitError, OSError):
+    """An output that cannot be written: a special file (device, FIFO) as target, a full disk, no permission."""
+
+
 class FitError(SpecfitError, RuntimeError):
     """A fit that cannot be set up (not a failed convergence: that is flagged)."""
 
 
 class OptionError(FitError, ValueError):
     """An option value outside its choices (engine, share word, baseline, ...), named with the choices."""
+
+
+class SpecfitWarning(UserWarning):
+    """Something specfit did on the user's behalf that they should know (one line, names the file)."""
 
 
 def where(path: object | None, message: str) -> str:

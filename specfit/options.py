@@ -15,11 +15,15 @@ import json
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
+import numpy as np
+
 from specfit.backgrounds.registry import check_options as check_background_options
 from specfit.engines import ENGINES, selectable_engines
 from specfit.errors import LibraryError, OptionError
 from specfit.library.loader import BACKGROUNDS, SHAPE_TIES, Library, as_names
 
+#: Components one fit may hold (a library or components=... beyond it is refused up front).
+MAX_COMPONENTS = 100
 UNCERTAINTY_METHODS = ("covariance", "montecarlo", "bootstrap")
 WEIGHTS = ("none", "poisson")
 SELECTIONS = ("none", "auto")
@@ -27,6 +31,23 @@ SELECTIONS = ("none", "auto")
 STARTS = ("auto", "library")
 #: ``share`` words and the parameter groups they tie together across a batch.
 SHARE_GROUPS = {"center": ("center",), "width": ("width", "shape"), "fwhm": ("width",), "shape": ("shape",)}
+
+
+def _check_component_list(components: object) -> None:
+    """An explicit component list must name each component once: ``""``, ``",,"``, ``"a,,b"`` and ``"a,a"`` are
+    errors (they were read as 'every component' or deduplicated silently)."""
+    if components is None:
+        return
+    items = components.split(",") if isinstance(components, str) else [str(v) for v in components]
+    items = [v.strip() for v in items]
+    if isinstance(components, str) and items == ["auto"]:
+        return
+    if not items or any(not v for v in items):
+        raise OptionError(f"components {components!r} has an empty name; give comma-separated component names, "
+                          "'auto', or leave the option out for every component")
+    repeated = sorted({v for v in items if items.count(v) > 1})
+    if repeated:
+        raise OptionError(f"components {components!r} names {', '.join(map(repr, repeated))} more than once")
 
 
 def _choice(name: str, value: object, choices: tuple[str, ...], error: type = OptionError) -> str:
@@ -66,7 +87,7 @@ class FitOptions:
     def build(cls, library: Library, *, background: str | None = None, share: object = None,
               engine: str = "batch", weights: str | None = None, degree: int = 2,
               background_options: dict | None = None, max_nfev: int | None = None,
-              uncertainty: str = "covariance", n_draws: int = 100, seed: int | None = 0,
+              uncertainty: str = "covariance", n_draws: int | None = None, seed: int | None = 0,
               shape_tie: str | None = None, window: tuple[float, float] | None = None,
               components: object = None, select: str | None = None, lineshape: str | None = None,
               charge_shift: float | None = None, progress: bool | None = None, start: str = "auto") -> FitOptions:
@@ -96,6 +117,12 @@ class FitOptions:
         w = _choice("weights", weights or "none", WEIGHTS + ("uniform",))
         w = "none" if w == "uniform" else w
         uncertainty = _choice("uncertainty", uncertainty, UNCERTAINTY_METHODS)
+        if uncertainty == "covariance" and n_draws is not None:  # given but unused: an ignored option (issue 22)
+            raise OptionError(f"n_draws={n_draws} applies to uncertainty='montecarlo' or 'bootstrap'; "
+                              "covariance errors draw nothing (leave n_draws out, or choose a resampling method)")
+        n_draws = 100 if n_draws is None else n_draws
+        if isinstance(n_draws, bool) or int(n_draws) != n_draws:
+            raise OptionError(f"n_draws must be a whole number, got {n_draws!r}")
         if uncertainty != "covariance" and int(n_draws) < 2:
             raise OptionError(f"n_draws must be at least 2 for uncertainty={uncertainty!r}, got {n_draws}")
         if max_nfev is not None and int(max_nfev) < 1:
@@ -106,12 +133,24 @@ class FitOptions:
             if lo > hi:
                 raise OptionError(f"window lower limit {lo:g} > upper limit {hi:g}")
             window = (lo, hi)
+        _check_component_list(components)
         names = () if isinstance(components, str) and components.strip() == "auto" else as_names(components)
         chosen_select = "auto" if isinstance(components, str) and components.strip() == "auto" else (
             select or getattr(library, "select", "none"))
         chosen_select = _choice("select", chosen_select, SELECTIONS)
         if names:
             chosen_select = "none"  # an explicit component list is the user's choice
+        n_components = len(names) if names else len(library.components)
+        if n_components > MAX_COMPONENTS:  # refused up front, not after minutes of fitting (issue 22)
+            raise OptionError(f"{library.path or library.name}: {n_components} components; specfit fits at "
+                              f"most {MAX_COMPONENTS} per spectrum (the fit time grows about as the cube of the "
+                              "parameter count: 100 Gaussians on 2001 points take 4 s, 200 take 30 s or, overlapping, "
+                              "minutes without converging); choose components=... or split the window")
+        for key in ("n_average",):  # counts of points: a value below 1 was clamped silently (issue 22)
+            value = dict(background_options or {}).get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                      or value < 1):
+                raise OptionError(f"background option {key} must be a whole number of points >= 1, got {value!r}")
         try:
             check_background_options(bg, dict(background_options or {}))
         except KeyError as exc:

@@ -45,6 +45,13 @@ def _component_rows(ds: xr.Dataset, extra: dict[str, str] | None = None):
     has_component = "component" in ds["center"].dims
     names = [str(c) for c in ds["component"].values] if has_component else [_single_component_name(ds)]
     columns = [("center", unit, 1.0), ("fwhm", unit, 1.0), ("area", "", 1.0), ("fraction", "%", 100.0)]
+    # a multi-component result has every column; one edited or damaged is refused, never dropped silently
+    required = [var for var, _, _ in columns] if has_component else ["center"]
+    missing = [v for v in required if v not in ds]
+    missing += [f"{var}_stderr" for var, _, _ in columns if var in ds and f"{var}_stderr" not in ds]
+    if missing:
+        raise ValueError(f"the result has no {', '.join(map(repr, missing))} variable (edited or damaged?); "
+                         "the peak table needs center, fwhm, area and fraction with their stderr")
     spreads = [(v, f"{v.replace('fraction_', '').replace('_', ' ')} (%)", 100.0)
                for v in ("fraction_baseline_spread", "fraction_shape_spread") if v in ds]
     rows = []

@@ -38,3 +38,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         for reader, number in sorted(counts.items()):
             terminalreporter.write_line(f"{reader:>12}: {number}")
         terminalreporter.write_line(f"{'total':>12}: {sum(counts.values())}")
+
+
+def pytest_configure(config):
+    """``slow``: tests of a minute or more (issue 22); deselect with ``-m 'not slow'``."""
+    config.addinivalue_line("markers", "slow: long-running test (deselect with -m 'not slow')")

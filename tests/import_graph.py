@@ -12,7 +12,7 @@ loaded by name (``specfit.io._READER_MODULES``) count as imported by
 - upward imports: a module importing a module of a higher layer (:data:`LAYERS`:
   the data flow lineshape -> model -> engine -> result -> fit -> workflow ->
   CLI/plots); in particular the core never imports a workflow, the CLI or plotting;
-- orphans: modules nothing imports (other than the package root and the script entry points).
+- orphans: modules nothing imports (other than the package root, the script entry points and ``__main__``).
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def entry_points() -> set[str]:
 def orphans(edges: dict[str, set[str]]) -> list[str]:
     """Modules no other module imports (the package root and script entry points excepted)."""
     imported = {dep for deps in edges.values() for dep in deps}
-    return sorted(m for m in edges if m not in entry_points() and m not in imported)
+    return sorted(m for m in edges if m not in entry_points() and m not in imported and not m.endswith(".__main__"))
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -149,6 +149,11 @@ def _seeds(shared_data, tmp: Path) -> dict[str, list[Seed]]:
                     for n in ("SnO2_10nm.spe", "SnO2_10nm_1.pro") for raw in [real(*phi_dir, n)]]
     seeds["phi"].append(Seed("SnO2_10nm_1_depthprofile_C1s.csv", real(*phi_dir, "SnO2_10nm_1_depthprofile_C1s.csv"),
                              frozenset()))
+    # issue 22, case 29: a multiplex .spe of float64 records, and its MultiPak ASCII export
+    spe64 = case("29-phi-spe-float64", "BN-BS-1_multiplex.spe")
+    seeds["phi"].append(Seed("BN-BS-1_multiplex.spe", spe64, binary, from_byte=_binary_start(spe64)))
+    seeds["phi"].append(Seed("BN-BS-1_multiplex.txt", case("29-phi-spe-float64", "BN-BS-1_multiplex.txt"),
+                             frozenset()))
     seeds["prodigy_xy"] = [counted("MgFe2O4.xy", real("xps", "text_formats", "specs_prodigy_MgFe2O4_small.xy"))]
     seeds["scienta_txt"] = [counted("Ag3d.txt", real("xps", "text_formats", "scienta_Ag3d_Ag_0001.txt")),
                             counted("ses_bom.txt", case("16-utf8-bom-format-sniff", "extra", "ses_bom.txt"))]
@@ -260,3 +265,224 @@ def test_fuzz_reader(reader, seeds, fuzz_counts, tmp_path_factory):
     fuzz_counts[reader] = total
     print(f"fuzz {reader}: {total} cases ({', '.join(f'{k} {tally[k]}' for k in KINDS)})")
     assert total >= min(250, BUDGET[reader])
+
+
+# ------------------------------------------------------------------ issue 22: outputs, libraries, results, options
+# Each class runs a battery of cases and sorts every outcome: ``passed`` (a clear one-line SpecfitError / exit 2,
+# or honoured), ``silent`` (accepted and ignored or misread), ``traceback`` (another exception), ``loss`` (a file
+# replaced or changed that must not be).  Hangs are caught by the per-case time limit.  Only ``passed`` is allowed.
+def _outcome(run, check_intact=lambda: True) -> str:
+    start = time.perf_counter()
+    try:
+        run()
+    except SpecfitError as exc:
+        outcome = "passed" if "\n" not in str(exc) else "traceback"
+    except Exception:  # noqa: BLE001 - any other exception is what the battery counts
+        outcome = "traceback"
+    else:
+        outcome = "silent"
+    if time.perf_counter() - start > 30:
+        outcome = "hang"
+    if not check_intact():
+        outcome = "loss"
+    return outcome
+
+
+def _report(config, name: str, tally: Counter) -> None:
+    counts = getattr(config, "specfit_fuzz_counts", None)
+    if counts is None:
+        counts = config.specfit_fuzz_counts = {}
+    counts[name] = sum(tally.values())
+    print(f"battery {name}: " + ", ".join(f"{k} {tally[k]}" for k in ("passed", "silent", "hang", "traceback",
+                                                                      "loss")))
+
+
+@pytest.fixture(scope="module")
+def small_fit():
+    from specfit.examples import raman_series
+
+    da, _ = raman_series(n_samples=2, seed=4)
+    return da, specfit.fit(da, "raman/fsi_tfsi")
+
+
+def test_battery_special_outputs(small_fit, tmp_path, request):
+    import os
+    import socket
+    import stat as st_
+
+    from specfit.report import write_report
+
+    da, res = small_fit
+    tally: Counter[str] = Counter()
+    saved = specfit.save(res, tmp_path / "res.nc")
+
+    def specials(folder: Path, suffix: str) -> dict[str, Path]:
+        folder.mkdir()
+        made = {"fifo": folder / f"f{suffix}", "link": folder / f"link{suffix}", "folder": folder / f"d{suffix}",
+                "socket": folder / f"s{suffix}"}
+        os.mkfifo(made["fifo"])
+        made["link"].symlink_to(made["fifo"])
+        made["folder"].mkdir()
+        if os.geteuid() == 0:
+            made["chardev"] = folder / f"null{suffix}"
+            os.mknod(made["chardev"], 0o666 | st_.S_IFCHR, os.makedev(1, 3))
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(made["socket"]))
+        sock.close()
+        return made
+
+    writers = {
+        "save": (".nc", lambda p: specfit.save(res, p)),
+        "report.png": (".png", lambda p: write_report(res, p)),
+        "report.csv": (".csv", lambda p: write_report(res, p)),
+        "cli fit": (".nc", lambda p: _cli_raises(["fit", str(tmp_path / "in.nc"), "-l", "raman/fsi_tfsi", "-o",
+                                                  str(p), "-q"])),
+        "cli report": (".png", lambda p: _cli_raises(["report", str(saved), "-o", str(p)])),
+    }
+    da.isel(sample=0).to_netcdf(tmp_path / "in.nc")
+    for w, (suffix, writer) in enumerate(writers.values()):
+        for target in specials(tmp_path / f"s{w}", suffix).values():
+            before = os.lstat(target)
+            tally[_outcome(lambda writer=writer, target=target: writer(target),
+                           lambda target=target, before=before: os.lstat(target).st_mode == before.st_mode
+                           and os.lstat(target).st_ino == before.st_ino)] += 1
+    _report(request.config, "special outputs", tally)
+    assert set(tally) == {"passed"}, tally
+
+
+def _cli_raises(argv: list[str]) -> None:
+    """Run the CLI; exit 2 becomes a SpecfitError (so the battery counts it as passed), 0 is silent."""
+    import contextlib
+    import io
+
+    from specfit.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(argv)
+    lines = [line for line in err.getvalue().splitlines() if line.startswith("specfit: error")]
+    if code == 2 and len(lines) == 1 and "Traceback" not in err.getvalue():
+        raise SpecfitError(lines[0])
+    if code != 0:
+        raise RuntimeError(f"exit {code}: {err.getvalue()}")
+
+
+_LIB22 = """[library]
+name = "fuzz/nonfinite"
+technique = "xps"
+window = {window}
+[[component]]
+name = "A"
+center = {center}
+center_range = {center_range}
+fwhm = {fwhm}
+fwhm_range = {fwhm_range}
+shape = {shape}
+rsf = {rsf}
+doublet = {{ splitting = {splitting}, ratio = {dratio} }}
+[[component]]
+name = "B"
+center = 690.0
+fwhm = 1.5
+offset_from = {{ component = "A", value = {offset} }}
+area_ratio_to = {{ component = "A", value = {ratio} }}
+"""
+_LIB22_GOOD = dict(window="[680.0, 700.0]", center="685.0", center_range="[684.0, 686.0]", fwhm="1.5",
+                   fwhm_range="[0.5, 3.0]", shape="0.3", rsf="1.0", splitting="1.2", dratio="0.5", offset="5.0",
+                   ratio="0.5")
+
+
+def test_battery_non_finite_libraries(tmp_path, request):
+    tally: Counter[str] = Counter()
+    specfit.load_library(_write(tmp_path / "good.toml", _LIB22.format(**_LIB22_GOOD)))
+    for key, good in _LIB22_GOOD.items():
+        pair = good.startswith("[")
+        for bad in ("inf", "-inf", "nan"):
+            values = [f"[{bad}, {good[1:-1].split(',')[1]}]", f"[{good[1:-1].split(',')[0]}, {bad}]"] if pair \
+                else [bad]
+            for value in values:
+                path = _write(tmp_path / f"{key}_{len(tally)}.toml", _LIB22.format(**(_LIB22_GOOD | {key: value})))
+
+                def load(path=path, key=key):
+                    try:
+                        specfit.load_library(path)
+                    except specfit.LibraryError as exc:
+                        text = str(exc)
+                        assert text.startswith(str(path)) and "key '" in text
+                        raise
+                tally[_outcome(load)] += 1
+    _report(request.config, "non-finite libraries", tally)
+    assert set(tally) == {"passed"}, tally
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_battery_edited_results(small_fit, tmp_path, request):
+    from specfit.report import write_report
+
+    da, res = small_fit
+    tally: Counter[str] = Counter()
+    garbage = ("", "{", "[]", "null", "42", '{"a": 1}', '["x"]', "nonsense", '{"degree": "x"}',
+               '{"background_options": [1]}')
+    for key in ("options", "lineshapes", "shape_tied_to", "library", "library_path", "background", "parameters"):
+        for value in (*garbage, None):
+            edited = res.copy()
+            if value is None:
+                edited.attrs.pop(key, None)
+            else:
+                edited.attrs[key] = value
+            outcome = _outcome(lambda edited=edited: specfit.curves(edited, da))
+            # curves may honour an edit that does not matter (e.g. an unused key): only a crash is wrong
+            tally["passed" if outcome == "silent" and _same_curves(edited, res, da) else outcome] += 1
+    for var in ("fraction", "fraction_stderr", "area", "area_stderr", "center", "fwhm", "fwhm_stderr"):
+        path = specfit.save(res.drop_vars(var), tmp_path / f"no_{var}.nc")
+        tally[_outcome(lambda path=path, var=var: write_report(path, tmp_path / f"no_{var}.csv"))] += 1
+    for version in ("99.0.0", "1.0.0", "abc"):
+        edited = res.copy()
+        edited.attrs["specfit_version"] = version
+        path = specfit.save(edited, tmp_path / f"v_{version}.nc")
+        tally[_outcome(lambda path=path: specfit.open_results(path))] += 1
+    _report(request.config, "edited results", tally)
+    assert set(tally) == {"passed"}, tally
+
+
+def _same_curves(edited, res, da) -> bool:
+    try:
+        return bool(np.allclose(specfit.curves(edited, da)["best_fit"], specfit.curves(res, da)["best_fit"],
+                                equal_nan=True))
+    except SpecfitError:
+        return False
+
+
+_MEANINGLESS = (
+    ["--n-draws", "50"], ["--n-draws", "0", "--uncertainty", "covariance"],
+    ["--background", "shirley_fixed", "--background-option", "n_average=-3"],
+    ["--background", "shirley_fixed", "--background-option", "n_average=0"],
+    ["--background", "shirley_fixed", "--background-option", "n_average=1.5"],
+    ["--background", "shirley_fixed", "--background-option", "bogus=1"],
+    ["--background", "shirley", "--background-option", "n_average=5"],
+    ["--region", "C1s"], ["--components", "free,free"], ["--components", ""], ["--components", ",,"],
+    ["--components", "free,,CIP"], ["--components", "nothere"], ["--share", "colour"], ["--window", "780,720"],
+    ["--engine", "lmfit", "--share", "center"], ["--uncertainty", "bootstrap", "--n-draws", "1"],
+    ["--charge-shift", "0.3"], ["--lineshape", "GL(300)"], ["--x-column", "nothere"],
+)
+
+
+def test_battery_meaningless_options(small_fit, tmp_path, request):
+    da, _ = small_fit
+    data = tmp_path / "in.nc"
+    da.isel(sample=0).to_netcdf(data)
+    tally: Counter[str] = Counter()
+    for i, extra in enumerate(_MEANINGLESS):
+        out = tmp_path / f"r{i}.nc"
+        outcome = _outcome(lambda extra=extra, out=out: _cli_raises(["fit", str(data), "-l", "raman/fsi_tfsi", "-o",
+                                                                      str(out), "-q", *extra]),
+                           lambda out=out: not out.exists())
+        tally[outcome] += 1
+        if outcome != "passed":
+            print("not refused:", extra, outcome)
+    _report(request.config, "meaningless options", tally)
+    assert set(tally) == {"passed"}, tally

@@ -51,7 +51,14 @@ def background_method(func: Callable[..., NDArray]) -> Callable[..., NDArray]:
     return wrapper
 
 
+def check_n_average(n_average: object) -> None:
+    """``n_average`` is a whole number of points >= 1 (a value below 1 was clamped silently: issue 22)."""
+    if isinstance(n_average, bool) or not isinstance(n_average, (int, np.integer)) or n_average < 1:
+        raise DataError(f"n_average must be a whole number of points >= 1, got {n_average!r}")
+
+
 def end_levels(y: NDArray, n_average: int) -> tuple[float, float]:
     """Mean of the first and last ``n_average`` points (CasaXPS-style end-point averaging)."""
+    check_n_average(n_average)
     n = int(max(1, min(n_average, y.size // 4 or 1)))
     return float(np.mean(y[:n])), float(np.mean(y[-n:]))

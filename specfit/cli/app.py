@@ -151,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", default="batch", choices=selectable_engines())
     p.add_argument("--uncertainty", default="covariance", choices=UNCERTAINTY_METHODS,
                    help="standard errors from the covariance (default) or from refits of resampled data")
-    p.add_argument("--n-draws", type=int, default=100, help="resampled data sets for montecarlo/bootstrap")
+    p.add_argument("--n-draws", type=int, default=None,
+                   help="resampled data sets for montecarlo/bootstrap (default 100; an error with covariance)")
     p.add_argument("--weights", choices=("none", "poisson"), default=None)
     p.add_argument("--charge-shift", type=float, metavar="EV", help="known charge shift added to the axis (XPS)")
     p.add_argument("--region", help="region of a multi-region file (e.g. a VAMAS block name)")
@@ -188,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning on the command line: one line ``specfit: warning: ...``, no source line."""
+    sys.stderr.write(f"specfit: warning: {' '.join(str(message).split())}\n")
+
+
 def _normalise_argv(argv: list[str]) -> list[str]:
     out, i = [], 0
     while i < len(argv):
@@ -213,6 +219,11 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             # numerical warnings of single spectra are flags in the result, not noise on stderr
             warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.showwarning = _one_line_warning  # restored by catch_warnings
+            if getattr(args, "out", None) and args.command != "demo":
+                from specfit.atomicio import check_regular_target
+
+                check_regular_target(args.out)  # a device or FIFO as --out: refused before any work
             return int(args.func(args) or 0)
     except SpecfitError as exc:
         sys.stderr.write(f"specfit: error: {' '.join(str(exc).split())}\n")

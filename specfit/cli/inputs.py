@@ -36,7 +36,10 @@ def read_input(path: str, *, region: str | None = None, x_column: object = None,
         if len(var) != 1:
             raise FileFormatError(f"{path}: region {region!r} holds {len(var)} variables ({', '.join(var)})")
         return da[var[0]]
-    if region is not None and obj.attrs.get("region") not in (None, region):
+    if region is not None and obj.attrs.get("region") != region:  # never ignored silently (issue 22)
+        if obj.attrs.get("region") is None:
+            raise FileFormatError(f"{path}: holds one spectrum without region names; --region {region!r} applies "
+                                  "to multi-region files (leave it out)")
         raise FileFormatError(f"{path}: holds one region ({obj.attrs.get('region')}), not {region!r}")
     return obj
 

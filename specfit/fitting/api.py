@@ -75,7 +75,7 @@ def fit(data: object, library: object, *, components: object = None, background:
         share: object = None, window: tuple[float, float] | None = None, engine: str = "batch",
         weights: str | None = None, degree: int = 2, background_options: dict | None = None,
         max_nfev: int | None = None, lineshape: str | None = None, uncertainty: str = "covariance",
-        n_draws: int = 100, seed: int | None = 0, shape_tie: str | None = None, select: str | None = None,
+        n_draws: int | None = None, seed: int | None = 0, shape_tie: str | None = None, select: str | None = None,
         charge_shift: float | None = None, progress: bool | None = None, start: str = "auto") -> xr.Dataset:
     """Fit every spectrum of ``data`` with the components of ``library``.
 
@@ -118,7 +118,8 @@ def fit(data: object, library: object, *, components: object = None, background:
         How ``*_stderr`` and the covariances are estimated: linearised
         covariance (default), or refits of ``n_draws`` resampled data sets.
     n_draws, seed : int
-        Number of resampled data sets and the random seed (reproducible by default).
+        Number of resampled data sets (default 100; giving it with covariance errors is an
+        ``OptionError``, it would be ignored) and the random seed (reproducible by default).
     shape_tie : {"none", "all", "auto"}, optional
         One shape parameter for all components, one each, or one unless a
         global fit's series rejects it (F-test); default: the library's.

@@ -102,6 +102,8 @@ def _subtract_fixed(prep: Prepared, kind: str, options: dict, flags: list[str]) 
         if not info.converged:
             flags[i] = "background_not_converged"
             _note(prep, i, f"{kind} background did not converge ({info.message})")
+        elif info.message:  # e.g. Shirley replaced by a straight line (CasaXPS): said, not flagged
+            _note(prep, i, f"{kind} background: {info.message}")
         out[i] = np.interp(prep.x, prep.x[ok], bg)
     return out
 
@@ -201,6 +203,8 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
                      at_bound=np.zeros((n, p), bool), cost=np.full(n, np.nan), nfev=np.zeros(n, int),
                      success=np.zeros(n, bool), n_varys=np.full(n, float(p)), fixed_bg=fixed_bg,
                      flags=extra_flags)
+    if not options.share:
+        _too_few_points(prep, spec)
     rows = np.nonzero(prep.usable)[0]
     engine = engine_for(options, max(rows.size, 1))
     out.engine = engine.name
@@ -224,6 +228,20 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
             sol = finalize(problem, result, engine.shared_mask(problem, options))
         _store(out, chunk, sol, s, amp)
     return out
+
+
+def _too_few_points(prep: Prepared, spec: ModelSpec) -> None:
+    """A spectrum with no more points than free parameters is not fitted: its answer would be arbitrary
+    (issue 22: 5 points, 15 free parameters came back ``success=True``)."""
+    n_free = int(np.sum(spec.upper > spec.lower))
+    if prep.weights.strides[0] == 0:  # one weight row shared by the batch
+        points = np.full(prep.y.shape[0], int(np.count_nonzero(prep.weights[0] > 0)))
+    else:
+        points = np.count_nonzero(prep.weights > 0, axis=1)
+    for i in np.flatnonzero(prep.usable & (points <= n_free)):
+        prep.usable[i] = False
+        _note(prep, int(i), f"not fitted: {int(points[i])} points for {n_free} free parameters "
+                            "(a fit needs more points than free parameters; narrow the library or widen the window)")
 
 
 def _chunks(rows: NDArray, m: int, p: int) -> list[NDArray]:

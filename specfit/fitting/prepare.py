@@ -48,6 +48,8 @@ def as_dataarray(data: object, library: Library | None = None) -> xr.DataArray:
             raise DataError(f"Dataset holds {len(names)} variables ({', '.join(names)}); pass one DataArray")
         return data[names[0]]
     if isinstance(data, (tuple, list)) and len(data) == 2:
+        for part, name in ((data[0], "x"), (data[1], "intensities")):
+            _refuse_complex(np.asarray(part).dtype, name, "")
         x = np.asarray(data[0], float)
         y = np.asarray(data[1], float)
         if x.ndim != 1:
@@ -67,6 +69,13 @@ def as_dataarray(data: object, library: Library | None = None) -> xr.DataArray:
                         f"axes; fit one region, e.g. specfit.fit(tree[{names[0]!r}].to_dataset()[{var!r}], ...), or "
                         "all of them with specfit.xps.fit_depth_profile")
     raise DataError(f"data must be an xarray.DataArray or an (x, y) pair, got {type(data).__name__}")
+
+
+def _refuse_complex(dtype: np.dtype, what: str, where: str) -> None:
+    """Complex numbers are refused: casting kept the real part and dropped the imaginary part silently."""
+    if np.issubdtype(dtype, np.complexfloating):
+        raise DataError(f"{where}{what} are complex ({dtype}); specfit fits real spectra: phase the spectrum and "
+                        "pass its real part (e.g. da.real), or its magnitude (abs(da)) if that is what you mean")
 
 
 def _axis_values(da: xr.DataArray) -> NDArray:
@@ -93,6 +102,9 @@ def prepare(data: object, library: Library, *, window: tuple[float, float] | Non
     da = as_dataarray(data, library)
     if da.ndim == 0 or da.shape[-1] == 0:
         raise DataError("data are empty")
+    _refuse_complex(da.dtype, "intensities", _source(da))
+    if da.dims[-1] in da.coords:
+        _refuse_complex(da[da.dims[-1]].dtype, f"axis values of {da.dims[-1]!r}", _source(da))
     axis_dim = da.dims[-1]
     x_full = _axis_values(da)
     lo_data, hi_data = float(np.min(x_full)), float(np.max(x_full))

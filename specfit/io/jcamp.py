@@ -283,7 +283,8 @@ def _asdf(path: Path, number: int, line: str, budget: int) -> tuple[list[float],
                 if len(values) + count - 1 > budget:
                     raise _bad_line(path, number, line, f"DUP count {count} exceeds the points left")
                 step = last_dif if last_dif is not None else 0.0
-                values.extend(values[-1] + step * k for k in range(1, count))
+                base = values[-1]  # read once: the list grows while it is extended (issue 22, case 30)
+                values.extend([base + step * k for k in range(1, count)])
             else:
                 raise _bad_line(path, number, line, f"invalid character {c!r}")
         except FileFormatError:

@@ -9,8 +9,10 @@ little-endian binary section laid out as (worked out from
   ``[3]`` region number (0 for per-cycle bookkeeping), ``[4]`` kind,
   ``[5]`` values per curve, ``[6]`` curves, ``[14]`` y unit as 4 ASCII
   bytes (``c/s``, ``s``), ``[19]`` byte count, ``[20]`` byte offset;
-- float32 data: a region's curves one after the other (cycle-major), and a
-  time record (unit ``s``) holding each region's sputter time per cycle.
+- float32 data (float64 in some multiplex ``.spe`` files: the record's byte
+  count over its value count says which, 4 or 8, and anything else is refused):
+  a region's curves one after the other (cycle-major), and a time record (unit
+  ``s``) holding each region's sputter time per cycle.
 
 The energy axis of region ``n`` comes from the header line ``SpectralRegDef:
 n ... name Z points step start end ...`` (binding energy, eV).
@@ -19,7 +21,7 @@ The module also reads the derived CSV layout ``BE_eV,cycle_00,cycle_01...``.
 
 Integrity: MultiPak stores no checksum, but the record table fixes every
 record's size and place, so the reader checks each record (regions and
-bookkeeping, the last one too): its byte count equals 4 x values x curves,
+bookkeeping, the last one too): its byte count equals 4 or 8 x values x curves,
 it lies inside the binary section, records do not overlap, and the binary
 section ends exactly where the last record ends.  A region's point count must
 match its ``SpectralRegDef`` line and, in a depth profile, its curve count
@@ -40,17 +42,24 @@ from specfit.errors import FileFormatError, where
 from specfit.io.textcodec import decode, strip_bom
 from specfit.io.vamas import as_tree, region_label
 
-EXTENSIONS = (".pro", ".spe", ".csv")
+EXTENSIONS = (".pro", ".spe", ".csv", ".txt")
 
 _RECORD_WORDS = 24
 _ENERGY_ATTRS = {"units": "eV", "long_name": "Binding energy"}
 _CSV_HEADER = re.compile(rb"^BE_eV,cycle_\d+", re.MULTILINE)
 
 
+_ASCII_HEAD = re.compile(rb"^\s*Cycles \d+; Regions \d+;")
+_ASCII_BLOCK = re.compile(r"^Element (?P<element>[^;]+); Region (?P<region>\d+) of (?P<regions>\d+); "
+                          r"Depth Cycle (?P<cycle>\d+) of (?P<cycles>\d+);(?P<rest>.*)$")
+
+
 def sniff(path: Path, head: bytes) -> bool:
-    """A MultiPak header starts with ``SOFH``; the derived CSV with ``BE_eV,cycle_00``."""
+    """A MultiPak header starts with ``SOFH``; the derived CSV with ``BE_eV,cycle_00``; the MultiPak ASCII
+    multiplex export with ``Cycles N; Regions M; ...``."""
     head = strip_bom(head)
-    return head.lstrip().startswith(b"SOFH") or bool(_CSV_HEADER.search(head))
+    return (head.lstrip().startswith(b"SOFH") or bool(_CSV_HEADER.search(head))
+            or bool(_ASCII_HEAD.match(head)))
 
 
 def _header(path: Path, raw: bytes) -> tuple[dict[str, list[str]], bytes]:
@@ -90,12 +99,20 @@ def _records(path: Path, binary: bytes) -> list[np.ndarray]:
     return records
 
 
+def _sample_width(path: Path, record: np.ndarray) -> int:
+    """Bytes per value of a record, 4 (float32) or 8 (float64), decided by its byte count: never guessed."""
+    per_curve, curves, nbytes = (int(record[i]) for i in (5, 6, 19))
+    values = per_curve * curves
+    if values > 0 and nbytes in (4 * values, 8 * values):
+        return nbytes // values
+    raise FileFormatError(where(path, f"PHI record {int(record[0])}: {nbytes} bytes for {curves} x {per_curve} "
+                                      "values, neither float32 (4 bytes each) nor float64 (8 bytes each)"))
+
+
 def _record_span(path: Path, binary: bytes, record: np.ndarray) -> tuple[int, int]:
     """Byte range of a record's data, checked against its value counts and the section length."""
-    per_curve, curves, nbytes, offset = (int(record[i]) for i in (5, 6, 19, 20))
-    if nbytes != 4 * per_curve * curves:
-        raise FileFormatError(where(path, f"PHI record {int(record[0])}: {nbytes} bytes for "
-                                          f"{curves} x {per_curve} float32 values"))
+    nbytes, offset = int(record[19]), int(record[20])
+    _sample_width(path, record)
     if offset + nbytes > len(binary):
         raise FileFormatError(where(path, f"PHI record {int(record[0])} runs past the end of the file "
                                           f"(truncated?)"))
@@ -103,10 +120,11 @@ def _record_span(path: Path, binary: bytes, record: np.ndarray) -> tuple[int, in
 
 
 def _record_data(path: Path, binary: bytes, record: np.ndarray) -> np.ndarray:
-    """The record's float32 values as (curves, values per curve)."""
+    """The record's float32 or float64 values (:func:`_sample_width`) as (curves, values per curve)."""
     per_curve, curves = int(record[5]), int(record[6])
     offset, _ = _record_span(path, binary, record)
-    return np.frombuffer(binary, "<f4", per_curve * curves, offset).reshape(curves, per_curve).astype(float)
+    dtype = "<f4" if _sample_width(path, record) == 4 else "<f8"
+    return np.frombuffer(binary, dtype, per_curve * curves, offset).reshape(curves, per_curve).astype(float)
 
 
 def _unit(record: np.ndarray) -> str:
@@ -228,8 +246,112 @@ def _read_profile_csv(path: Path) -> xr.DataArray:
                         attrs=attrs)
 
 
+def _fields(text: str) -> dict[str, str]:
+    """``"Time Per Step 50; Sweeps 8; XPS;"`` -> {"Time Per Step": "50", "Sweeps": "8", "XPS": ""}."""
+    out = {}
+    for part in text.split(";"):
+        words = part.split()
+        if not words:
+            continue
+        try:
+            float(words[-1])
+            out[" ".join(words[:-1])] = words[-1]
+        except ValueError:
+            out[" ".join(words)] = ""
+    return out
+
+
+def _read_multipak_ascii(path: Path) -> xr.DataArray | xr.DataTree:
+    """MultiPak's ASCII multiplex export: a ``Cycles N; Regions M; ...`` line, then per region and depth cycle
+    an ``Element X; Region i of M; Depth Cycle j of N; Time Per Step T; Sweeps S; ...`` line and rows
+    ``binding energy <tab> counts``.
+
+    The export holds counts summed over the sweeps; they are divided by the time per step (ms) x sweeps so
+    that the result is in counts/s like the ``.spe`` it was exported from (checked on case 29: the ``.spe``
+    values are the export's / (0.05 s x sweeps)).  Every region and cycle the first line and the block lines
+    declare must be present, each row must hold two numbers.
+    """
+    lines = decode(path.read_bytes()).splitlines()
+    top = _fields(lines[0].lstrip("\ufeff"))
+    try:
+        n_regions, n_cycles = int(top["Regions"]), int(top["Cycles"])
+    except (KeyError, ValueError):
+        raise FileFormatError(where(path, "MultiPak ASCII export: first line lacks 'Cycles N; Regions M;'")) from None
+    photon = float(top["Photon Energy"]) if top.get("Photon Energy") else None
+    blocks: list[tuple[int, dict, list[tuple[float, float]]]] = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        match = _ASCII_BLOCK.match(line.strip())
+        if match:
+            blocks.append((number, match.groupdict() | {"fields": _fields(match["rest"])}, []))
+            continue
+        if not blocks:
+            continue  # the region-name and summary rows above the first block
+        cells = line.split()
+        try:
+            if len(cells) != 2:
+                raise ValueError
+            blocks[-1][2].append((float(cells[0]), float(cells[1])))
+        except ValueError:
+            raise FileFormatError(where(path, f"line {number}: expected 'energy<TAB>counts', found "
+                                              f"{line.strip()[:40]!r}")) from None
+    regions: dict[int, list] = {}
+    for number, info, rows in blocks:
+        if int(info["regions"]) != n_regions:
+            raise FileFormatError(where(path, f"line {number}: 'Region {info['region']} of {info['regions']}' "
+                                              f"but the first line says Regions {n_regions}"))
+        if len(rows) < 3:
+            raise FileFormatError(where(path, f"line {number}: region {info['element'].strip()!r} has "
+                                              f"{len(rows)} data rows (truncated?)"))
+        regions.setdefault(int(info["region"]), []).append((number, info, np.array(rows)))
+    if sorted(regions) != list(range(1, n_regions + 1)):
+        raise FileFormatError(where(path, f"MultiPak ASCII export declares {n_regions} regions, holds blocks for "
+                                          f"{sorted(regions)} (truncated?)"))
+    arrays = []
+    for index in sorted(regions):
+        parts = regions[index]
+        number, info, first = parts[0]
+        declared = int(info["cycles"])
+        if len(parts) != declared or any(not np.array_equal(p[2][:, 0], first[:, 0]) for p in parts):
+            raise FileFormatError(where(path, f"line {number}: region {info['element'].strip()!r} declares "
+                                              f"{declared} depth cycles, found {len(parts)} on one axis"))
+        counts_per_s = []
+        for _, block, rows in parts:
+            try:
+                dwell, sweeps = float(block["fields"]["Time Per Step"]) / 1000.0, float(block["fields"]["Sweeps"])
+            except (KeyError, ValueError):
+                raise FileFormatError(where(path, f"line {number}: block line lacks 'Time Per Step' and "
+                                                  "'Sweeps' (needed to turn counts into counts/s)")) from None
+            if not dwell > 0 or not sweeps > 0:
+                raise FileFormatError(where(path, f"line {number}: Time Per Step {dwell * 1000:g} ms and Sweeps "
+                                                  f"{sweeps:g} must be positive"))
+            counts_per_s.append(rows[:, 1] / (dwell * sweeps))
+        x = first[:, 0]
+        name = info["element"].strip()
+        label = region_label("".join(name.split()), "", name, x)
+        attrs = {"source_file": str(path), "units": "counts/s", "long_name": "Intensity", "region": label,
+                 "region_name": name, "technique": "XPS", "photon_energy": photon,
+                 "dwell_time": dwell, "sweeps": sweeps,
+                 "intensity_conversion": f"export counts / ({dwell:g} s per step x {sweeps:g} sweeps)"}
+        attrs = {k: v for k, v in attrs.items() if v is not None}
+        coords: dict = {"binding_energy": ("binding_energy", x, _ENERGY_ATTRS)}
+        if declared == 1:
+            arrays.append(xr.DataArray(counts_per_s[0], dims=("binding_energy",), coords=coords, name=label,
+                                       attrs=attrs))
+        else:
+            coords["cycle"] = ("cycle", np.arange(declared))
+            arrays.append(xr.DataArray(np.stack(counts_per_s), dims=("cycle", "binding_energy"), coords=coords,
+                                       name=label, attrs=attrs))
+    if len(arrays) == 1:
+        return arrays[0]
+    return as_tree(arrays, [a.attrs["region"] for a in arrays],
+                   {"source_file": str(path), "file_type": "MultiPak ASCII multiplex export",
+                    "cycles": n_cycles})
+
+
 def read(path: str | Path) -> xr.DataArray | xr.DataTree:
-    """Read a PHI MultiPak ``.pro``/``.spe`` file or a derived ``BE_eV,cycle_..`` CSV.
+    """Read a PHI MultiPak ``.pro``/``.spe`` file, a derived ``BE_eV,cycle_..`` CSV, or a MultiPak ASCII export.
 
     Parameters
     ----------
@@ -255,4 +377,6 @@ def read(path: str | Path) -> xr.DataArray | xr.DataTree:
         head = strip_bom(fh.read(16))
     if head.lstrip().startswith(b"SOFH"):
         return _read_multipak(path)
+    if _ASCII_HEAD.match(head) or head.lstrip().startswith(b"Cycles"):
+        return _read_multipak_ascii(path)
     return _read_profile_csv(path)

@@ -114,6 +114,9 @@ def read(
     path = Path(path)
     text = read_text(path)  # UTF-8 (BOM ignored), else Latin-1
     rows, comments, header_comment = _split_rows(text)
+    labspec = _labspec_metadata(comments)
+    if labspec is not None and x_column is None and y_columns is None:
+        return _read_labspec(path, rows, labspec)
     data_rows = [line for _, line in rows if _NUMBER_START.match(line)]
     if not data_rows:
         if rows:
@@ -139,6 +142,70 @@ def read(
     return as_tree(arrays, [re.sub(r"\W+", "_", label).strip("_") for label in labels],
                    {"source_file": str(path), "axis_columns": [names[g.axes[0]] if names else f"column {g.axes[0]}"
                                                                 for g in groups]})
+
+
+_LABSPEC_KEY = re.compile(r"^([^=]{1,60})=\s*(.*)$")
+
+
+def _labspec_metadata(comments: list[str]) -> dict[str, str] | None:
+    """HORIBA LabSpec text export: ``#Key=<TAB>value`` header lines (``Acq. time (s)``, ``Laser``,
+    ``Accumulations``, ``Range (cm-¹)``...).  The keys, or None when the comments are not LabSpec's.
+
+    Its data rows carry no column names, so the axis cannot come from a header row (the last ``#`` line,
+    ``#Title=...``, was taken for one); a LabSpec export is a Raman spectrum (axis in cm-1) unless its
+    ``Spectro``/``Range`` key names another unit.
+    """
+    pairs = [m.groups() for m in (_LABSPEC_KEY.match(c) for c in comments) if m]
+    if len(pairs) < 3 or len(pairs) < 0.8 * len(comments):
+        return None
+    meta = {k.strip(): v.strip() for k, v in pairs}
+    if not any(k.startswith(("Acq. time", "Laser", "Accumulations")) for k in meta):
+        return None
+    return meta
+
+
+def _read_labspec(path: Path, rows: list[tuple[int, str]], meta: dict[str, str]) -> xr.DataArray:
+    """A LabSpec single spectrum (``shift<TAB>intensity`` rows) or matrix (a row of Raman shifts after an
+    empty cell, then ``time-or-index<TAB>spectrum`` per row)."""
+    unit_keys = [k for k in meta if k.startswith(("Range", "Spectro"))]
+    units = next((m.group(1) for k in unit_keys for m in [re.search(r"\(([^)]*)\)", k)] if m), "cm-1")
+    if not re.search(r"cm", units):
+        raise FileFormatError(where(path, f"LabSpec export with axis unit {units!r}: only Raman shifts (cm-1) "
+                                          "are understood"))
+    cells = [(n, [c.strip() for c in line.split("\t")]) for n, line in rows]
+    matrix = cells and cells[0][1][0] == ""
+    parsed = []
+    for n, row in cells:
+        try:
+            parsed.append([float(c) for c in (row[1:] if matrix and n == cells[0][0] else row)])
+        except ValueError:
+            raise FileFormatError(where(path, f"line {n}: LabSpec data row with a value that is not a number: "
+                                              f"{' '.join(row)[:40]!r}")) from None
+    attrs = {"source_file": str(path), "format": "HORIBA LabSpec text export", "axis_label": f"Raman shift ({units})"}
+    attrs |= {"labspec_" + re.sub(r"\W+", "_", k).strip("_").lower(): v for k, v in meta.items()}
+    axis_attrs = {"units": "cm-1", "long_name": "Raman shift"}
+    if matrix:
+        shift = np.array(parsed[0])
+        body = parsed[1:]
+        for (n, _), row in zip(cells[1:], body):
+            if len(row) != shift.size + 1:
+                raise FileFormatError(where(path, f"line {n}: LabSpec matrix row has {len(row)} values, expected "
+                                                  f"{shift.size + 1} (one time or index, then {shift.size} "
+                                                  "intensities)"))
+        if len(body) < 1 or shift.size < 3:
+            raise FileFormatError(where(path, "LabSpec matrix export without spectra"))
+        data = np.array(body)
+        return xr.DataArray(data[:, 1:], dims=("time", "raman_shift"),
+                            coords={"time": ("time", data[:, 0]), "raman_shift": ("raman_shift", shift, axis_attrs)},
+                            attrs=attrs)
+    for (n, _), row in zip(cells, parsed):
+        if len(row) != 2:
+            raise FileFormatError(where(path, f"line {n}: LabSpec spectrum row has {len(row)} values, expected 2"))
+    if len(parsed) < 3:
+        raise FileFormatError(where(path, f"only {len(parsed)} data rows, need at least 3 points"))
+    data = np.array(parsed)
+    return xr.DataArray(data[:, 1], dims=("raman_shift",), coords={"raman_shift": ("raman_shift", data[:, 0],
+                                                                                   axis_attrs)}, attrs=attrs)
 
 
 def _split_rows(text: str) -> tuple[list[tuple[int, str]], list[str], str | None]:

@@ -9,17 +9,23 @@ mode (REGULAR, IRREGULAR) and the technique (``AES diff`` adds a field).
 Each block becomes one spectrum on ``binding_energy`` (eV) when the photon
 energy is known, else on ``kinetic_energy``.  Counts are turned into counts
 per second so that every exporter's flavour of the same measurement agrees.
+
+A file that ends without ``end of experiment`` is read, with a one-line
+:class:`~specfit.errors.SpecfitWarning` (and ``attrs['warning']``), only when every
+declared count is satisfied and its last line is complete (ends with a line
+break); when data are missing it is refused.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from specfit.errors import FileFormatError, where
+from specfit.errors import FileFormatError, SpecfitWarning, where
 from specfit.io.textcodec import read_text
 
 EXTENSIONS = (".vms", ".npl")
@@ -464,9 +470,19 @@ def read(path: str | Path) -> xr.DataArray | xr.DataTree:
     if not blocks:
         raise FileFormatError(where(path, "VAMAS file holds no blocks"))
     rest = [line for line in lines[cur.pos:] if line]
-    if not rest or rest[0].lower() != "end of experiment":
+    unterminated = None
+    if not rest and read_text(path).endswith(("\n", "\r")):
+        # every declared count is satisfied and the last value line is complete: only the terminator is
+        # missing (some writers omit it; LG4X-V2 reads such files with a warning).  Read, and say so.
+        unterminated = (f"{path}: VAMAS file ends without 'end of experiment' after its {len(blocks)} declared "
+                        "block(s); every declared count is satisfied, so it was read as complete")
+        warnings.warn(unterminated, SpecfitWarning, stacklevel=2)
+    elif not rest or rest[0].lower() != "end of experiment":
         raise cur.fail("expected 'end of experiment' after the last block (file truncated or counts wrong)")
     arrays = [_block_to_dataarray(cur, header, block, i) for i, block in enumerate(blocks, start=1)]
+    if unterminated:
+        for array in arrays:
+            array.attrs["warning"] = unterminated
     if len(arrays) == 1:
         return arrays[0]
     root = {"source_file": str(path), "institution": header["institution"],

@@ -8,6 +8,7 @@ naming the file, the component and the key.
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -201,6 +202,8 @@ class _Checker:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(where, key, f"expected a number, got {value!r}")
+        if not math.isfinite(value):  # TOML allows inf and nan; no library number may be one
+            raise self.fail(where, key, f"must be a finite number, got {value!r}")
         return float(value)
 
     def pair(self, table: dict, key: str, where: str) -> tuple[float, float] | None:
@@ -210,6 +213,8 @@ class _Checker:
         if (not isinstance(value, list) or len(value) != 2
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
             raise self.fail(where, key, f"expected [lo, hi], got {value!r}")
+        if not all(math.isfinite(v) for v in value):
+            raise self.fail(where, key, f"limits must be finite numbers, got {value!r}")
         lo, hi = float(value[0]), float(value[1])
         if lo > hi:
             raise self.fail(where, key, f"lo > hi ({lo:g} > {hi:g})")
@@ -229,7 +234,12 @@ def parse_library(data: dict, *, path: str = "", content_hash: str = "") -> Libr
     if not isinstance(head, dict):
         raise chk.fail("top level", "library", "missing [library] table")
     chk.unknown(head, LIBRARY_KEYS, "[library]")
-    name = head.get("name") or Path(path).stem
+    name = head.get("name")
+    if name is None and not path:
+        name = ""  # a mapping built in Python (tests, CasaXPS models) may leave it out; a file may not
+    elif not isinstance(name, str) or not name.strip():  # required by the format (docs/library_format.md)
+        raise chk.fail("[library]", "name", "required (a non-empty string, e.g. name = \"xps/F1s\")"
+                       if name is None else f"must be a non-empty string, got {name!r}")
     technique = head.get("technique", "raman")
     if technique not in TECHNIQUES:
         raise chk.fail("[library]", "technique", f"must be one of {', '.join(TECHNIQUES)}, got {technique!r}")

@@ -27,24 +27,44 @@ from specfit.model.spec import background_curve, compile_model, peak_curves
 def _library(result: xr.Dataset):
     attrs = result.attrs
     source = attrs.get("library_path") or attrs.get("library")
+    if not source:
+        raise DataError("result has no 'library' attribute (edited or damaged?); refit to get curves")
     try:
         lib = load_library(source)
     except LibraryError:
+        if not attrs.get("library"):
+            raise
         lib = load_library(attrs["library"])
     if lib.content_hash and attrs.get("library_hash") and lib.content_hash != attrs["library_hash"]:
         raise LibraryError(f"{source}: the library changed since the fit (hash differs); refit to get curves")
     lib = lib.subset([str(c) for c in result["component"].values])
-    lineshapes = json.loads(attrs.get("lineshapes", "{}"))
+    lineshapes = _json_attr(attrs, "lineshapes", "{}")
     comps = []
     for comp in lib.components:
         if comp.name in lineshapes:
-            name, shape, limits = lineshapes[comp.name]
-            comp = replace(comp, lineshape=name, shape=shape, shape_range=tuple(limits))
+            try:
+                name, shape, limits = lineshapes[comp.name]
+                comp = replace(comp, lineshape=name, shape=float(shape), shape_range=tuple(map(float, limits)))
+            except (TypeError, ValueError):
+                raise DataError(f"result attribute 'lineshapes' for {comp.name!r} is not [lineshape, shape, "
+                                f"[lo, hi]] (edited or damaged?): {lineshapes[comp.name]!r}") from None
         comps.append(comp)
     lib = replace(lib, components=tuple(comps))
-    if json.loads(attrs.get("shape_tied_to", "{}")):
+    if _json_attr(attrs, "shape_tied_to", "{}"):
         lib = tie_shapes(lib)
     return lib
+
+
+def _json_attr(attrs, key: str, default: str):
+    """A JSON attribute of a result; an edited one that does not parse is a DataError naming the key."""
+    try:
+        value = json.loads(attrs.get(key, default))
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, dict):  # every JSON attribute curves reads is an object
+        raise DataError(f"result attribute {key!r} is not a JSON object (edited or damaged?): "
+                        f"{str(attrs.get(key))[:60]!r}; refit to get curves")
+    return value
 
 
 def curves(result: xr.Dataset, data: xr.DataArray | None = None, **indexers) -> xr.Dataset:
@@ -77,9 +97,17 @@ def curves(result: xr.Dataset, data: xr.DataArray | None = None, **indexers) -> 
     if "parameters" not in result:
         raise DataError("result has no 'parameters' variable (written by specfit < 0.2?): refit to get curves")
     sub = result.sel(indexers) if indexers else result
-    options = json.loads(sub.attrs.get("options", "{}"))
+    options = _json_attr(sub.attrs, "options", "{}")
     lib = _library(sub)
-    kind = get_background(sub.attrs.get("background", lib.background))
+    try:
+        kind = get_background(sub.attrs.get("background", lib.background))
+    except KeyError as exc:
+        raise DataError(f"result attribute 'background': {exc.args[0]} (edited or damaged?)") from None
+    if not isinstance(options.get("background_options", {}), dict):
+        raise DataError("result attribute 'options': background_options is not a JSON object (edited or damaged?)")
+    degree = options.get("degree", 2)
+    if isinstance(degree, bool) or not isinstance(degree, int):
+        raise DataError(f"result attribute 'options': degree {degree!r} is not an integer (edited or damaged?)")
     axis = next((d for d in sub.dims if d not in sub["parameters"].dims and d not in ("component", "component_2")),
                 None)
     if axis is None or axis not in sub.coords:
@@ -87,7 +115,7 @@ def curves(result: xr.Dataset, data: xr.DataArray | None = None, **indexers) -> 
     x_orig = np.asarray(sub[axis].values, float)
     order = np.argsort(x_orig)
     x = x_orig[order]
-    spec = compile_model(lib, x, background=kind.name if kind.in_fit else "none", degree=int(options.get("degree", 2)),
+    spec = compile_model(lib, x, background=kind.name if kind.in_fit else "none", degree=degree,
                          background_options=dict(options.get("background_options", {})) if kind.in_fit else None)
     names = [str(p) for p in sub["parameter"].values]
     if list(spec.names) != names:
