@@ -58,3 +58,9 @@ def test_docs_example_runs(name, block, tmp_path, shared_data):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"{name}: {proc.stderr[-3000:]}"
     assert proc.stdout.strip(), f"{name}: the example prints nothing"
+
+
+def test_every_note_code_is_documented():
+    text = (DOCS / "results.md").read_text(encoding="utf-8")
+    for code in fl.NOTE_CODES:
+        assert f"| `{code}` |" in text, code

@@ -10,7 +10,7 @@ import xarray as xr
 
 import specfit
 from specfit.examples import xps_series
-from specfit.fitting.selection import FLAG_DROPPED, FLAG_NOTHING, select_components
+from specfit.fitting.selection import FLAG_NOTHING, NOTE_DROPPED, select_components
 
 CANDIDATES = ("A", "B", "C")
 
@@ -76,8 +76,9 @@ def test_scripted_independent_choice_and_assembly():
     dropped = json.loads(ds.attrs["components_dropped"])
     assert dropped == {"s0": {"B": dropped["s0"]["B"]}, "s1": dropped["s1"]}
     assert set(dropped["s1"]) == {"A", "C"} and "below 2 stderr; ΔBIC -3.0" in dropped["s0"]["B"]
-    assert list(ds["flags"].values) == [FLAG_DROPPED, FLAG_DROPPED, ""]
-    assert ds["fit_message"].values[0].startswith("dropped B: area 0.5 ± 1 below 2 stderr")
+    assert list(ds["notes"].values) == [NOTE_DROPPED, NOTE_DROPPED, ""]  # a note, not a flag (issue 18)
+    assert list(ds["flags"].values) == ["", "", ""]
+    assert ds["note_message"].values[0].startswith("dropped B: area 0.5 ± 1 below 2 stderr")
     assert ds.attrs["components_selected"] == "auto"
 
 
@@ -100,7 +101,7 @@ def test_scripted_strong_bic_protects_an_insignificant_component():
 
     ds = select_components(fit_subset, CANDIDATES)
     assert ds["selected"].values.tolist() == [[True, True, False]]
-    assert "kept B" in ds["fit_message"].item() and "raises BIC by 37.0" in ds["fit_message"].item()
+    assert "kept B" in ds["note_message"].item() and "raises BIC by 37.0" in ds["note_message"].item()
 
 
 def test_scripted_budget_and_single_component():
@@ -138,7 +139,7 @@ def test_right_set_kept_on_seeded_c1s_series(c1s6):
     np.testing.assert_allclose(ds["fraction"].sel(component=list(comps)).values[:3], frac, atol=0.02)
     assert (ds["area"].values[:3][:, ~np.array(want)] == 0).all()
     assert np.isnan(ds["area_stderr"].values[:3][:, ~np.array(want)]).all()
-    assert all(FLAG_DROPPED in f for f in ds["flags"].values[:3])
+    assert all(NOTE_DROPPED in f for f in ds["notes"].values[:3])
     # the noise spectrum: nothing significant is kept, and it says so
     noisy = ds.isel(etch_time=3)
     sig = (noisy["area"] >= 2 * noisy["area_stderr"]) & noisy["selected"]

@@ -47,7 +47,7 @@ from specfit.fitting.prepare import Prepared, prepare
 from specfit.library.loader import Library
 from specfit.options import FitOptions
 
-_TEXT = ("flags", "fit_message")
+_TEXT = ("flags", "fit_message", "notes", "note_message")
 
 
 def _fit_in_memory(data: xr.DataArray, lib: Library, options: FitOptions, store_curves: bool | None = None,

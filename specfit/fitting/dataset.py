@@ -217,6 +217,9 @@ def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> x
     out["charge_shift"] = np.full(n, float(outcome.options.charge_shift or 0.0))
     out["flags"] = np.array(codes, dtype=object).astype(str)
     out["fit_message"] = np.array(messages, dtype=object).astype(str)
+    note_codes, note_words = _notes(outcome, n)
+    out["notes"] = np.array(note_codes, dtype=object).astype(str)
+    out["note_message"] = np.array(note_words, dtype=object).astype(str)
     out["parameters"] = outcome.theta
     flip = slice(None, None, -1) if prep.descending else slice(None)
     axis = prep.axis_dim
@@ -251,6 +254,21 @@ def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> x
     ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs.update(_attrs(outcome, store_curves))
     return ds
+
+
+def _notes(outcome: FitOutcome, n: int) -> tuple[list[str], list[str]]:
+    """Note codes and words per spectrum: the outcome's own (``outcome.notes``) plus the batch's events."""
+    codes = [""] * n
+    words = [""] * n
+    for i, entries in enumerate(outcome.notes or [()] * n):
+        for code, text in entries:
+            codes[i], words[i] = fl.join_notes(codes[i], code), f"{words[i]}; {text}" if words[i] else text
+    if outcome.options.charge_shift:
+        text = f"axis shifted by {float(outcome.options.charge_shift):+.3f} (charge_shift given)"
+        for i in range(n):
+            codes[i], words[i] = fl.join_notes(codes[i], "charge_shift_applied"), \
+                f"{words[i]}; {text}" if words[i] else text
+    return codes, words
 
 
 def curves_note(n_spectra: int, stored: bool) -> str:

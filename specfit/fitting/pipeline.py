@@ -61,6 +61,7 @@ class FitOutcome:
     engine: str = "batch"
     attrs: dict = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)  # per spectrum, codes found before the fit
+    notes: list[list[tuple[str, str]]] = field(default_factory=list)  # per spectrum, (note code, words)
 
     @property
     def free(self) -> NDArray:

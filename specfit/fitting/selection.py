@@ -60,9 +60,9 @@ are 0 (the selected model has that area exactly 0, so sums over components
 still propagate).  New: ``selected`` (batch…, component, bool), attrs
 ``components_selected = "auto"``, ``components_dropped`` (JSON
 ``{spectrum label: {component: reason}}``, only spectra with a drop) and
-``selection_rule``; the code ``component_dropped`` is appended to ``flags``
-and the reason in words to ``fit_message`` ("dropped Li3N: area 0.4 ± 1.1
-below 2 stderr; ΔBIC -3.2").  Every per-spectrum variable and curve comes
+``selection_rule``; the note ``component_dropped`` is appended to ``notes``
+(a normal outcome, not a flag) and the reason in words to ``note_message``
+("dropped Li3N: area 0.4 ± 1.1 below 2 stderr; ΔBIC -3.2").  Every per-spectrum variable and curve comes
 from the fit of that spectrum's selected set.
 
 Measured (``python benchmarks/bench_selection.py``; synthetic Voigt spectra
@@ -107,7 +107,7 @@ from specfit.errors import FitError
 Z_MIN = 2.0
 BIC_TOLERANCE = 6.0
 OVERLAP = 0.5
-FLAG_DROPPED = "component_dropped"
+NOTE_DROPPED = "component_dropped"  # a note (normal outcome), not a flag
 FLAG_NOTHING = "no_significant_component"
 
 # fill value of a dropped component's row, per variable (others: NaN / False / "")
@@ -380,15 +380,19 @@ def _assemble(full: xr.Dataset, cache: dict, candidates: tuple[str, ...], chosen
     messages = _flat(out, "fit_message", batch_dims, False).astype(str) if "fit_message" in out \
         else np.full(n_spec, "", dtype=object)
     flags, messages = flags.astype(object), messages.astype(object)
+    notes = (_flat(out, "notes", batch_dims, False).astype(str) if "notes" in out
+             else np.full(n_spec, "", dtype=object)).astype(object)
+    note_words = (_flat(out, "note_message", batch_dims, False).astype(str) if "note_message" in out
+                  else np.full(n_spec, "", dtype=object)).astype(object)
     labels = _labels(full, batch_dims, batch_shape)
     dropped_json: dict[str, dict[str, str]] = {}
     for k, path in enumerate(chosen):
-        codes, words = [], []
+        codes, words, note_codes = [], [], []
         if path.dropped:
-            codes.append(FLAG_DROPPED)
+            note_codes.append(NOTE_DROPPED)
             dropped_json[labels[k]] = dict(path.dropped)
         last_drop = max([i for i, n in enumerate(path.notes) if n.startswith("dropped")], default=-1)
-        words += [n for i, n in enumerate(path.notes) if n.startswith("dropped") or i > last_drop]
+        dropped_words = [n for i, n in enumerate(path.notes) if n.startswith("dropped") or i > last_drop]
         last = _last_insignificant(out, k, path, batch_dims, rule["z_min"])
         if last:
             codes.append(FLAG_NOTHING)
@@ -397,8 +401,12 @@ def _assemble(full: xr.Dataset, cache: dict, candidates: tuple[str, ...], chosen
             words.append(f"selection stopped after {rule['fits']} fits (budget)")
         flags[k] = _join(flags[k], codes, ",")
         messages[k] = _join(messages[k], words, "; ")
+        notes[k] = _join(notes[k], note_codes, ",")
+        note_words[k] = _join(note_words[k], dropped_words, "; ")
     out["flags"] = (batch_dims, np.array(list(flags), dtype=str).reshape(batch_shape))
     out["fit_message"] = (batch_dims, np.array(list(messages), dtype=str).reshape(batch_shape))
+    out["notes"] = (batch_dims, np.array(list(notes), dtype=str).reshape(batch_shape))
+    out["note_message"] = (batch_dims, np.array(list(note_words), dtype=str).reshape(batch_shape))
     out.attrs["components_selected"] = "auto"
     out.attrs["components_dropped"] = json.dumps(dropped_json, ensure_ascii=False)
     out.attrs["selection_rule"] = json.dumps(

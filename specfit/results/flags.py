@@ -33,10 +33,34 @@ Codes (:data:`CODES`):
     depth profiles with ``on_charge_error="flag"``; otherwise an error).
 ``resampled_axis``
     the spectrum was interpolated onto another axis on request (XPS workflows).
-``component_dropped``
-    component selection dropped a candidate the data do not support.
 ``no_significant_component``
     component selection found no significant component (the last one is kept: a fit needs a peak).
+``ambiguous_assignment``
+    look-alike species (the same line, within resolution) that the data cannot tell apart; ``fit_message``
+    names them and their evidence.
+``cross_region_mismatch``
+    a species' element was measured and found absent, or stoichiometric partners disagree beyond their
+    uncertainties (XPS depth profiles).
+
+Notes (:data:`NOTE_CODES`) are the normal events of a fit, kept apart from
+the flags so that the flags keep only what should stop a careful reader:
+``notes`` (codes) and ``note_message`` (words) per spectrum.  ``--strict``
+exits 3 on flags only, and figures mark flags only.
+
+``component_dropped``
+    component selection dropped a candidate the data do not support (the normal outcome of ``components="auto"``).
+``global_fit_chosen`` / ``independent_fits_chosen``
+    the series was fitted with shared centers and widths, or independently, on the evidence (BIC over the series).
+``model_spread``
+    the combined uncertainty includes the spread over the alternative models the data cannot rule out.
+``charge_shift_applied``
+    the binding-energy axis was shifted by charge referencing (the shift is ``charge_shift``).
+``axis_not_referenced``
+    an XPS spectrum was fitted on its axis as measured (no charge referencing).
+``pilot_start``
+    a large batch started from the median values of a pilot fit of some of its spectra.
+``straight_line_background``
+    the fixed Shirley background became a straight line (its step overshot the end levels).
 """
 
 from __future__ import annotations
@@ -47,7 +71,9 @@ from numpy.typing import NDArray
 CODES = ("at_bound", "stderr_nan", "insignificant", "not_converged", "not_fitted", "poor_fit",
          "background_not_converged", "charge_reference_at_bound", "charge_reference_minor",
          "charge_reference_not_found", "charge_references_disagree", "charge_reference_ambiguous",
-         "resampled_axis", "component_dropped", "no_significant_component")
+         "resampled_axis", "no_significant_component", "ambiguous_assignment", "cross_region_mismatch")
+NOTE_CODES = ("component_dropped", "global_fit_chosen", "independent_fits_chosen", "model_spread",
+              "charge_shift_applied", "axis_not_referenced", "pilot_start", "straight_line_background")
 SIGNIFICANCE = 2.0
 MIN_RSQUARED = 0.9
 MIN_DURBIN_WATSON = 0.5
@@ -58,6 +84,13 @@ def join_codes(*codes: str) -> str:
     """Comma-separated unique codes in :data:`CODES` order (unknown codes last)."""
     found = {c for text in codes for c in str(text).split(",") if c}
     order = [c for c in CODES if c in found] + sorted(found - set(CODES))
+    return ",".join(order)
+
+
+def join_notes(*codes: str) -> str:
+    """Comma-separated unique note codes in :data:`NOTE_CODES` order (unknown codes last)."""
+    found = {c for text in codes for c in str(text).split(",") if c}
+    order = [c for c in NOTE_CODES if c in found] + sorted(found - set(NOTE_CODES))
     return ",".join(order)
 
 
