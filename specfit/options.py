@@ -24,7 +24,9 @@ from specfit.library.loader import BACKGROUNDS, SHAPE_TIES, Library, as_names
 
 #: Components one fit may hold (a library or components=... beyond it is refused up front).
 MAX_COMPONENTS = 100
-UNCERTAINTY_METHODS = ("covariance", "montecarlo", "bootstrap")
+#: ``uncertainty=``: ``combined`` (covariance stderr and the model spread, the default), ``statistical`` or
+#: ``covariance`` (covariance stderr only), ``montecarlo`` / ``bootstrap`` (resampled stderr only).
+UNCERTAINTY_METHODS = ("combined", "statistical", "covariance", "montecarlo", "bootstrap")
 WEIGHTS = ("none", "poisson")
 SELECTIONS = ("none", "auto")
 #: Where a batch's fit starts: a pilot fit of the batch when it has enough spectra, or the library's values.
@@ -82,12 +84,17 @@ class FitOptions:
     charge_shift: float | None = None
     progress: bool | None = None
     start: str = "auto"
+    #: compute the model spread over the alternatives the data cannot rule out (``uncertainty="combined"``)
+    model_spread: bool = False
+    #: the batch may be fitted globally (shared centers and widths) when the evidence favours it: ``share``
+    #: was not given (``None``), so the series structure is the data's decision
+    series_choice: bool = False
 
     @classmethod
     def build(cls, library: Library, *, background: str | None = None, share: object = None,
               engine: str = "batch", weights: str | None = None, degree: int = 2,
               background_options: dict | None = None, max_nfev: int | None = None,
-              uncertainty: str = "covariance", n_draws: int | None = None, seed: int | None = 0,
+              uncertainty: str = "statistical", n_draws: int | None = None, seed: int | None = 0,
               shape_tie: str | None = None, window: tuple[float, float] | None = None,
               components: object = None, select: str | None = None, lineshape: str | None = None,
               charge_shift: float | None = None, progress: bool | None = None, start: str = "auto") -> FitOptions:
@@ -117,6 +124,8 @@ class FitOptions:
         w = _choice("weights", weights or "none", WEIGHTS + ("uniform",))
         w = "none" if w == "uniform" else w
         uncertainty = _choice("uncertainty", uncertainty, UNCERTAINTY_METHODS)
+        model_spread = uncertainty == "combined"
+        uncertainty = "covariance" if uncertainty in ("combined", "statistical") else uncertainty
         if uncertainty == "covariance" and n_draws is not None:  # given but unused: an ignored option (issue 22)
             raise OptionError(f"n_draws={n_draws} applies to uncertainty='montecarlo' or 'bootstrap'; "
                               "covariance errors draw nothing (leave n_draws out, or choose a resampling method)")
@@ -169,7 +178,7 @@ class FitOptions:
                    n_draws=int(n_draws), seed=seed, shape_tie=tie, window=window, components=names,
                    select=chosen_select, lineshape=lineshape or "",
                    charge_shift=None if charge_shift is None else float(charge_shift), progress=progress,
-                   start=start)
+                   start=start, model_spread=model_spread, series_choice=share is None)
 
     def __reduce__(self):
         # a read-only mapping does not pickle: send a plain dict (dask workers receive options by pickle)

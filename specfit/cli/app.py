@@ -149,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="starting values: a pilot fit of 64 spectra for batches of 256 or more (auto), or always "
                         "the library's (library: a spectrum's result then does not depend on its batch)")
     p.add_argument("--engine", default="batch", choices=selectable_engines())
-    p.add_argument("--uncertainty", default="covariance", choices=UNCERTAINTY_METHODS,
-                   help="standard errors from the covariance (default) or from refits of resampled data")
+    p.add_argument("--uncertainty", default="combined", choices=UNCERTAINTY_METHODS,
+                   help="combined (default: covariance stderr and the model spread over the alternative models), "
+                        "statistical (covariance only), or montecarlo/bootstrap refits")
     p.add_argument("--n-draws", type=int, default=None,
                    help="resampled data sets for montecarlo/bootstrap (default 100; an error with covariance)")
     p.add_argument("--weights", choices=("none", "poisson"), default=None)

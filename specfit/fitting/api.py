@@ -16,6 +16,7 @@ from dataclasses import replace
 import xarray as xr
 
 from specfit.errors import DataError
+from specfit.fitting.model_spread import QUANTITIES, refine
 from specfit.fitting.pipeline import fit_prepared
 from specfit.fitting.prepare import as_dataarray, prepare, shift_axis
 from specfit.library.loader import DEFAULT_AXIS, Library
@@ -74,7 +75,7 @@ def check_data_matches(da: xr.DataArray, lib: Library) -> None:
 def fit(data: object, library: object, *, components: object = None, background: str | None = None,
         share: object = None, window: tuple[float, float] | None = None, engine: str = "batch",
         weights: str | None = None, degree: int = 2, background_options: dict | None = None,
-        max_nfev: int | None = None, lineshape: str | None = None, uncertainty: str = "covariance",
+        max_nfev: int | None = None, lineshape: str | None = None, uncertainty: str = "combined",
         n_draws: int | None = None, seed: int | None = 0, shape_tie: str | None = None, select: str | None = None,
         charge_shift: float | None = None, progress: bool | None = None, start: str = "auto") -> xr.Dataset:
     """Fit every spectrum of ``data`` with the components of ``library``.
@@ -97,7 +98,11 @@ def fit(data: object, library: object, *, components: object = None, background:
         ``arpls`` (subtracted before); default: the library's.
     share : sequence of str, optional
         Parameters shared across the batch in one global fit: ``"center"``,
-        ``"width"`` (FWHM and shape), ``"fwhm"``, ``"shape"``.
+        ``"width"`` (FWHM and shape), ``"fwhm"``, ``"shape"``. Not given
+        (None): a batch of 2 to 1000 spectra is fitted both independently and
+        with shared centers and widths, and the structure with the lower
+        series BIC is reported (note ``global_fit_chosen`` /
+        ``independent_fits_chosen``); ``share=()`` fits independently.
     window : (lo, hi), optional
         Fitting window in axis units; default: the library's.
     engine : {"batch", "lmfit"}
@@ -114,9 +119,15 @@ def fit(data: object, library: object, *, components: object = None, background:
     lineshape : str, optional
         Override the lineshape of every component: a name (shape parameter then
         free over its range) or CasaXPS notation ``"GL(30)"``/``"SGL(30)"`` (fixed).
-    uncertainty : {"covariance", "montecarlo", "bootstrap"}
-        How ``*_stderr`` and the covariances are estimated: linearised
-        covariance (default), or refits of ``n_draws`` resampled data sets.
+    uncertainty : {"combined", "statistical", "covariance", "montecarlo", "bootstrap"}
+        ``"combined"`` (default, batches up to 1000 spectra): ``*_stderr`` from
+        the linearised covariance, and ``center/area/fraction_uncertainty``
+        combining it with the model spread over the alternatives the data
+        cannot rule out (background, shape tie, series structure;
+        :mod:`specfit.fitting.model_spread`). ``"statistical"`` or
+        ``"covariance"``: the covariance stderr only (``*_uncertainty`` equal
+        to it, ``*_model_spread`` NaN). ``"montecarlo"``/``"bootstrap"``:
+        stderr from refits of ``n_draws`` resampled data sets.
     n_draws, seed : int
         Number of resampled data sets (default 100; giving it with covariance errors is an
         ``OptionError``, it would be ignored) and the random seed (reproducible by default).
@@ -171,16 +182,44 @@ def fit(data: object, library: object, *, components: object = None, background:
                 data, calibration = shifted, (shift, text)
     if options.charge_shift:
         data = shift_axis(as_dataarray(data, lib), options.charge_shift)
+    lazy = isinstance(data, xr.DataArray) and data.chunks is not None
     if options.select == "auto" and len(lib.components) > 1:
         ds = _fit_selected(data, lib, options)
+        if options.model_spread and not lazy:
+            ds = _selected_spread(ds, data, lib, options)
     else:
         ds = _fit_with(data, lib, options)
+        if lazy and options.model_spread:
+            ds.attrs["uncertainty"] = ("covariance (statistical only: the model spread is not computed on dask "
+                                       "data; fit the data in memory for it)")
+        elif not lazy and (options.model_spread or options.series_choice):
+            ds = refine(ds, data, lib, options, _fit_with)
     if calibration is not None:
         shift, text = calibration
         ds["charge_shift"] = ds["charge_shift"] * 0 + (shift if not isinstance(shift, xr.DataArray)
                                                        else shift.reindex_like(ds["charge_shift"]))
         ds["charge_shift"].attrs.update(units="eV", long_name="shift added to the axis by charge referencing")
         ds.attrs["charge_reference"] = f"CasaXPS calibration stored in the file applied: {text}"
+    return ds
+
+
+def _selected_spread(ds: xr.Dataset, data: object, lib: Library, options: FitOptions) -> xr.Dataset:
+    """The model spread of a selection result whose spectra all kept one component set (else statistical only)."""
+    selected = ds["selected"].transpose(..., "component").values.reshape(-1, ds.sizes["component"])
+    if not (selected == selected[:1]).all():
+        ds.attrs["uncertainty"] = ("covariance (statistical only: the selected components differ between spectra, "
+                                   "so no one set of alternative models applies to the batch)")
+        return ds
+    names = [str(c) for c, keep in zip(ds["component"].values, selected[0]) if keep]
+    sub_opts = replace(options, components=tuple(names), select="none", progress=False, series_choice=False)
+    sub_lib = lib.subset(names)
+    refined = refine(_fit_with(data, sub_lib, sub_opts), data, sub_lib, sub_opts, _fit_with)
+    for q in QUANTITIES:
+        for kind in ("model_spread", "uncertainty"):
+            var = f"{q}_{kind}"
+            ds[var] = refined[var].reindex(component=ds["component"].values).transpose(*ds[var].dims)
+    ds.attrs["uncertainty"] = refined.attrs.get("uncertainty", "covariance")
+    ds.attrs["model_alternatives"] = refined.attrs.get("model_alternatives", "{}")
     return ds
 
 

@@ -189,6 +189,10 @@ def build_dataset(outcome: FitOutcome, *, store_curves: bool | None = None) -> x
         # the only component's fraction is exactly 1: known without error, not "not estimable"
         out["fraction_stderr"] = np.where(np.isfinite(out["fraction"]), 0.0, np.nan)
         errors["fraction"] = out["fraction_stderr"]
+    for q in ("center", "area", "fraction"):
+        # statistical only until a model spread is computed (specfit.fitting.model_spread)
+        out[f"{q}_uncertainty"] = out[f"{q}_stderr"]
+        out[f"{q}_model_spread"] = np.full_like(out[q], np.nan)
     for q in ("area", "fraction"):
         with np.errstate(all="ignore"):
             qcov = covariance_of(grads[q], outcome.cov)

@@ -37,6 +37,12 @@ VARIABLES: tuple[Variable, ...] = (
         Variable(q, "component", "float64", unit, text),
         Variable(f"{q}_stderr", "component", "float64", unit,
                  f"standard error of {q}; NaN when not estimable (the reason is in fit_message)"))),
+    *(v for q in ("center", "area", "fraction") for v in (
+        Variable(f"{q}_uncertainty", "component", "float64", _Q[q][0],
+                 f"combined standard uncertainty of {q}: statistical (stderr) and model spread in quadrature"),
+        Variable(f"{q}_model_spread", "component", "float64", _Q[q][0],
+                 f"spread of {q} over the alternative models the data cannot rule out (evidence-weighted); "
+                 "NaN when not computed (attrs['uncertainty'] says why)"))),
     Variable("shape", "component", "float64", "1", "lineshape shape parameter (e.g. Voigt Lorentzian fraction)"),
     Variable("at_bound", "component", "bool", "", "a fitted parameter of the component rests on a bound of its range"),
     Variable("area_covariance", "pair", "float64", "({y}·{x})²", "covariance of the component areas"),
