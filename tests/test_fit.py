@@ -42,7 +42,7 @@ def test_batch_engine_equals_lmfit(tmp_path):
     path = tmp_path / "three.toml"
     path.write_text(MC_LIBRARY)
     da, _ = raman_series(n_samples=3, seed=4)
-    batch = specfit.fit(da, str(path))
+    batch = specfit.fit(da, str(path), share="none")  # the same independent fits as lmfit's
     ref = specfit.fit(da, str(path), engine="lmfit")
     np.testing.assert_allclose(batch.fraction, ref.fraction, atol=1e-4)
     np.testing.assert_allclose(batch.center, ref.center, atol=1e-4)
@@ -86,7 +86,7 @@ def test_fraction_stderr_is_calibrated(tmp_path):
     path = tmp_path / "three.toml"
     path.write_text(MC_LIBRARY)
     da = xr.DataArray(y, dims=("draw", "raman_shift"), coords={"raman_shift": x})
-    ds = specfit.fit(da, str(path))
+    ds = specfit.fit(da, str(path), share="none", uncertainty="statistical")  # 300 independent noise draws
     ok = ds.success.values & np.isfinite(ds.fraction_stderr.values).all(axis=1)
     assert ok.sum() > 250
     scatter = ds.fraction.values[ok].std(axis=0)
@@ -190,8 +190,8 @@ def test_window_error_shows_both_ranges():
 def test_dask_chunks_equal_numpy():
     pytest.importorskip("dask")
     da, _ = raman_series(n_samples=5, seed=6)
-    ref = specfit.fit(da, "raman/fsi_tfsi")
-    lazy = specfit.fit(da.chunk(sample=2), "raman/fsi_tfsi")
+    ref = specfit.fit(da, "raman/fsi_tfsi", share="none")  # dask data are fitted chunk by chunk: independently
+    lazy = specfit.fit(da.chunk(sample=2), "raman/fsi_tfsi", share="none")
     assert lazy.fraction.chunks is not None
     np.testing.assert_allclose(lazy.fraction.compute(), ref.fraction, rtol=1e-9)
     np.testing.assert_allclose(lazy.best_fit.compute(), ref.best_fit, rtol=1e-9)

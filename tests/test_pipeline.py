@@ -56,8 +56,8 @@ def test_every_path_has_the_declared_schema():
 
 def test_dask_equals_numpy_variable_by_variable():
     da, _ = raman_series(6, seed=5)
-    ref = specfit.fit(da, "raman/fsi_tfsi")
-    lazy = specfit.fit(da.chunk({"sample": 2}), "raman/fsi_tfsi")
+    ref = specfit.fit(da, "raman/fsi_tfsi", share="none", uncertainty="statistical")  # chunk by chunk = independent
+    lazy = specfit.fit(da.chunk({"sample": 2}), "raman/fsi_tfsi", share="none", uncertainty="statistical")
     assert lazy["fraction"].chunks is not None  # still lazy before compute
     got = lazy.compute()
     for name in ref.data_vars:
@@ -96,7 +96,7 @@ def test_dask_first_spectrum_unusable_keeps_the_start_note_and_save_fits_once(tm
 
     da, _ = raman_series(PILOT_MIN + 4, seed=4)
     da[0] = 5.0  # constant: not fitted
-    ref = specfit.fit(da, "raman/fsi_tfsi", progress=False)
+    ref = specfit.fit(da, "raman/fsi_tfsi", progress=False, share="none")  # dask: chunk by chunk, independent
     calls = []
     original = daskfit._fit_block
     monkeypatch.setattr(daskfit, "_fit_block", lambda *a, **k: calls.append(1) or original(*a, **k))
@@ -123,11 +123,13 @@ def test_start_library_makes_a_spectrum_independent_of_its_batch(tmp_path):
     from specfit.fitting.pipeline import PILOT_MIN
 
     da, _ = raman_series(PILOT_MIN + 44, seed=6)
-    whole = specfit.fit(da, "raman/fsi_tfsi", progress=False, start="library")
+    whole = specfit.fit(da, "raman/fsi_tfsi", progress=False, start="library", share="none")
     assert whole.attrs["start"].startswith("library values")
-    alone = specfit.fit(da.isel(sample=slice(100, 110)), "raman/fsi_tfsi", progress=False, start="library")
+    alone = specfit.fit(da.isel(sample=slice(100, 110)), "raman/fsi_tfsi", progress=False, start="library",
+                        share="none")
     np.testing.assert_allclose(whole.fraction.values[100:110], alone.fraction.values, rtol=1e-9)
-    lazy = specfit.fit(da.chunk({"sample": 100}), "raman/fsi_tfsi", progress=False, start="library").compute()
+    lazy = specfit.fit(da.chunk({"sample": 100}), "raman/fsi_tfsi", progress=False, start="library",
+                       share="none").compute()
     np.testing.assert_allclose(lazy.fraction.values, whole.fraction.values, rtol=1e-10)
     path = tmp_path / "s.nc"
     da.to_netcdf(path)

@@ -75,11 +75,24 @@ def _n_spectra(ds: xr.Dataset) -> int:
     return int(np.prod([ds.sizes[d] for d in _batch_dims(ds)], dtype=int)) if _batch_dims(ds) else 1
 
 
-def series_bic(ds: xr.Dataset) -> float:
-    """Sum of the spectra's BIC; ``inf`` when any spectrum failed (a failed model cannot win)."""
-    bic = np.asarray(ds["bic"].values, float).ravel()
-    ok = np.asarray(ds["success"].values, bool).ravel()
-    return float(bic.sum()) if ok.all() and np.isfinite(bic).all() else float("inf")
+def _usable(ds: xr.Dataset) -> np.ndarray:
+    return np.asarray(ds["success"].values, bool).ravel() & np.isfinite(np.asarray(ds["bic"].values, float).ravel())
+
+
+def series_bics(first: xr.Dataset, second: xr.Dataset) -> tuple[float, float]:
+    """Sums of the spectra's BIC of two fits of one batch, over the spectra either fitted.
+
+    A spectrum neither model could fit (e.g. ``not_fitted``) takes no part; a
+    spectrum only one of them fitted makes the other's sum ``inf`` (a failed
+    model cannot win).
+    """
+    ok1, ok2 = _usable(first), _usable(second)
+    either = ok1 | ok2
+    bic1 = np.asarray(first["bic"].values, float).ravel()
+    bic2 = np.asarray(second["bic"].values, float).ravel()
+    sum1 = float(bic1[either].sum()) if ok1[either].all() else float("inf")
+    sum2 = float(bic2[either].sum()) if ok2[either].all() else float("inf")
+    return sum1, sum2
 
 
 def _free_lines(lib: Library) -> bool:
@@ -140,7 +153,7 @@ def choose_structure(ds: xr.Dataset, data: object, lib: Library, options: FitOpt
         return ds, options, record
     glob_opts = replace(options, share=GLOBAL_SHARE)
     other = fit_fn(data, lib, glob_opts)
-    bic_i, bic_g = series_bic(ds), series_bic(other)
+    bic_i, bic_g = series_bics(ds, other)
     record = {"independent_bic": bic_i, "global_bic": bic_g}
     if bic_g < bic_i:
         chosen, chosen_opts, code = other, glob_opts, "global_fit_chosen"
@@ -249,4 +262,4 @@ def refine(ds: xr.Dataset, data: object, lib: Library, options: FitOptions, fit_
 
 
 __all__ = ["LIMIT", "QUANTITIES", "add_model_spread", "alternatives", "background_alternatives",
-           "choose_structure", "refine", "series_bic"]
+           "choose_structure", "refine", "series_bics"]
