@@ -208,7 +208,7 @@ def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset
 
     try:
         ds = select_components(fit_subset, lib.component_names, shared=bool(options.share),
-                               lookalikes=lookalike_groups(lib))
+                               lookalikes=lookalike_groups(lib), centers={c.name: c.center for c in lib.components})
         if lazy:
             ds.attrs["dask"] = ("component selection (components='auto') fits several candidate models of every "
                                 "spectrum: the data were loaded into this process once and fitted in memory (the "

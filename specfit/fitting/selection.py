@@ -141,7 +141,7 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
                       shared: bool = False, z_min: float = Z_MIN, bic_tolerance: float = BIC_TOLERANCE,
                       overlap: float = OVERLAP, max_fits: int | None = None,
                       lookalikes: dict[str, tuple[str, ...]] | None = None, ambiguous_bic: float = AMBIGUOUS_BIC,
-                      switch_bic: float = SWITCH_BIC) -> xr.Dataset:
+                      switch_bic: float = SWITCH_BIC, centers: dict[str, float] | None = None) -> xr.Dataset:
     """Fit ``candidates``, drop the components the data do not support, refit.
 
     Parameters
@@ -174,6 +174,9 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
     switch_bic : float
         A spectrum of a series takes another member than the series' when that is better by this much in
         its own BIC; two members are kept (two lines) when that is better by this much over the series.
+    centers : dict of str -> float, optional
+        Nominal centers (the library's): among look-alikes within ``ambiguous_bic``, the name whose line
+        rests on no range limit, then whose nominal center is nearest to the fitted line, is kept.
 
     Returns
     -------
@@ -215,7 +218,7 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
     groups = {g: tuple(m for m in candidates if m in members) for g, members in (lookalikes or {}).items()}
     groups = {g: members for g, members in groups.items() if len(members) > 1}
     decisions = _decide_lookalikes(get, candidates, groups, [candidates] * n_spec, series, batch_dims, shared,
-                                   labels, ambiguous_bic, switch_bic, pairs=True)
+                                   labels, ambiguous_bic, switch_bic, pairs=True, nominal=centers)
     if shared:
         paths = [_Path(decisions.start[0], dropped=dict(decisions.dropped[0]), notes=list(decisions.notes[0]))]
     else:
@@ -245,7 +248,7 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
     if groups and not budget_hit:
         # the names again, now among the components the data kept: fewer neighbours, steadier BIC
         final = _decide_lookalikes(get, candidates, groups, [p.current for p in chosen], series, batch_dims,
-                                   shared, labels, ambiguous_bic, switch_bic, pairs=False)
+                                   shared, labels, ambiguous_bic, switch_bic, pairs=False, nominal=centers)
         decisions = _merge_decisions(decisions, final, chosen, paths, shared)
     out = _assemble(full, cache, candidates, chosen, batch_dims, batch_shape, budget_hit,
                     dict(z_min=z_min, bic_tolerance=bic_tolerance, overlap=overlap, shared=shared,
@@ -270,7 +273,8 @@ class _Lookalikes:
 
 def _decide_lookalikes(get, candidates: tuple[str, ...], groups: dict[str, tuple[str, ...]],
                        bases: list[tuple[str, ...]], series: list[int], batch_dims: tuple[str, ...], shared: bool,
-                       labels: list[str], ambiguous_bic: float, switch_bic: float, pairs: bool) -> _Lookalikes:
+                       labels: list[str], ambiguous_bic: float, switch_bic: float, pairs: bool,
+                       nominal: dict[str, float] | None = None) -> _Lookalikes:
     """One name (or, with ``pairs``, two well separated lines) per look-alike group and spectrum.
 
     ``bases[k]`` is spectrum k's current set; a group votes in the spectra whose set holds exactly one of
@@ -303,6 +307,12 @@ def _decide_lookalikes(get, candidates: tuple[str, ...], groups: dict[str, tuple
             continue
         total = {m: float(np.sum(bic[m][rows])) for m in members}
         best = min(members, key=lambda m: (round(total[m], 1), members.index(m)))  # a tie: library order
+        # within the ambiguity band, a name whose fitted line sits inside its range beats one on a range limit
+        edge = {m: _on_limit(get, variant, m, rows, batch_dims) for m in members}
+        close = [m for m in members if total[m] - total[best] < ambiguous_bic]
+        # then the nominal center (the library's best estimate) nearest to the fitted line
+        near = {m: _distance(get, variant, m, rows, batch_dims, (nominal or {}).get(m)) for m in members}
+        best = min(close, key=lambda m: (edge[m], near[m], round(total[m], 1), members.index(m)))
         delta = {m: total[m] - total[best] for m in members if m != best}
         chosen: tuple[str, ...] = (best,)
         record = {"members": list(members), "chosen": best, "alternatives": {m: round(d, 2) for m, d in delta.items()},
@@ -355,6 +365,32 @@ def _decide_lookalikes(get, candidates: tuple[str, ...], groups: dict[str, tuple
         dec.record[group] = record
     dec.start = bases
     return dec
+
+
+def _distance(get, variant, name: str, rows: list[int], batch_dims: tuple[str, ...],
+              nominal: float | None) -> float:
+    """Median |fitted center - nominal center| of ``name`` over ``rows`` (0 when no nominal center is known)."""
+    if nominal is None:
+        return 0.0
+    d = []
+    for k in rows:
+        ds = get(variant(k, (name,)))
+        names = [str(c) for c in ds["component"].values]
+        d.append(abs(_flat(ds, "center", batch_dims)[k, names.index(name)] - nominal))
+    d = np.array(d)
+    d = d[np.isfinite(d)]
+    return round(float(np.median(d)), 2) if d.size else np.inf
+
+
+def _on_limit(get, variant, name: str, rows: list[int], batch_dims: tuple[str, ...]) -> int:
+    """Spectra of ``rows`` in which ``name`` rests on a limit (``at_bound``) in the fit with it alone."""
+    count = 0
+    for k in rows:
+        ds = get(variant(k, (name,)))
+        if "at_bound" in ds:
+            names = [str(c) for c in ds["component"].values]
+            count += bool(_flat(ds, "at_bound", batch_dims)[k, names.index(name)])
+    return count
 
 
 def _separation(fits: list[xr.Dataset], a: str, b: str, rows: list[int], batch_dims: tuple[str, ...]) -> float:
