@@ -226,6 +226,7 @@ def _selected_spread(ds: xr.Dataset, data: object, lib: Library, options: FitOpt
 def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset:
     """Component selection (:mod:`specfit.fitting.selection`) over fits of candidate subsets."""
     from specfit.fitting.selection import select_components
+    from specfit.library.loader import lookalike_groups
 
     lazy = isinstance(data, xr.DataArray) and data.chunks is not None
     if lazy:  # every candidate model reads every spectrum: load once, not once per candidate fit
@@ -245,7 +246,8 @@ def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset
         return ds
 
     try:
-        ds = select_components(fit_subset, lib.component_names, shared=bool(options.share))
+        ds = select_components(fit_subset, lib.component_names, shared=bool(options.share),
+                               lookalikes=lookalike_groups(lib), centers={c.name: c.center for c in lib.components})
         if lazy:
             ds.attrs["dask"] = ("component selection (components='auto') fits several candidate models of every "
                                 "spectrum: the data were loaded into this process once and fitted in memory (the "

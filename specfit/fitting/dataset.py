@@ -102,12 +102,17 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, dw: np.
     # every condition once, over the whole batch; words below only for the spectra that meet one
     not_fitted = ~np.isfinite(outcome.theta).all(axis=1)
     nan_err = {q: np.isnan(errors[q]) for q in QUANTITIES}  # (N, C) each
+    # a line narrower than two grid points (under-sampled): its area stderr rests on a width the grid cannot
+    # resolve, so it is not judged insignificant on it (said in words; nmr.track_shifts integrates it)
+    dx = np.nanmedian(np.abs(np.diff(prep.x))) if prep.x.size > 1 else np.nan
     with np.errstate(invalid="ignore"):
-        weak = np.isfinite(area_err) & (area < fl.SIGNIFICANCE * area_err)  # (N, C)
+        narrow = np.isfinite(values["fwhm"]) & (values["fwhm"] < 2.0 * dx)  # (N, C)
+        weak = np.isfinite(area_err) & (area < fl.SIGNIFICANCE * area_err) & ~narrow  # (N, C)
         low_r2 = np.isfinite(r2) & (r2 < fl.MIN_RSQUARED)
         structured = np.isfinite(dw) & (dw < fl.MIN_DURBIN_WATSON)
     check = (not_fitted | ~outcome.success | flagged.any(axis=1) | natural.any(axis=1)
-             | np.any([m.any(axis=1) for m in nan_err.values()], axis=0) | weak.any(axis=1) | low_r2 | structured)
+             | np.any([m.any(axis=1) for m in nan_err.values()], axis=0) | weak.any(axis=1) | low_r2 | structured
+             | narrow.any(axis=1))
     for i in np.nonzero(check)[0]:
         flags, msg = codes[i], messages[i]
         if not_fitted[i]:
@@ -144,6 +149,11 @@ def _flags(outcome: FitOutcome, values: dict, errors: dict, stats: dict, dw: np.
             text = "; ".join(f"{spec.components[k]} area {area[i, k]:.4g} ± {area_err[i, k]:.2g} is below "
                              f"{fl.SIGNIFICANCE:g} standard errors" for k in np.nonzero(weak[i])[0])
             flags, msg = fl.add(flags, msg, "insignificant", text)
+        if narrow[i].any():
+            text = "; ".join(f"{spec.components[k]} under-sampled (FWHM {values['fwhm'][i, k] / dx:.2f} grid points "
+                             f"< 2): its FWHM is an upper bound, its area and errors rest on the lineshape model"
+                             for k in np.nonzero(narrow[i])[0])
+            msg = f"{msg}; {text}" if msg else text
         if low_r2[i] and r2[i] < 0.5:
             flags, msg = fl.add(flags, msg, "poor_fit", f"R² = {r2[i]:.3f}: the library's components do not "
                                                         "describe these data (wrong library or window?)")

@@ -109,6 +109,16 @@ BIC_TOLERANCE = 6.0
 OVERLAP = 0.5
 NOTE_DROPPED = "component_dropped"  # a note (normal outcome), not a flag
 FLAG_NOTHING = "no_significant_component"
+FLAG_AMBIGUOUS = "ambiguous_assignment"
+NOTE_SWITCHED = "assignment_switched"
+#: Look-alikes closer than this in BIC cannot be told apart: "not worth more than a bare mention"
+#: (2 ln B < 2, Kass & Raftery 1995, J. Am. Stat. Assoc. 90, 773; ΔBIC approximates 2 ln B).
+AMBIGUOUS_BIC = 2.0
+#: A spectrum of a series takes another name than the series' only on "very strong" evidence (ΔBIC >= 10).
+SWITCH_BIC = 10.0
+#: Two members of a look-alike group are two lines only when their fitted centers are at least this
+#: many (larger) FWHM apart: the Sparrow limit (below it their sum has no dip; Sparrow 1916).
+SPARROW = 0.85
 
 # fill value of a dropped component's row, per variable (others: NaN / False / "")
 _ZERO = ("area", "height", "fraction", "component_curve", "area_covariance", "fraction_covariance")
@@ -129,7 +139,9 @@ class _Path:
 
 def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candidates: tuple[str, ...], *,
                       shared: bool = False, z_min: float = Z_MIN, bic_tolerance: float = BIC_TOLERANCE,
-                      overlap: float = OVERLAP, max_fits: int | None = None) -> xr.Dataset:
+                      overlap: float = OVERLAP, max_fits: int | None = None,
+                      lookalikes: dict[str, tuple[str, ...]] | None = None, ambiguous_bic: float = AMBIGUOUS_BIC,
+                      switch_bic: float = SWITCH_BIC, centers: dict[str, float] | None = None) -> xr.Dataset:
     """Fit ``candidates``, drop the components the data do not support, refit.
 
     Parameters
@@ -152,7 +164,19 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
         Two components are twins when their centers are closer than
         ``overlap`` x the larger FWHM and one of them is at a bound.
     max_fits : int, optional
-        Most fits allowed (default ``3 * len(candidates) + 1``).
+        Most fits allowed (default: no cap).
+    lookalikes : dict of str -> tuple of str, optional
+        Look-alike groups ``{group: members}`` (:func:`specfit.library.loader.lookalike_groups`):
+        one name per line, decided once for the series before the elimination
+        (module docstring, "Look-alikes").
+    ambiguous_bic : float
+        Alternatives of a group closer than this in BIC give the flag ``ambiguous_assignment``.
+    switch_bic : float
+        A spectrum of a series takes another member than the series' when that is better by this much in
+        its own BIC; two members are kept (two lines) when that is better by this much over the series.
+    centers : dict of str -> float, optional
+        Nominal centers (the library's): among look-alikes within ``ambiguous_bic``, the name whose line
+        rests on no range limit, then whose nominal center is nearest to the fitted line, is kept.
 
     Returns
     -------
@@ -171,6 +195,8 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
     if not candidates:
         raise FitError("component selection needs at least one candidate component")
     budget = max_fits if max_fits is not None else np.inf
+    if max_fits is not None and lookalikes:
+        lookalikes = None  # a capped selection skips the look-alike fits
     cache: dict[tuple[str, ...], xr.Dataset] = {}
 
     def get(names: tuple[str, ...]) -> xr.Dataset:
@@ -186,9 +212,18 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
     batch_dims = tuple(full["success"].dims)
     batch_shape = tuple(full.sizes[d] for d in batch_dims)
     n_spec = int(np.prod(batch_shape, dtype=int))
-    paths = [_Path(candidates)] if shared else [_Path(candidates) for _ in range(n_spec)]
     usable = np.nonzero(np.isfinite(_flat(full, "bic", batch_dims, False)))[0]
     series = [int(i) for i in usable] if usable.size else list(range(n_spec))  # a global fit skips failed spectra
+    labels = _labels(full, batch_dims, batch_shape)
+    groups = {g: tuple(m for m in candidates if m in members) for g, members in (lookalikes or {}).items()}
+    groups = {g: members for g, members in groups.items() if len(members) > 1}
+    decisions = _decide_lookalikes(get, candidates, groups, [candidates] * n_spec, series, batch_dims, shared,
+                                   labels, ambiguous_bic, switch_bic, pairs=True, nominal=centers)
+    if shared:
+        paths = [_Path(decisions.start[0], dropped=dict(decisions.dropped[0]), notes=list(decisions.notes[0]))]
+    else:
+        paths = [_Path(decisions.start[k], dropped=dict(decisions.dropped[k]), notes=list(decisions.notes[k]))
+                 for k in range(n_spec)]
     budget_hit = False
     while True:
         for k, path in enumerate(paths):
@@ -210,9 +245,216 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
             reduced = tuple(c for c in path.current if c != path.proposal)
             _decide(path, get(path.current), get(reduced), reduced, rows, batch_dims, bic_tolerance)
     chosen = [paths[0] if shared else paths[k] for k in range(n_spec)]
-    return _assemble(full, cache, candidates, chosen, batch_dims, batch_shape, budget_hit,
-                     dict(z_min=z_min, bic_tolerance=bic_tolerance, overlap=overlap, shared=shared,
-                          fits=len(cache)))
+    if groups and not budget_hit:
+        # the names again, now among the components the data kept: fewer neighbours, steadier BIC
+        final = _decide_lookalikes(get, candidates, groups, [p.current for p in chosen], series, batch_dims,
+                                   shared, labels, ambiguous_bic, switch_bic, pairs=False, nominal=centers)
+        decisions = _merge_decisions(decisions, final, chosen, paths, shared)
+    out = _assemble(full, cache, candidates, chosen, batch_dims, batch_shape, budget_hit,
+                    dict(z_min=z_min, bic_tolerance=bic_tolerance, overlap=overlap, shared=shared,
+                         fits=len(cache), ambiguous_bic=ambiguous_bic, switch_bic=switch_bic))
+    if groups:
+        out = _mark_assignments(out, decisions, chosen, batch_dims, batch_shape)
+    return out
+
+
+# ------------------------------------------------------------------ look-alikes
+@dataclass
+class _Lookalikes:
+    """The look-alike decisions: per spectrum the starting set, the drops and notes; per group the record."""
+
+    start: list[tuple[str, ...]]
+    dropped: list[dict[str, str]]
+    notes: list[list[str]]
+    switched: list[list[str]]  # per spectrum: words for a name that differs from the series'
+    ambiguous: list[list[tuple[tuple[str, ...], str]]]  # per spectrum: (chosen names, words)
+    record: dict[str, dict] = field(default_factory=dict)
+
+
+def _decide_lookalikes(get, candidates: tuple[str, ...], groups: dict[str, tuple[str, ...]],
+                       bases: list[tuple[str, ...]], series: list[int], batch_dims: tuple[str, ...], shared: bool,
+                       labels: list[str], ambiguous_bic: float, switch_bic: float, pairs: bool,
+                       nominal: dict[str, float] | None = None) -> _Lookalikes:
+    """One name (or, with ``pairs``, two well separated lines) per look-alike group and spectrum.
+
+    ``bases[k]`` is spectrum k's current set; a group votes in the spectra whose set holds exactly one of
+    its members (or, with ``pairs``, any); each member is tried in that member's place and the name is
+    decided on the BIC summed over the voting spectra (the series), switched per spectrum only on very
+    strong evidence (``switch_bic``).
+    """
+    n_spec = len(bases)
+    bases = list(bases)
+    dec = _Lookalikes(start=bases, dropped=[{} for _ in range(n_spec)], notes=[[] for _ in range(n_spec)],
+                      switched=[[] for _ in range(n_spec)], ambiguous=[[] for _ in range(n_spec)])
+    for group, members in groups.items():
+        held = [sum(m in bases[k] for m in members) for k in range(n_spec)]
+        voters = [k for k in series if held[k] == 1 or (pairs and held[k] > 1)]
+        if not voters:
+            continue
+
+        def variant(k: int, keep: tuple[str, ...], members=members) -> tuple[str, ...]:
+            return tuple(c for c in candidates if (c in bases[k] and c not in members) or c in keep)
+
+        def bics(keep: tuple[str, ...], rows: list[int]) -> np.ndarray:
+            out = np.full(n_spec, np.nan)
+            for k in rows:
+                out[k] = _flat(get(variant(k, keep)), "bic", batch_dims, False)[k]
+            return out
+
+        bic = {m: bics((m,), voters) for m in members}
+        rows = [k for k in voters if all(np.isfinite(bic[m][k]) for m in members)]
+        if not rows:
+            continue
+        total = {m: float(np.sum(bic[m][rows])) for m in members}
+        best = min(members, key=lambda m: (round(total[m], 1), members.index(m)))  # a tie: library order
+        # within the ambiguity band, a name whose fitted line sits inside its range beats one on a range limit
+        edge = {m: _on_limit(get, variant, m, rows, batch_dims) for m in members}
+        close = [m for m in members if total[m] - total[best] < ambiguous_bic]
+        # then the nominal center (the library's best estimate) nearest to the fitted line
+        near = {m: _distance(get, variant, m, rows, batch_dims, (nominal or {}).get(m)) for m in members}
+        best = min(close, key=lambda m: (edge[m], near[m], round(total[m], 1), members.index(m)))
+        delta = {m: total[m] - total[best] for m in members if m != best}
+        chosen: tuple[str, ...] = (best,)
+        record = {"members": list(members), "chosen": best, "alternatives": {m: round(d, 2) for m, d in delta.items()},
+                  "delta_bic_per_spectrum": {m: {labels[k]: round(float(bic[m][k] - bic[best][k]), 2) for k in rows}
+                                             for m in members if m != best},
+                  "switched": {}, "threshold": ambiguous_bic, "switch_threshold": switch_bic}
+        if pairs:  # a second line of the same group: only on very strong evidence and well apart (never one line split)
+            pair_total = {}
+            for other in members:
+                if other != best:
+                    b = bics(tuple(m for m in members if m in (best, other)), rows)
+                    if np.isfinite(b[rows]).all():
+                        pair_total[other] = float(np.sum(b[rows]))
+            if pair_total:
+                other = min(pair_total, key=pair_total.get)
+                gain = total[best] - pair_total[other]
+                keep = tuple(m for m in members if m in (best, other))
+                sep = _separation([get(variant(k, keep)) for k in rows], best, other, rows, batch_dims)
+                if gain >= switch_bic and sep >= SPARROW:
+                    chosen = keep
+                    record["chosen"] = list(keep)
+                    record["two_lines"] = (f"{best} and {other}: BIC {-gain:+.1f} against {best} alone, "
+                                           f"centers {sep:.2f} FWHM apart")
+        scope = " over the series" if len(rows) > 1 else ""
+        for k in voters:
+            mine, words_delta = chosen, delta
+            if not shared and len(chosen) == 1 and k in rows:
+                own = min(members, key=lambda m: bic[m][k])
+                gain = bic[best][k] - bic[own][k]
+                if own != best and gain >= switch_bic:
+                    mine = (own,)
+                    words_delta = {m: float(bic[m][k] - bic[own][k]) for m in members if m != own}
+                    record["switched"][labels[k]] = {"name": own, "delta_bic": round(-gain, 2)}
+                    dec.switched[k].append(f"{own} instead of {best} ({group}): ΔBIC {-gain:+.1f} in this "
+                                           f"spectrum (a switch needs ≤ -{switch_bic:g})")
+            for m in members:
+                if m in mine:
+                    continue
+                d = words_delta.get(m, np.nan)
+                how = f"ΔBIC {d:+.1f}{scope if mine == chosen else ' in this spectrum'}"
+                dec.dropped[k][m] = f"look-alike of {' and '.join(mine)} ({group}), one name per line: {how}"
+                dec.notes[k].append(f"dropped {m}: {dec.dropped[k][m]}")
+            close = {m: d for m, d in words_delta.items() if m not in mine and d < ambiguous_bic}
+            if close and len(mine) == 1:
+                alts = ", ".join(f"{m} (ΔBIC {d:+.1f})" for m, d in sorted(close.items(), key=lambda t: t[1]))
+                dec.ambiguous[k].append((mine, f"{mine[0]} could as well be {alts}{scope if mine == chosen else ''}:"
+                                               f" look-alikes ({group}) the data cannot tell apart "
+                                               f"(ΔBIC < {ambiguous_bic:g})"))
+            bases[k] = variant(k, mine)
+        dec.record[group] = record
+    dec.start = bases
+    return dec
+
+
+def _distance(get, variant, name: str, rows: list[int], batch_dims: tuple[str, ...],
+              nominal: float | None) -> float:
+    """Median |fitted center - nominal center| of ``name`` over ``rows`` (0 when no nominal center is known)."""
+    if nominal is None:
+        return 0.0
+    d = []
+    for k in rows:
+        ds = get(variant(k, (name,)))
+        names = [str(c) for c in ds["component"].values]
+        d.append(abs(_flat(ds, "center", batch_dims)[k, names.index(name)] - nominal))
+    d = np.array(d)
+    d = d[np.isfinite(d)]
+    return round(float(np.median(d)), 2) if d.size else np.inf
+
+
+def _on_limit(get, variant, name: str, rows: list[int], batch_dims: tuple[str, ...]) -> int:
+    """Spectra of ``rows`` in which ``name`` rests on a limit (``at_bound``) in the fit with it alone."""
+    count = 0
+    for k in rows:
+        ds = get(variant(k, (name,)))
+        if "at_bound" in ds:
+            names = [str(c) for c in ds["component"].values]
+            count += bool(_flat(ds, "at_bound", batch_dims)[k, names.index(name)])
+    return count
+
+
+def _separation(fits: list[xr.Dataset], a: str, b: str, rows: list[int], batch_dims: tuple[str, ...]) -> float:
+    """Median over ``rows`` (row k read from ``fits[i]``) of |center a - center b| / the larger FWHM."""
+    seps = []
+    for ds, k in zip(fits, rows):
+        names = [str(c) for c in ds["component"].values]
+        center, fwhm = _flat(ds, "center", batch_dims)[k], _flat(ds, "fwhm", batch_dims)[k]
+        i, j = names.index(a), names.index(b)
+        with np.errstate(all="ignore"):
+            seps.append(abs(center[i] - center[j]) / max(fwhm[i], fwhm[j]))
+    seps = np.array(seps)
+    seps = seps[np.isfinite(seps)]
+    return float(np.median(seps)) if seps.size else float("nan")
+
+
+def _merge_decisions(first: _Lookalikes, final: _Lookalikes, chosen: list[_Path], paths: list[_Path],
+                     shared: bool) -> _Lookalikes:
+    """The second (final) look-alike decision applied to the selected sets; the first kept where it did not vote."""
+    for path, k in ((paths[0], 0),) if shared else zip(paths, range(len(paths))):
+        path.current = final.start[k]
+        for name, why in final.dropped[k].items():
+            path.dropped[name] = why
+        for name in path.current:
+            path.dropped.pop(name, None)
+        redecided = {m for words in final.notes[k] for m in [words.split(":")[0].removeprefix("dropped ")]}
+        redecided |= {m for g, r in final.record.items() for m in r["members"] if f"({g})" in " ".join(final.notes[k])}
+        path.notes = [n for n in path.notes
+                      if not any(n.startswith(f"dropped {m}:") for m in set(path.current) | redecided)]
+        path.notes += [n for n in final.notes[k] if n not in path.notes]
+    for k in range(len(chosen)):
+        j = 0 if shared else k
+        decided = {w for _, w in final.ambiguous[j]}
+        groups_final = {g for g in final.record}
+        first.ambiguous[k] = [(names, w) for names, w in first.ambiguous[j]
+                              if not any(f"({g})" in w for g in groups_final)] + list(final.ambiguous[j]) \
+            if decided or groups_final else first.ambiguous[j]
+        first.switched[k] = [w for w in first.switched[j] if not any(f"({g})" in w for g in groups_final)] \
+            + final.switched[j]
+    first.record.update({g: r | {"decided_on": "selected set"} for g, r in final.record.items()})
+    return first
+
+
+def _mark_assignments(out: xr.Dataset, dec: _Lookalikes, chosen: list[_Path], batch_dims: tuple[str, ...],
+                      batch_shape: tuple[int, ...]) -> xr.Dataset:
+    """Flag ``ambiguous_assignment`` where a kept name has close alternatives; note the switches; attrs."""
+    flags = _flat(out, "flags", batch_dims, False).astype(str).astype(object)
+    messages = _flat(out, "fit_message", batch_dims, False).astype(str).astype(object)
+    notes = _flat(out, "notes", batch_dims, False).astype(str).astype(object)
+    note_words = _flat(out, "note_message", batch_dims, False).astype(str).astype(object)
+    for k, path in enumerate(chosen):
+        words = [w for names, w in dec.ambiguous[k] if all(n in path.current for n in names)]
+        if words:
+            flags[k] = _join(flags[k], [FLAG_AMBIGUOUS], ",")
+            messages[k] = _join(messages[k], words, "; ")
+        if dec.switched[k]:
+            notes[k] = _join(notes[k], [NOTE_SWITCHED], ",")
+            note_words[k] = _join(note_words[k], dec.switched[k], "; ")
+    out["flags"] = (batch_dims, np.array(list(flags), dtype=str).reshape(batch_shape))
+    out["fit_message"] = (batch_dims, np.array(list(messages), dtype=str).reshape(batch_shape))
+    out["notes"] = (batch_dims, np.array(list(notes), dtype=str).reshape(batch_shape))
+    out["note_message"] = (batch_dims, np.array(list(note_words), dtype=str).reshape(batch_shape))
+    out.attrs["assignment_alternatives"] = json.dumps(dec.record, ensure_ascii=False)
+    return out
 
 
 # ------------------------------------------------------------------ one step

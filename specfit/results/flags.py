@@ -61,6 +61,12 @@ exits 3 on flags only, and figures mark flags only.
     a large batch started from the median values of a pilot fit of some of its spectra.
 ``straight_line_background``
     the fixed Shirley background became a straight line (its step overshot the end levels).
+``assignment_switched``
+    component selection gave a line of this spectrum another look-alike name than the rest of the series
+    (very strong evidence in this spectrum: ΔBIC >= 10; ``note_message`` says which and why).
+``undersampled_line``
+    a line narrower than two grid points: its FWHM is an upper bound, its area the data's integral and its
+    center uncertainty floored by the sampling.
 """
 
 from __future__ import annotations
@@ -73,7 +79,8 @@ CODES = ("at_bound", "stderr_nan", "insignificant", "not_converged", "not_fitted
          "charge_reference_not_found", "charge_references_disagree", "charge_reference_ambiguous",
          "resampled_axis", "no_significant_component", "ambiguous_assignment", "cross_region_mismatch")
 NOTE_CODES = ("component_dropped", "global_fit_chosen", "independent_fits_chosen", "model_spread",
-              "charge_shift_applied", "axis_not_referenced", "pilot_start", "straight_line_background")
+              "charge_shift_applied", "axis_not_referenced", "pilot_start", "straight_line_background",
+              "assignment_switched", "undersampled_line")
 SIGNIFICANCE = 2.0
 MIN_RSQUARED = 0.9
 MIN_DURBIN_WATSON = 0.5
