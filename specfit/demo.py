@@ -25,7 +25,7 @@ DEPTH_PROFILE_REGIONS: dict[str, tuple[dict, tuple[float, float], float, tuple[f
     "N1s": ({"Li3N": {"center": 398.3, "fwhm": 1.4}, "LiNO3": {"center": 407.5, "fwhm": 1.4}},
             (394.0, 410.0), 5.0e4, (0.3, 0.8)),
     "S2p": ({"Li2S": {"center": 160.5, "fwhm": 1.2, "splitting": 1.18, "ratio": 0.5},
-             "Li2SO4": {"center": 169.8, "fwhm": 1.4, "splitting": 1.18, "ratio": 0.5}},
+             "Li2SO4": {"center": 168.7, "fwhm": 1.4, "splitting": 1.18, "ratio": 0.5}},
             (158.0, 174.0), 6.0e4, (0.2, 0.75)),
 }
 ETCH_TIMES = (0.0, 30.0, 60.0, 120.0, 300.0)

@@ -247,7 +247,9 @@ def _fit_selected(data: object, lib: Library, options: FitOptions) -> xr.Dataset
 
     try:
         ds = select_components(fit_subset, lib.component_names, shared=bool(options.share),
-                               lookalikes=lookalike_groups(lib), centers={c.name: c.center for c in lib.components})
+                               lookalikes=lookalike_groups(lib), centers={c.name: c.center for c in lib.components},
+                               positions={c.name: (c.center, max((c.center_range[1] - c.center_range[0]) / 4.0, 1e-3))
+                                          for c in lib.components})
         if lazy:
             ds.attrs["dask"] = ("component selection (components='auto') fits several candidate models of every "
                                 "spectrum: the data were loaded into this process once and fitted in memory (the "

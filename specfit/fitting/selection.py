@@ -141,7 +141,8 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
                       shared: bool = False, z_min: float = Z_MIN, bic_tolerance: float = BIC_TOLERANCE,
                       overlap: float = OVERLAP, max_fits: int | None = None,
                       lookalikes: dict[str, tuple[str, ...]] | None = None, ambiguous_bic: float = AMBIGUOUS_BIC,
-                      switch_bic: float = SWITCH_BIC, centers: dict[str, float] | None = None) -> xr.Dataset:
+                      switch_bic: float = SWITCH_BIC, centers: dict[str, float] | None = None,
+                      positions: dict[str, tuple[float, float]] | None = None) -> xr.Dataset:
     """Fit ``candidates``, drop the components the data do not support, refit.
 
     Parameters
@@ -177,6 +178,14 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
     centers : dict of str -> float, optional
         Nominal centers (the library's): among look-alikes within ``ambiguous_bic``, the name whose line
         rests on no range limit, then whose nominal center is nearest to the fitted line, is kept.
+    positions : dict of str -> (center, sigma), optional
+        The literature position of each look-alike as a Gaussian prior (the library's nominal center, and a
+        quarter of its center range as the standard deviation: the range spans the published spread, about
+        ±2 sigma). The evidence of a name is its BIC summed over the series plus ``-2 ln`` of that prior at
+        the line's fitted center (``((c - c0) / sigma)^2 + 2 ln sigma``, once for the series: the line has
+        one position, which every spectrum measures): between two look-alikes that fit a line equally well,
+        the position decides, and only when it does not either (a difference below ``ambiguous_bic``) is the
+        assignment ambiguous.
 
     Returns
     -------
@@ -218,7 +227,8 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
     groups = {g: tuple(m for m in candidates if m in members) for g, members in (lookalikes or {}).items()}
     groups = {g: members for g, members in groups.items() if len(members) > 1}
     decisions = _decide_lookalikes(get, candidates, groups, [candidates] * n_spec, series, batch_dims, shared,
-                                   labels, ambiguous_bic, switch_bic, pairs=True, nominal=centers)
+                                   labels, ambiguous_bic, switch_bic, pairs=True, nominal=centers,
+                                   positions=positions)
     if shared:
         paths = [_Path(decisions.start[0], dropped=dict(decisions.dropped[0]), notes=list(decisions.notes[0]))]
     else:
@@ -248,7 +258,8 @@ def select_components(fit_subset: Callable[[tuple[str, ...]], xr.Dataset], candi
     if groups and not budget_hit:
         # the names again, now among the components the data kept: fewer neighbours, steadier BIC
         final = _decide_lookalikes(get, candidates, groups, [p.current for p in chosen], series, batch_dims,
-                                   shared, labels, ambiguous_bic, switch_bic, pairs=False, nominal=centers)
+                                   shared, labels, ambiguous_bic, switch_bic, pairs=False, nominal=centers,
+                                   positions=positions)
         decisions = _merge_decisions(decisions, final, chosen, paths, shared)
     out = _assemble(full, cache, candidates, chosen, batch_dims, batch_shape, budget_hit,
                     dict(z_min=z_min, bic_tolerance=bic_tolerance, overlap=overlap, shared=shared,
@@ -274,7 +285,8 @@ class _Lookalikes:
 def _decide_lookalikes(get, candidates: tuple[str, ...], groups: dict[str, tuple[str, ...]],
                        bases: list[tuple[str, ...]], series: list[int], batch_dims: tuple[str, ...], shared: bool,
                        labels: list[str], ambiguous_bic: float, switch_bic: float, pairs: bool,
-                       nominal: dict[str, float] | None = None) -> _Lookalikes:
+                       nominal: dict[str, float] | None = None,
+                       positions: dict[str, tuple[float, float]] | None = None) -> _Lookalikes:
     """One name (or, with ``pairs``, two well separated lines) per look-alike group and spectrum.
 
     ``bases[k]`` is spectrum k's current set; a group votes in the spectra whose set holds exactly one of
@@ -301,11 +313,32 @@ def _decide_lookalikes(get, candidates: tuple[str, ...], groups: dict[str, tuple
                 out[k] = _flat(get(variant(k, keep)), "bic", batch_dims, False)[k]
             return out
 
+        def position(keep: tuple[str, ...], rows: list[int]) -> float:
+            """-2 ln of the literature-position prior of the kept look-alikes, once for the series.
+
+            The line has one true position along a series: the spectra's fitted centers measure it together
+            (their median), so the prior counts once, not once per spectrum."""
+            total = 0.0
+            for m in keep:
+                if not positions or m not in positions:
+                    continue
+                c0, sigma = positions[m]
+                centers = []
+                for k in rows:
+                    ds = get(variant(k, keep))
+                    names = [str(c) for c in ds["component"].values]
+                    centers.append(_flat(ds, "center", batch_dims)[k, names.index(m)])
+                centers = np.array(centers)
+                centers = centers[np.isfinite(centers)]
+                if centers.size:
+                    total += ((float(np.median(centers)) - c0) / sigma) ** 2 + 2.0 * np.log(sigma)
+            return total
+
         bic = {m: bics((m,), voters) for m in members}
         rows = [k for k in voters if all(np.isfinite(bic[m][k]) for m in members)]
         if not rows:
             continue
-        total = {m: float(np.sum(bic[m][rows])) for m in members}
+        total = {m: float(np.sum(bic[m][rows])) + position((m,), rows) for m in members}
         best = min(members, key=lambda m: (round(total[m], 1), members.index(m)))  # a tie: library order
         # within the ambiguity band, a name whose fitted line sits inside its range beats one on a range limit
         edge = {m: _on_limit(get, variant, m, rows, batch_dims) for m in members}
