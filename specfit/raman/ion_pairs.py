@@ -99,13 +99,17 @@ def speciation(da: xr.DataArray, library: object = "raman/fsi_tfsi", *, componen
         raise OptionError(f"unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(BASELINES)}")
     choices = [(b, BASELINES[b]) for b in names] or [(lib.background, {"background": lib.background})]
 
-    def run(opts: dict, tie: str | None) -> xr.Dataset:
+    def run(opts: dict, tie: str | None, uncertainty: str = "statistical") -> xr.Dataset:
         # the options of the subtracted baselines (ALS lam, ...) do not apply to the in-fit polynomials
         bg_opts = None if get_background(opts["background"]).in_fit else background_options
         return fit(da, lib, share=share_t, window=window, engine=engine, background=opts["background"],
-                   degree=opts.get("degree", 2), background_options=bg_opts, max_nfev=max_nfev, shape_tie=tie)
+                   degree=opts.get("degree", 2), background_options=bg_opts, max_nfev=max_nfev, shape_tie=tie,
+                   uncertainty=uncertainty)
 
-    fits = [run(opts, shape_tie) for _, opts in choices]
+    # the primary fit carries the combined uncertainty over its own alternatives (specfit.fitting.model_spread);
+    # the refits with other baselines are the baseline spread (subtracted baselines change the data, so their
+    # BIC cannot weigh them against the in-fit ones: their range or std is reported beside it)
+    fits = [run(opts, shape_tie, "combined" if i == 0 else "statistical") for i, (_, opts) in enumerate(choices)]
     ds = fits[0]
     if tie_shapes(lib) != lib:
         _add_shape_spread(ds, run(choices[0][1], "none" if json.loads(ds.attrs["shape_tied_to"]) else "all"))
