@@ -41,6 +41,54 @@ _AXIS_NAMES = {"binding_energy": ("binding energy", "eV"), "kinetic_energy": ("k
 _TECHNIQUE_UNITS = {"xps": "eV", "raman": "cm-1", "nmr": "ppm"}
 
 
+#: Colours of species: Tol "muted" then Tol "light" (both colour-blind safe), 17 in all.
+SPECIES_PALETTE = PALETTE + ("#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33", "#AAAA00")
+#: Short codes of flags in panel titles (the figure's footnote spells them out; the peak table has the words).
+FLAG_ABBREVIATIONS = {"at_bound": "AB", "stderr_nan": "SE", "insignificant": "INS", "not_converged": "NC",
+                      "not_fitted": "NF", "poor_fit": "PF", "background_not_converged": "BG",
+                      "charge_reference_at_bound": "CRB", "charge_reference_minor": "CRM",
+                      "charge_reference_not_found": "CRN", "charge_references_disagree": "CRD",
+                      "resampled_axis": "RS", "ambiguous_assignment": "AMB", "cross_region_mismatch": "XR",
+                      "component_dropped": "DR"}
+
+
+def flag_abbreviation(code: str) -> str:
+    """``at_bound`` -> ``AB``; an unknown code -> its words' initials in capitals."""
+    code = code.strip()
+    return FLAG_ABBREVIATIONS.get(code) or "".join(w[:1] for w in code.split("_")).upper() or code
+
+
+def _preferred_slot(name: str) -> int:
+    import zlib
+
+    return zlib.crc32(str(name).encode("utf-8")) % len(SPECIES_PALETTE)
+
+
+def species_colors(names) -> dict[str, str]:
+    """One colour per species name, stable between runs and figures (the name's CRC-32 picks a colour of
+    :data:`SPECIES_PALETTE`); two names of one figure that want the same colour: the later one in sorted
+    order takes the next free colour.  Beyond 17 names colours repeat (then hatches tell them apart)."""
+    out: dict[str, str] = {}
+    used: set[int] = set()
+    for name in sorted({str(n) for n in names}):
+        slot = _preferred_slot(name)
+        if len(used) < len(SPECIES_PALETTE):
+            while slot in used:
+                slot = (slot + 1) % len(SPECIES_PALETTE)
+        used.add(slot)
+        out[name] = SPECIES_PALETTE[slot]
+    return out
+
+
+def species_style(name: str, colors: dict[str, str] | None = None) -> dict:
+    """Colour (from ``colors`` or :func:`species_colors` of the name alone), marker and line style of a species."""
+    import zlib
+
+    color = (colors or {}).get(str(name)) or species_colors([name])[str(name)]
+    k = zlib.crc32(str(name).encode("utf-8"))
+    return {"color": color, "marker": MARKERS[k % len(MARKERS)], "linestyle": "-"}
+
+
 def series_style(k: int) -> dict:
     """Colour, marker and line style of series ``k``: every (colour, marker) pair differs up to 63 series."""
     return {"color": PALETTE[k % len(PALETTE)], "marker": MARKERS[k % len(MARKERS)],
@@ -134,6 +182,74 @@ def format_signed(value: float, digits: int = 2) -> str:
     if rounded == 0:
         return f"{0.0:.{digits}f}"
     return f"{rounded:+.{digits}f}"
+
+
+def short_flags(codes: str) -> str:
+    """``"at_bound,poor_fit"`` -> ``"⚑ AB PF"`` (empty when clean)."""
+    items = [flag_abbreviation(c) for c in str(codes).split(",") if c.strip()]
+    return "\u2691 " + " ".join(items) if items else ""
+
+
+def flag_footnote(codes) -> str:
+    """``"flags: AB at_bound, PF poor_fit"`` for every code of ``codes`` (an iterable of comma-separated strings)."""
+    seen = dict.fromkeys(c.strip() for v in codes for c in str(v).split(",") if c.strip())
+    return ("\u2691 flags: " + ", ".join(f"{flag_abbreviation(c)} {c}" for c in seen)) if seen else ""
+
+
+def doublet_lines(ds: xr.Dataset, x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Both lines of each spin–orbit doublet of one spectrum (name -> (main, partner) curves).
+
+    From the result's center, fwhm, area and shape and the library's doublet
+    (splitting, area ratio); empty when the library cannot be read or has
+    changed since the fit (then only the sum is drawn).
+    """
+    import json
+
+    from specfit.lineshapes.profiles import get_lineshape
+
+    doublets = _library_doublets(str(ds.attrs.get("library_path") or ds.attrs.get("library") or ""),
+                                 str(ds.attrs.get("library_hash", "")))
+    if not doublets or "component" not in ds.dims or ds["center"].ndim != 1:
+        return {}
+    try:
+        lineshapes = json.loads(ds.attrs.get("lineshapes", "{}"))
+    except (TypeError, ValueError):
+        lineshapes = {}
+    out = {}
+    for k, name in enumerate(str(c) for c in ds["component"].values):
+        if name not in doublets or name not in lineshapes:
+            continue
+        splitting, ratio = doublets[name]
+        center, fwhm, area = (float(ds[v].values[k]) for v in ("center", "fwhm", "area"))
+        shape = float(ds["shape"].values[k]) if "shape" in ds and ds["shape"].ndim == 1 else float(
+            lineshapes[name][1])
+        if not all(np.isfinite([center, fwhm, area, shape])) or fwhm <= 0:
+            continue
+        unit = get_lineshape(lineshapes[name][0]).unit
+        main = area / (1 + ratio) / fwhm * unit((x - center) / fwhm, shape)
+        partner = area * ratio / (1 + ratio) / fwhm * unit((x - center - splitting) / fwhm, shape)
+        out[name] = (main, partner)
+    return out
+
+
+def _library_doublets(source: str, digest: str) -> dict[str, tuple[float, float]]:
+    if not source:
+        return {}
+    return dict(_cached_doublets(source, digest))
+
+
+def _cached_doublets(source: str, digest: str, _cache: dict = {}) -> tuple:  # noqa: B006 (a cache)
+    if (source, digest) not in _cache:
+        try:
+            from specfit.library.loader import load_library
+
+            lib = load_library(source)
+            ok = not digest or lib.content_hash == digest
+            _cache[(source, digest)] = tuple((c.name, (c.doublet.splitting, c.doublet.ratio))
+                                             for c in lib.components if c.doublet) if ok else ()
+        except Exception:  # the library is not installed where the result is read: draw the sum only
+            _cache[(source, digest)] = ()
+    return _cache[(source, digest)]
 
 
 def wrap_codes(codes: str, width: int, prefix: str = "flag: ") -> str:
@@ -273,7 +389,7 @@ def fit_axes(where, spec=None, *, ratio: float = 3.2):
 
 def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, flags: str = "",
              residual: bool = True, ylabel: bool = True, xlabel: bool = True, component_labels=None,
-             residual_ax=None, xlim: tuple[float, float] | None = None):
+             residual_ax=None, xlim: tuple[float, float] | None = None, colors: dict[str, str] | None = None):
     """One spectrum's fit: data, components shaded on the background, envelope, and a residual panel.
 
     The residual is drawn in its own axes directly below the fit with its
@@ -305,6 +421,10 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
     xlim : (float, float), optional
         Spectral range shown (either order; the axis direction follows the
         axis kind); default: the fitted window.  Data are drawn inside it.
+    colors : dict, optional
+        Species name -> colour (default :func:`species_colors` of the components):
+        one colour per species in every panel and figure.  A spin–orbit doublet
+        is drawn as its sum (filled) and both lines (dashed).
 
     Returns
     -------
@@ -312,6 +432,7 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
         The main axes (the residual axes is ``ax.child_axes[0]`` when drawn).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if ax is None:
         with plt.rc_context(RC):
@@ -335,31 +456,33 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
         labels = list(component_labels) if component_labels is not None else names
         curves = np.asarray(ds["component_curve"].transpose("component", axis).values, float)
         kept = _selected_mask(ds, len(names))
+        colors = colors or species_colors(names)
+        doublets = doublet_lines(ds, x)
         for k, curve in enumerate(curves):
             if not kept[k]:  # dropped by component selection: area 0, no place in the figure
                 continue
-            color = PALETTE[k % len(PALETTE)]
+            color = colors.get(names[k]) or species_colors([names[k]])[names[k]]
             top = (bg + curve) / scale
             ax.fill_between(x, bg / scale, top, color=color, alpha=0.45, lw=0, label=labels[k],
-                            hatch=None if k < len(PALETTE) else "///", gid=f"legend:{k + 1:04d}")
+                            hatch=None if len(colors) <= len(SPECIES_PALETTE) else "///", gid=f"legend:{k + 1:04d}")
             ax.plot(x, top, color=color, lw=0.7)
+            for line in doublets.get(names[k], ()):  # both spin-orbit lines, dashed, under their sum
+                ax.plot(x, (bg + line) / scale, color=color, lw=0.6, linestyle=(0, (3, 1.5)))
     if "background" in ds:
         ax.plot(x, bg / scale, "--", color="0.4", lw=0.9, label="background", gid="legend:8000")
     ax.plot(x, fit / scale, color="black", lw=1.1, label="fit", gid="legend:9000")
     units = intensity_units(ds)
     if ylabel or scale != 1.0:  # a scaled panel always says its scale
-        ax.set_ylabel(f"intensity ({prefix}{units})")
+        ax.set_ylabel(f"intensity\n({prefix}{units})")  # two short lines: clear of the residual's label
     xmin, xmax = (hi, lo) if _reversed_axis(ds, axis) else (lo, hi)
     ax.set_xlim(xmin, xmax)
-    if flags:  # codes only, wrapped to the panel width: never past the figure edge or into a neighbour
+    if title:  # wrapped to the panel width: never past the figure edge or into a neighbour
         width = _title_chars(ax)
-        wrapped = "\n".join(textwrap.fill(line, width) for line in title.splitlines()) if title else ""
-        title = f"{wrapped}\n{wrap_codes(flags, width)}" if wrapped else wrap_codes(flags, width)
-        for spine in ax.spines.values():
-            spine.set_edgecolor(FLAG_COLOR)
-            spine.set_linewidth(1.4)
-    if title:
-        ax.set_title(title, color=FLAG_COLOR if flags else "black")
+        short = short_flags(flags)
+        width = max(8, width - (len(short) + 2 if short else 0))
+        ax.set_title("\n".join(textwrap.fill(line, width) for line in title.splitlines()), loc="left")
+    if flags:  # short codes at the right of the title line (the footnote says what they mean), no frame
+        ax.set_title(short_flags(flags), loc="right", color=FLAG_COLOR, fontweight="bold")
     if residual:
         resid = np.asarray(ds["residual"].values, float) if "residual" in ds else data - fit
         rax = residual_ax if residual_ax is not None else ax.inset_axes([0.0, -0.34, 1.0, 0.30], sharex=ax)
@@ -367,15 +490,17 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
         rax.axhline(0.0, color="0.3", lw=0.5)
         r = float(np.nanmax(np.abs(resid[inside]))) / scale if np.isfinite(resid[inside]).any() else 1.0
         rax.set_ylim(-1.15 * r, 1.15 * r)
-        rax.locator_params(axis="y", nbins=3)
+        # the residual's top tick and the fit's bottom tick meet at the shared edge: prune both; edge x ticks
+        # would meet the next panel's labels
+        rax.yaxis.set_major_locator(MaxNLocator(nbins=3, prune="upper"))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, prune="lower"))
+        rax.xaxis.set_major_locator(MaxNLocator(nbins=5, prune="both" if ax.get_figure(root=True) is not
+                                                ax.get_figure(root=False) or not legend else None))
         if ylabel or scale != 1.0:
             rax.set_ylabel("resid.")
         ax.tick_params(labelbottom=False)
         if xlabel:
             rax.set_xlabel(axis_label(ds, axis))
-        if flags:
-            for spine in rax.spines.values():
-                spine.set_edgecolor(FLAG_COLOR)
     elif xlabel:
         ax.set_xlabel(axis_label(ds, axis))
     if legend:
@@ -442,18 +567,21 @@ def _draw_grid(sub, items: list[_Spectrum], *, heading: str = "", component_labe
                xlim: tuple[float, float] | None = None) -> None:
     """A grid of fit panels in a (sub)figure, one legend above it, outside the data."""
     nrows, ncols = _grid_shape(len(items))
+    colors = species_colors(items[0].ds["component"].values) if items and "component" in items[0].ds.dims else {}
     axes = []
     gs = sub.add_gridspec(nrows, ncols)
     for i, item in enumerate(items):
         r, c = divmod(i, ncols)
         ax, rax = fit_axes(sub, gs[r, c])
         plot_fit(item.ds, ax, title=item.title, flags=item.flags, legend=False, ylabel=(c == 0),
-                 component_labels=component_labels, residual_ax=rax, xlim=xlim)
+                 component_labels=component_labels, residual_ax=rax, xlim=xlim, colors=colors)
         axes.append(ax)
     handles, labels = merged_legend_entries(axes)
-    sub.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 8), frameon=False)
-    if heading:
-        sub.suptitle(heading)
+    sub.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 8), frameon=False,
+               title=heading or None)  # the heading is the legend's title: one block, nothing overlaps
+    footnote = flag_footnote(item.flags for item in items)
+    if footnote:
+        sub.supxlabel(footnote, fontsize=6.5, color=FLAG_COLOR)
 
 
 def _overview_dim(ds: xr.Dataset) -> tuple[np.ndarray, str, list[str] | None]:
@@ -487,10 +615,12 @@ def _clipped_errorbar(ax, x, value, err, style: dict, label: str, lo: float = 0.
 
 
 def _mark_flagged(ax, x, flags: np.ndarray) -> None:
+    """A small red triangle above the top spine at each flagged spectrum: never on the data."""
     flagged = np.array([bool(f) for f in np.ravel(flags)])
     if flagged.any():
-        ax.plot(np.asarray(x)[flagged], np.full(flagged.sum(), 0.965), linestyle="none", marker="v", ms=6,
+        ax.plot(np.asarray(x)[flagged], np.full(flagged.sum(), 1.0), linestyle="none", marker=7, ms=4.5,
                 color=FLAG_COLOR, transform=ax.get_xaxis_transform(), clip_on=False, label="flagged spectrum")
+        ax.set_title(ax.get_title(), pad=8)
 
 
 def _set_batch_axis(ax, x, label: str, ticks: list[str] | None) -> None:
@@ -528,11 +658,12 @@ def plot_fractions(ds: xr.Dataset, ax=None, *, spread: xr.DataArray | None = Non
     errs = np.asarray(err.values, float).reshape(-1, n_comp) * 100
     dx = (np.nanmin(np.diff(np.sort(x))) if x.size > 1 else 1.0) * 0.06 if ticks is not None else 0.0
     kept = ever_selected(ds)
+    colors = species_colors(frac["component"].values)
     for k, name in enumerate(frac["component"].values):
         if not kept[k]:  # dropped by component selection in every spectrum
             continue
         xk = x + (k - (n_comp - 1) / 2) * dx
-        _clipped_errorbar(ax, xk, vals[:, k], errs[:, k], series_style(k), str(name))
+        _clipped_errorbar(ax, xk, vals[:, k], errs[:, k], species_style(str(name), colors), str(name))
         if spread is not None:
             sp = np.asarray(spread.transpose(*dims, "component").values, float).reshape(-1, n_comp)[:, k] * 100
             lo = np.clip(vals[:, k] - sp / 2, 0, 100)
@@ -623,6 +754,8 @@ def single_figure(ds: xr.Dataset):
     ax, rax = fit_axes(fig)
     flags = str(spectrum_flags(ds).values.item())
     plot_fit(ds, ax, title=_caption(ds), flags=flags, component_labels=with_stats, residual_ax=rax)
+    if flags:
+        fig.supxlabel(flag_footnote([flags]), fontsize=6.5, color=FLAG_COLOR)
     return fig
 
 
@@ -632,7 +765,7 @@ def _overview(plot, ds: xr.Dataset, title: str | None = None):
         ax = sub.add_subplot()
         plot(ds, ax)
         if title is not None:
-            ax.set_title(title)
+            ax.set_title(title, pad=9)  # clear of the flag markers above the top spine
     return draw
 
 
@@ -663,7 +796,8 @@ def plot_speciation(ds: xr.Dataset, ax=None):
         dx = (np.nanmin(np.diff(np.sort(x))) if x.size > 1 else 1.0) * 0.06 if ticks is not None else 0.0
         for k in range(n_comp):
             xk = x + (k - (n_comp - 1) / 2) * dx
-            ax.plot(xk, vals[:, k], linestyle="none", marker="D", ms=4, mfc="none", mec=series_style(k)["color"],
+            ax.plot(xk, vals[:, k], linestyle="none", marker="D", ms=4, mfc="none",
+                    mec=species_colors(alt["component"].values)[str(alt["component"].values[k])],
                     label=f"{other.replace('_', '-')} shape model" if k == 0 else None)
         _outside_legend(ax)
     ax.set_title("bars: ±1 stderr (statistical); grey: baseline spread (full range over "
