@@ -41,8 +41,9 @@ _AXIS_NAMES = {"binding_energy": ("binding energy", "eV"), "kinetic_energy": ("k
 _TECHNIQUE_UNITS = {"xps": "eV", "raman": "cm-1", "nmr": "ppm"}
 
 
-#: Colours of species: Tol "muted" then Tol "light" (both colour-blind safe), 17 in all.
-SPECIES_PALETTE = PALETTE + ("#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33", "#AAAA00")
+#: Colours of species: Tol "muted" plus orange and blue of Tol "vibrant" and a brown (colour-blind safe and
+#: distinct from each other), 12 in all.
+SPECIES_PALETTE = PALETTE + ("#EE7733", "#0077BB", "#9A6324")
 #: Short codes of flags in panel titles (the figure's footnote spells them out; the peak table has the words).
 FLAG_ABBREVIATIONS = {"at_bound": "AB", "stderr_nan": "SE", "insignificant": "INS", "not_converged": "NC",
                       "not_fitted": "NF", "poor_fit": "PF", "background_not_converged": "BG",
@@ -67,7 +68,7 @@ def _preferred_slot(name: str) -> int:
 def species_colors(names) -> dict[str, str]:
     """One colour per species name, stable between runs and figures (the name's CRC-32 picks a colour of
     :data:`SPECIES_PALETTE`); two names of one figure that want the same colour: the later one in sorted
-    order takes the next free colour.  Beyond 17 names colours repeat (then hatches tell them apart)."""
+    order takes the next free colour.  Beyond 12 names colours repeat (then hatches tell them apart)."""
     out: dict[str, str] = {}
     used: set[int] = set()
     for name in sorted({str(n) for n in names}):
