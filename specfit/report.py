@@ -360,7 +360,12 @@ def _fit_methods(ds: xr.Dataset, title: str = "") -> tuple[list[str], list[tuple
     where = f"{title}: " if title else ""
     lib = a.get("library", "?")
     digest = str(a.get("library_hash", ""))
-    rows.append((f"{where}library", f"{lib} (sha256 {digest[:16]}…)" if digest else str(lib)))
+    lib_text = f"{lib} (sha256 {digest[:16]}…)" if digest else str(lib)
+    base = [n for n in _as_list(a.get("library_notes")) if n.startswith("constraints (library file sha256")]
+    if base:  # a constrained library: the file's own hash, then the hash with the constraints
+        lib_text = f"{lib} (file sha256 {base[0].split('sha256 ')[1].split(')')[0]}…; with the constraints below: " \
+                   f"sha256 {digest[:16]}…)"
+    rows.append((f"{where}library", lib_text))
     lineshapes = _json(a, "lineshapes", {})
     comps = [str(c) for c in np.atleast_1d(ds["component"].values)] if "component" in ds.coords else []
     shapes = []

@@ -134,7 +134,6 @@ def test_flags_marked_and_derived_without_flags_variable(f1s):
     ds = f1s[0].copy(deep=True)
     ds["flags"] = ("etch_time", np.array(["", "at_bound", "", "", ""]))
     fig = specfit.plot(ds)
-    titles = [ax.get_title() for ax in fig.axes]
     assert any("AB" in ax._right_title.get_text() for ax in fig.axes)  # short code, right of the title
     assert "AB at_bound" in fig.subfigs[1]._supxlabel.get_text()  # the footnote spells it out
     legacy = ds.drop_vars("flags")
