@@ -234,23 +234,36 @@ def doublet_lines(ds: xr.Dataset, x: np.ndarray) -> dict[str, tuple[np.ndarray, 
 
 
 def _library_doublets(source: str, digest: str) -> dict[str, tuple[float, float]]:
+    lib = _result_library(source, digest)
+    return {c.name: (c.doublet.splitting, c.doublet.ratio) for c in lib.components if c.doublet} if lib else {}
+
+
+def _result_library(source: str, digest: str, _cache: dict = {}):  # noqa: B006 (a cache)
+    """The library a result names, if it is installed here and unchanged since the fit (else None)."""
     if not source:
-        return {}
-    return dict(_cached_doublets(source, digest))
-
-
-def _cached_doublets(source: str, digest: str, _cache: dict = {}) -> tuple:  # noqa: B006 (a cache)
+        return None
     if (source, digest) not in _cache:
         try:
             from specfit.library.loader import load_library
 
             lib = load_library(source)
-            ok = not digest or lib.content_hash == digest
-            _cache[(source, digest)] = tuple((c.name, (c.doublet.splitting, c.doublet.ratio))
-                                             for c in lib.components if c.doublet) if ok else ()
-        except Exception:  # the library is not installed where the result is read: draw the sum only
-            _cache[(source, digest)] = ()
+            _cache[(source, digest)] = lib if not digest or lib.content_hash == digest else None
+        except Exception:  # the library is not installed where the result is read
+            _cache[(source, digest)] = None
     return _cache[(source, digest)]
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def nucleus_label(ds: xr.Dataset) -> str:
+    """``¹³C`` / ``⁷Li``: the nucleus of an NMR result, from its library (which names it) before the data's
+    attrs; ``⁷Li`` only when nothing says otherwise."""
+    lib = _result_library(str(ds.attrs.get("library_path") or ds.attrs.get("library") or ""),
+                          str(ds.attrs.get("library_hash", "")))
+    nucleus = (lib.nucleus if lib is not None and lib.nucleus else "") or str(ds.attrs.get("nucleus", "") or "7Li")
+    digits = "".join(ch for ch in nucleus if ch.isdigit())
+    return digits.translate(_SUPERSCRIPT) + "".join(ch for ch in nucleus if not ch.isdigit())
 
 
 def wrap_codes(codes: str, width: int, prefix: str = "flag: ") -> str:
@@ -856,13 +869,34 @@ def plot_shifts(ds: xr.Dataset, ax=None):
     ax.set_ylabel(f"shift vs {ds.attrs.get('reference_sample', 'reference')} (ppm)")
     if ax.get_legend_handles_labels()[1]:
         _outside_legend(ax)
-    ax.set_title(f"⁷Li shift relative to {ds.attrs.get('reference_sample', 'the reference')}, ±1 stderr "
-                 f"(0 ppm = {ds.attrs.get('reference_compound', 'reference compound')})")
+    ax.set_title(f"{nucleus_label(ds)} shift relative to {ds.attrs.get('reference_sample', 'the reference')}, "
+                 f"±1 stderr (0 ppm = {ds.attrs.get('reference_compound', 'reference compound')})")
     return ax
 
 
 def nmr_overview(ds: xr.Dataset):
     return _overview(plot_shifts, ds)
+
+
+def nmr_single_figure(ds: xr.Dataset):
+    """One NMR spectrum: its fit, titled with the line position ± stderr (a shift against itself, 0 ± 0, says
+    nothing and is not drawn)."""
+    one = ds.squeeze(drop=False)
+    if one["success"].ndim:
+        one = ds.isel({d: 0 for d in ds["success"].dims})
+    fig = _new_figure(7.0, 4.6)
+    ax, rax = fit_axes(fig)
+    center = float(np.ravel(one["center"].values)[0])
+    err = float(np.ravel(one["center_stderr"].values)[0])
+    compound = ds.attrs.get("reference_compound")
+    title = f"{nucleus_label(ds)} line at {format_pm(center, err, 'ppm')}" + (f" (0 ppm = {compound})"
+                                                                             if compound else "")
+    flags = str(np.ravel(spectrum_flags(ds).values)[0])
+    plot_fit(nmr_spectra(one), ax, title=title, flags=flags, residual_ax=rax,
+             xlim=fitted_union(one) if "best_fit" in one else None)
+    if flags:
+        fig.supxlabel(flag_footnote([flags]), fontsize=6.5, color=FLAG_COLOR)
+    return fig
 
 
 def fitted_union(ds: xr.Dataset) -> tuple[float, float]:
@@ -889,6 +923,6 @@ def nmr_spectra(ds: xr.Dataset) -> xr.Dataset:
 
 __all__ = ["MARKERS", "PALETTE", "PER_PAGE", "RC", "axis_label", "coord_label", "ever_selected", "fit_axes",
            "fitted_union", "format_pm", "format_signed", "intensity_units", "merged_legend_entries", "nmr_overview",
-           "nmr_spectra", "plot_fit", "plot_fractions", "plot_shifts", "plot_speciation", "raman_overview",
-           "series_overview", "series_pages", "series_style", "single_figure", "spectrum_flags",
-           "unit_text", "wrap_codes"]
+           "nmr_single_figure", "nmr_spectra", "nucleus_label", "plot_fit", "plot_fractions", "plot_shifts",
+           "plot_speciation", "raman_overview", "series_overview", "series_pages", "series_style", "single_figure",
+           "spectrum_flags", "unit_text", "wrap_codes"]
