@@ -31,10 +31,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from statistics import median
+from typing import Any
 
 from specfit.errors import LibraryError
-from specfit.library.loader import Component, Library, Link
 from specfit.lineshapes.profiles import LINESHAPE_TABLE, canonical_lineshape, get_lineshape, is_lineshape
+
+# The Library, Component and Link classes live in specfit.library.loader, which calls this module
+# (Library.constrained); they are passed in, so this module does not import the loader back.
+Library = Component = Link = Any
 
 PARAMS = ("center", "fwhm", "shape", "area")
 _RANGE_KEY = {"center": "center_range", "fwhm": "fwhm_range", "shape": "shape_range"}
@@ -82,8 +86,9 @@ def _shape_check(comp: Component, lo: float, hi: float, what: str) -> None:
                            f"[{ls.shape_limits[0]:g}, {ls.shape_limits[1]:g}]")
 
 
-def parse_add(text: str | tuple, lib: Library) -> Component:
-    """``"NAME@CENTER[:LINESHAPE]"`` (or ``(name, center[, lineshape])``) -> a new :class:`Component`."""
+def parse_add(text: str | tuple, lib: Library, component_type: type | None = None) -> Component:
+    """``"NAME@CENTER[:LINESHAPE]"`` (or ``(name, center[, lineshape])``) -> a new component of ``lib``'s
+    component class (``component_type``, default: that of its first component)."""
     if isinstance(text, (tuple, list)):
         parts = list(text) + [None] * (3 - len(text))
         name, center, lineshape = parts[:3]
@@ -119,7 +124,8 @@ def parse_add(text: str | tuple, lib: Library) -> Component:
         shape, shape_range = ls.default_shape, ls.shape_limits
     element = lib.components[0].element if lib.components else ""
     rsf = lib.components[0].rsf if lib.components else 1.0
-    return Component(name=name, center=center, center_range=(center - half, center + half), fwhm=fwhm,
+    make = component_type or type(lib.components[0])
+    return make(name=name, center=center, center_range=(center - half, center + half), fwhm=fwhm,
                      fwhm_range=(fwhm / 4.0, fwhm * 4.0), lineshape=lineshape, shape=float(shape),
                      shape_range=tuple(shape_range), label=name, rsf=rsf, element=element,
                      source="added by the user (--add)")
@@ -134,7 +140,8 @@ def _pairs(value: Mapping | Iterable | None) -> list[tuple[str, object]]:
 
 
 def constrain(lib: Library, *, fix: Mapping | None = None, range: Mapping | None = None,  # noqa: A002
-              link: Mapping | None = None, add: Iterable | None = None) -> Library:
+              link: Mapping | None = None, add: Iterable | None = None, link_type: type = None,
+              component_type: type | None = None) -> Library:
     """A copy of ``lib`` with parameters fixed, ranges set, parameters linked and components added.
 
     Parameters
@@ -149,6 +156,9 @@ def constrain(lib: Library, *, fix: Mapping | None = None, range: Mapping | None
         ``"OTHER.area*0.5"`` (ratio) are accepted.
     add : iterable of ``"NAME@CENTER[:LINESHAPE]"``
         New components (added first, so the other constraints may name them).
+    link_type, component_type : type
+        :class:`~specfit.library.loader.Link` and ``Component`` (given by
+        :meth:`Library.constrained`, the way to call this).
 
     Returns
     -------
@@ -164,7 +174,7 @@ def constrain(lib: Library, *, fix: Mapping | None = None, range: Mapping | None
     comps = list(lib.components)
     words: list[str] = []
     for item in list(add or []):
-        comp = parse_add(item, replace(lib, components=tuple(comps)))
+        comp = parse_add(item, replace(lib, components=tuple(comps)), component_type)
         comps.append(comp)
         words.append(f"added {comp.name} at {comp.center:g} ({comp.lineshape})")
     current = lambda: replace(lib, components=tuple(comps))  # noqa: E731
@@ -222,7 +232,7 @@ def constrain(lib: Library, *, fix: Mapping | None = None, range: Mapping | None
             if op == "*":
                 raise LibraryError(f"{what}: centers take an offset (+/-), not a factor")
             offset = (amount or 0.0) * (-1.0 if op == "-" else 1.0)
-            _replace(comps, comp.name, offset_from=Link(other.name, offset))
+            _replace(comps, comp.name, offset_from=link_type(other.name, offset))
             words.append(f"linked {comp.name}.center = {other.name}.center {offset:+g}")
         elif param == "area":
             if op in ("+", "-"):
@@ -230,7 +240,7 @@ def constrain(lib: Library, *, fix: Mapping | None = None, range: Mapping | None
             ratio = 1.0 if amount is None else amount
             if ratio <= 0:
                 raise LibraryError(f"{what}: the area ratio must be > 0, got {ratio:g}")
-            _replace(comps, comp.name, area_ratio_to=Link(other.name, ratio))
+            _replace(comps, comp.name, area_ratio_to=link_type(other.name, ratio))
             words.append(f"linked {comp.name}.area = {ratio:g} x {other.name}.area")
         else:
             if op is not None:
@@ -259,7 +269,7 @@ def _check_cycles(comps: list[Component]) -> None:
         for c in comps:
             link = getattr(c, attr)
             if link is not None:
-                target[c.name] = link.component if isinstance(link, Link) else link
+                target[c.name] = link if isinstance(link, str) else link.component
         for start in target:
             seen, node = {start}, target[start]
             while node in target:

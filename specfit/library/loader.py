@@ -116,7 +116,7 @@ class Library:
         """
         from specfit.library.constraints import constrain
 
-        return constrain(self, fix=fix, range=range, link=link, add=add)
+        return constrain(self, fix=fix, range=range, link=link, add=add, link_type=Link, component_type=Component)
 
     @property
     def component_names(self) -> tuple[str, ...]:
