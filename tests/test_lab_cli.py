@@ -288,3 +288,32 @@ def test_real_xps_text_file_with_fixed_center(shared_data, tmp_path, capsys):
     rows = list(csv.DictReader((tmp_path / "c1s.csv").open()))
     cc = [r for r in rows if r["component"] == "C-C"]
     assert cc and float(cc[0]["center (eV)"]) == pytest.approx(284.8)
+
+
+@pytest.mark.slow
+def test_xps_profile_any_dim_coordinates_from_names_report_and_plot(tmp_path, capsys):
+    """One file per region and step (C1s_030s.nc ...): --dim etch_time with and without numeric coordinates,
+    then report (figure, table, methods) on the file: no 'could not convert string to float'."""
+    from specfit.demo import depth_profile_example
+
+    regions, _ = depth_profile_example(etch_time=TIMES)
+    paths = []
+    for region in ("C1s", "F1s"):
+        for i, t in enumerate(TIMES):
+            one = regions[region].isel(etch_time=i).drop_vars("etch_time")
+            one.attrs["region"] = region
+            path = tmp_path / f"{region}_{int(t):03d}s.nc"
+            one.to_netcdf(path, engine="h5netcdf")
+            paths.append(path)
+    out = tmp_path / "profile.nc"
+    code, _, err = _run(capsys, "xps-profile", *paths, "--dim", "etch_time", "--out", out, "--quiet",
+                        "--plot", tmp_path / "plain.png")
+    assert code == 0, err
+    assert [str(v) for v in specfit.open_results(out)["F1s"]["etch_time"].values] == ["000s", "030s", "060s"]
+    for name in ("r.png", "r.csv", "methods.md"):
+        assert _run(capsys, "report", out, "--out", tmp_path / name)[0] == 0
+    code, _, err = _run(capsys, "xps-profile", *paths, "--coord-from-name", r"etch_time[s]=_(\d+)s",
+                        "--out", tmp_path / "numeric.nc", "--plot", tmp_path / "numeric.png", "--quiet")
+    assert code == 0, err
+    f1s = specfit.open_results(tmp_path / "numeric.nc")["F1s"].to_dataset()
+    assert list(f1s["etch_time"].values) == list(TIMES) and f1s["etch_time"].attrs["units"] == "s"
