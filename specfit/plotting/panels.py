@@ -477,8 +477,10 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
                 continue
             color = colors.get(names[k]) or species_colors([names[k]])[names[k]]
             top = (bg + curve) / scale
+            # a colour shared with a species sorted earlier (more than 12 in one figure): hatched
+            hatched = any(c == color and n < names[k] for n, c in colors.items())
             ax.fill_between(x, bg / scale, top, color=color, alpha=0.45, lw=0, label=labels[k],
-                            hatch=None if len(colors) <= len(SPECIES_PALETTE) else "///", gid=f"legend:{k + 1:04d}")
+                            hatch="///" if hatched else None, gid=f"legend:{k + 1:04d}")
             ax.plot(x, top, color=color, lw=0.7)
             for line in doublets.get(names[k], ()):  # both spin-orbit lines, dashed, under their sum
                 ax.plot(x, (bg + line) / scale, color=color, lw=0.6, linestyle=(0, (3, 1.5)))
