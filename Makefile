@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,dask,jcamp,wdf,fast]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dask,jcamp,wdf,fast,xlsx]"
 	touch $(STAMP)
 
 install: $(STAMP)

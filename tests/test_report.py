@@ -90,7 +90,7 @@ def test_series_figure_units_reversed_axis_numeric_time_no_version_title(f1s):
     labels = [ax.get_xlabel() for ax in fig.axes] + [ax.get_ylabel() for ax in fig.axes]
     assert "etch time (s)" in labels
     assert "binding energy (eV)" in labels
-    assert "intensity (counts)" in labels
+    assert "intensity\n(counts)" in labels  # two lines: clear of the residual label
     spectrum_axes = [ax for ax in fig.axes if ax.get_xlabel() == "binding energy (eV)"]
     assert len(spectrum_axes) == 5 and all(ax.get_xlim()[0] > ax.get_xlim()[1] for ax in spectrum_axes)
     overview = next(ax for ax in fig.axes if ax.get_xlabel() == "etch time (s)")
@@ -134,8 +134,8 @@ def test_flags_marked_and_derived_without_flags_variable(f1s):
     ds = f1s[0].copy(deep=True)
     ds["flags"] = ("etch_time", np.array(["", "at_bound", "", "", ""]))
     fig = specfit.plot(ds)
-    titles = [ax.get_title() for ax in fig.axes]
-    assert any("flag: at_bound" in t for t in titles)
+    assert any("AB" in ax._right_title.get_text() for ax in fig.axes)  # short code, right of the title
+    assert "AB at_bound" in fig.subfigs[1]._supxlabel.get_text()  # the footnote spells it out
     legacy = ds.drop_vars("flags")
     legacy["success"][3] = False
     assert list(spectrum_flags(legacy).values) == ["", "", "", "not_converged", ""]
@@ -229,14 +229,17 @@ def one_step(profile):
 def _title_boxes(fig):
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    return [ax.title.get_window_extent(renderer) for ax in fig.axes if ax.get_title()]
+    return [t.get_window_extent(renderer) for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title)
+            if t.get_text()]
 
 
 def test_flag_titles_wrapped_inside_figure_and_apart(one_step):
     fig = specfit.plot(one_step)
-    flagged = [ax.get_title() for ax in fig.axes if "flag:" in ax.get_title()]
-    assert len(flagged) == 2 and all("\n" in t for t in flagged)  # wrapped, codes only
-    assert all(code in flagged[0] for code in LONG_FLAGS.split(","))
+    flagged = [ax._right_title.get_text() for ax in fig.axes if ax._right_title.get_text()]
+    assert len(flagged) == 2  # short codes, one line each; the footnote has the words
+    from specfit.plotting.panels import flag_abbreviation
+
+    assert all(flag_abbreviation(code) in flagged[0] for code in LONG_FLAGS.split(","))
     boxes = _title_boxes(fig)
     for box in boxes:
         assert box.x0 >= -0.5 and box.x1 <= fig.bbox.width + 0.5 and box.y1 <= fig.bbox.height + 0.5
@@ -258,7 +261,7 @@ def test_single_step_profile_draws_bars_and_no_negative_zero(one_step):
     np.testing.assert_allclose([p.get_height() for p in right.patches],
                                root["species_percent"].sel(species=kept).values)
     assert left.get_xlim()[1] - left.get_xlim()[0] > 1.0  # not the -0.05..0.05 axis of one point
-    titles = " ".join(ax.get_title() for ax in fig.axes)
+    titles = " ".join(" ".join(ax.get_title(loc).split()) for ax in fig.axes for loc in ("left", "center", "right"))
     assert "charge shift 0.00 eV" in titles and "-0.00" not in titles
     assert specfit.plotting.panels.format_signed(-0.004) == "0.00"
     assert specfit.plotting.panels.format_signed(-1.17267) == "-1.17"

@@ -16,7 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from specfit.cli.common import EXIT_FLAGGED, EXIT_USAGE, add_output_options, assignments, finish, pair, parse_value
+from specfit.cli.common import (
+    EXIT_FLAGGED,
+    EXIT_USAGE,
+    add_flag_options,
+    add_output_options,
+    assignments,
+    finish,
+    pair,
+    parse_value,
+)
 from specfit.engines import selectable_engines
 from specfit.errors import SpecfitError
 from specfit.library.loader import SHAPE_TIES
@@ -32,23 +41,44 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _constrained_library(args: argparse.Namespace):
+    """``--library`` with ``--fix`` / ``--range`` / ``--link`` / ``--add`` applied (a new Library), or the name."""
+    from specfit.library.constraints import parse_cli
+
+    wanted = parse_cli(args.fix, args.range, args.link)
+    if not wanted and not args.add:
+        return args.library
+    if str(args.library).lower() == "casa":
+        raise SpecfitError("--fix/--range/--link/--add apply to a library file or name, not to --library casa")
+    from specfit.library.loader import load_library
+
+    return load_library(args.library).constrained(add=args.add, **wanted)
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
+    from specfit.cli.common import check_extras, out_kind, write_extras, write_out
     from specfit.cli.inputs import load_inputs
     from specfit.fitting.api import fit
-    from specfit.results.store import save
 
+    out_kind(args.out)  # refused before any fitting
+    check_extras(args)
+    library = _constrained_library(args)
     data = load_inputs(args.inputs, args.dim, region=args.region, x_column=args.x_column,
-                       y_columns=args.y_columns)
+                       y_columns=args.y_columns, args=args)
     options = {k: parse_value(v) for k, v in assignments(args.background_option, "--background-option").items()}
-    ds = fit(data, args.library, components=args.components, background=args.background, share=args.share,
+    ds = fit(data, library, components=args.components, background=args.background, share=args.share,
              window=args.window, engine=args.engine, weights=args.weights, lineshape=args.lineshape,
              uncertainty=args.uncertainty, n_draws=args.n_draws, shape_tie=args.shape_tie,
              background_options=options or None, charge_shift=args.charge_shift,
              progress=False if args.quiet else None, start=args.start)
     ds.attrs["inputs"] = [str(p) for p in args.inputs]
-    save(ds, args.out, protect=tuple(args.inputs))  # the library file, read in this session, is protected too
+    constraints = list(getattr(library, "constraints", ()) or ())
+    if constraints:
+        ds.attrs["constraints"] = constraints
+    what = write_out(ds, args.out, tuple(args.inputs))  # the library file, read in this session, is protected too
     n_ok = int(ds["success"].sum())
-    print(f"fitted {ds['success'].size} spectra ({n_ok} converged) -> {args.out}")
+    print(f"fitted {ds['success'].size} spectra ({n_ok} converged) -> {args.out} ({what})")
+    write_extras(ds, args)
     return finish(ds, args)
 
 
@@ -77,10 +107,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
+    from specfit.cli.common import check_extras, write_extras
     from specfit.report import report_files
+    from specfit.results.store import open_results
 
+    check_extras(args)
     for path in report_files(args.result, args.out):
-        print(f"report -> {path}")
+        if not args.quiet:
+            print(f"report -> {path}")
+    if args.curves or args.strict:
+        result = open_results(args.result)
+        write_extras(result, argparse.Namespace(curves=args.curves))
+        return finish(result, args) if args.strict else 0
     return 0
 
 
@@ -88,33 +126,63 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from specfit.demo import run_demo
 
     for line in run_demo(Path(args.out)):
-        print(line)
+        if not args.quiet:
+            print(line)
     return 0
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from specfit.cli.inputs import load_inputs
-    from specfit.comparison import compare
-    from specfit.results.store import save
+#: A criterion difference below this says nothing (Burnham & Anderson 2002: models within 2 have equal support).
+NO_PREFERENCE = 2.0
 
-    data = load_inputs(args.inputs, args.dim, region=args.region)
-    table = compare(data, args.models, library=args.library, criterion=args.criterion, share=args.share,
-                    window=args.window, background=args.background)
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import specfit.comparison as comparison
+    from specfit.cli.common import out_kind, progress_of_fits
+    from specfit.cli.inputs import load_inputs
+
+    out_kind(args.out)  # refused before any fitting
+    data = load_inputs(args.inputs, args.dim, region=args.region, args=args)
+    with progress_of_fits("compare", (comparison,), quiet=args.quiet, total=len(args.models)):
+        table = comparison.compare(data, args.models, library=args.library, criterion=args.criterion,
+                                   share=args.share, window=args.window, background=args.background)
     print(f"{'model':<28} {'n':>3} {'AIC (series)':>14} {'BIC (series)':>14} {'ΔBIC':>8} {'Akaike w':>9}")
     for model in table["model"].values:
         row = table.sel(model=model)
         print(f"{str(model):<28} {int(row['n_components']):>3} {float(row['aic_series']):>14.2f} "
               f"{float(row['bic_series']):>14.2f} {float(row['delta_bic_series']):>8.2f} "
               f"{float(row['akaike_weight_series']):>9.3f}")
-    print(f"best ({table.attrs['criterion']}): {table.attrs['best_series']}")
+    criterion = table.attrs["criterion"]
+    delta = np.sort(np.asarray(table[f"delta_{criterion}_series"].values, float))
+    delta = delta[np.isfinite(delta)]
+    if delta.size > 1 and delta[1] < NO_PREFERENCE:
+        close = [str(m) for m in table["model"].values
+                 if float(table[f"delta_{criterion}_series"].sel(model=m)) < NO_PREFERENCE]
+        table.attrs["best_series"] = ""
+        table.attrs["preference"] = f"no preference: {', '.join(close)} within {NO_PREFERENCE:g} in {criterion}"
+        print(f"no preference ({criterion.upper()} differs by less than {NO_PREFERENCE:g}): {', '.join(close)}")
+    else:
+        print(f"best ({criterion}): {table.attrs['best_series']}")
     if args.out:
         table.attrs["inputs"] = [str(p) for p in args.inputs]
-        save(table, args.out, protect=tuple(args.inputs))
+        if out_kind(args.out) == "table":
+            _write_compare_table(table, args.out, tuple(args.inputs))
+        else:
+            from specfit.results.store import save
+
+            save(table, args.out, protect=tuple(args.inputs))
         print(f"-> {args.out}")
     failed = [str(m) for m in table["model"].values if not bool(table["success"].sel(model=m).all())]
     if failed and not args.quiet:
         print(f"specfit: model(s) not converged on every spectrum: {', '.join(failed)}", file=sys.stderr)
     return EXIT_FLAGGED if args.strict and failed else 0
+
+
+def _write_compare_table(table, out: str, inputs: tuple) -> None:
+    """The series columns of a comparison (one row per model) as .csv/.tsv/.xlsx."""
+    from specfit.report import write_table
+
+    series = [v for v in table.data_vars if v.endswith("_series") or v == "n_components"]
+    write_table(table[series].to_dataframe().reset_index(), Path(out), inputs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,9 +200,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--library", "-l", required=True,
                    help="library name (see 'specfit libraries'), TOML path, or 'casa' (the CasaXPS model stored "
                         "in a VAMAS file)")
-    p.add_argument("--out", "-o", required=True, help="result file (.nc)")
+    p.add_argument("--out", "-o", required=True,
+                   help="RESULT.nc (the result), or TABLE.csv|.tsv|.xlsx (the peak table only); anything else is "
+                        "refused before fitting")
+    p.add_argument("--curves", metavar="FILE.csv",
+                   help="also write x, data, fit, background and every component (for Origin or Excel)")
     p.add_argument("--components", help="comma-separated subset of the library's components, or 'auto' (keep those "
                                         "the data support)")
+    p.add_argument("--fix", action="append", metavar="COMP.PARAM=VALUE",
+                   help="fix a parameter (PARAM: center, fwhm, shape), e.g. --fix LiF.center=685.0; repeatable")
+    p.add_argument("--range", action="append", metavar="COMP.PARAM=LO:HI",
+                   help="allowed range of a parameter, e.g. --range C-F.fwhm=1.2:2.0; repeatable")
+    p.add_argument("--link", action="append", metavar="COMP.PARAM=OTHER.PARAM",
+                   help="tie a parameter to another component's: A.fwhm=B.fwhm, A.center=B.center+0.4 (offset), "
+                        "A.area=B.area*0.5 (ratio); repeatable")
+    p.add_argument("--add", action="append", metavar="NAME@CENTER[:LINESHAPE]",
+                   help="add a component to the library, e.g. --add LiOH@686.6:gl; repeatable")
     p.add_argument("--share", help="parameters shared across the batch, e.g. center,width (global fit)")
     p.add_argument("--background", help="background model (default: the library's); see docs/library_format.md")
     p.add_argument("--background-option", action="append", metavar="KEY=VALUE",
@@ -164,12 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("libraries", help="list the shipped peak libraries")
     p.add_argument("--long", action="store_true", help="also technique, window, components and sources")
     p.set_defaults(func=_cmd_libraries)
-    p = sub.add_parser("report", help="figure (.png/.svg/.pdf) or peak table (.csv/.tsv) of a result file")
+    p = sub.add_parser("report", help="figure (.png/.svg/.pdf), peak table (.csv/.tsv/.xlsx), curves or the "
+                                      "methods paragraph (.md/.txt) of a result file")
     p.add_argument("result", help="result file (.nc) of fit, xps-profile, raman-speciation or nmr-shifts")
-    p.add_argument("--out", "-o", required=True, help="FIG.png|.svg|.pdf or TABLE.csv|.tsv")
+    p.add_argument("--out", "-o", required=True,
+                   help="FIG.png|.svg|.pdf, TABLE.csv|.tsv|.xlsx, or METHODS.md|.txt (what a reviewer needs to "
+                        "repeat the fit)")
+    p.add_argument("--curves", metavar="FILE.csv", help="also write x, data, fit, background and every component")
+    add_flag_options(p)
     p.set_defaults(func=_cmd_report)
     p = sub.add_parser("demo", help="fit bundled synthetic example data and write results and figures")
     p.add_argument("--out", "-o", default="demo-output")
+    add_flag_options(p)
     p.set_defaults(func=_cmd_demo)
     p = sub.add_parser("compare", help="compare candidate models (component sets or libraries) by AIC/BIC")
     p.add_argument("inputs", nargs="+", metavar="INPUT")
@@ -181,8 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=pair, help="fitting window LO,HI (default: the first model's)")
     p.add_argument("--background", help="background for every model (default: the first model's)")
     p.add_argument("--region", help="region of a multi-region file")
-    p.add_argument("--out", "-o", help="also write the comparison table (.nc)")
-    add_output_options(p)
+    p.add_argument("--out", "-o", help="also write the comparison: .nc (every column) or .csv/.tsv/.xlsx (one row "
+                                       "per model)")
+    add_output_options(p, plot=False)
     p.set_defaults(func=_cmd_compare)
     add_xps(sub)
     add_raman(sub)

@@ -45,8 +45,12 @@ def read_input(path: str, *, region: str | None = None, x_column: object = None,
 
 
 def load_inputs(paths: list[str], dim: str = "spectrum", *, region: str | None = None, x_column: object = None,
-                y_columns: object = None) -> xr.DataArray:
+                y_columns: object = None, args=None) -> xr.DataArray:
     """Read INPUT files into one DataArray; several files are stacked along ``dim``.
+
+    With ``args`` (the parsed command line), ``--coord`` / ``--coord-from-name``
+    give the batch its coordinates (one value per file) and the batch
+    dimension its name (:func:`specfit.cli.common.batch_dim`).
 
     Raises
     ------
@@ -54,9 +58,15 @@ def load_inputs(paths: list[str], dim: str = "spectrum", *, region: str | None =
         A file unreadable, or files whose dims or spectral axes differ
         (no silent resampling: the message names both files).
     """
+    coords = []
+    if args is not None:
+        from specfit.cli.common import batch_dim, file_coords
+
+        coords = file_coords(args, paths)  # checked before any file is read
+        dim = batch_dim(args)
     arrays = [read_input(p, region=region, x_column=x_column, y_columns=y_columns) for p in paths]
     if len(arrays) == 1:
-        return arrays[0]
+        return _one_file_coords(arrays[0], coords, paths[0])
     first = arrays[0]
     axis = first.dims[-1]
     for path, da in zip(paths[1:], arrays[1:]):
@@ -71,4 +81,20 @@ def load_inputs(paths: list[str], dim: str = "spectrum", *, region: str | None =
         labels = [str(p) for p in paths]
     stacked = xr.concat([a.assign_coords({axis: first[axis].values}) for a in arrays], dim=dim,
                         coords="minimal", compat="override", join="override", combine_attrs="drop_conflicts")
-    return stacked.assign_coords({dim: labels})
+    stacked = stacked.assign_coords({dim: labels})
+    if coords:
+        from specfit.cli.common import assign_file_coords
+
+        stacked = assign_file_coords(stacked, dim, coords)
+        if dim in [name for name, _, _ in coords]:
+            stacked[dim].attrs["files"] = labels
+    return stacked
+
+
+def _one_file_coords(da: xr.DataArray, coords: list, path: str) -> xr.DataArray:
+    """One input file: a scalar coordinate per ``--coord`` (a batch file keeps its own batch coordinates)."""
+    for name, units, values in coords:
+        da = da.assign_coords({name: values[0]})
+        if units:
+            da[name].attrs["units"] = units
+    return da

@@ -15,7 +15,7 @@ def add_subcommands(sub) -> None:
     p = sub.add_parser("raman-speciation",
                        help="free/CIP/AGG fractions of a Raman series with baseline and shape-model spreads")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="Raman spectra (one file per sample, or one batch file)")
-    p.add_argument("--out", "-o", required=True, help="result file (.nc)")
+    p.add_argument("--out", "-o", required=True, help="result file (.nc) or peak table (.csv/.tsv/.xlsx)")
     p.add_argument("--library", "-l", default="raman/fsi_tfsi", help="library (default raman/fsi_tfsi)")
     p.add_argument("--components", help="comma-separated subset of the library's components")
     p.add_argument("--share", default="center,width",
@@ -29,19 +29,23 @@ def add_subcommands(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import specfit.raman.ion_pairs as ion_pairs
+    from specfit.cli.common import check_extras, out_kind, progress_of_fits, write_extras, write_out
     from specfit.cli.inputs import load_inputs
-    from specfit.raman.ion_pairs import speciation
-    from specfit.results.store import save
 
-    data = load_inputs(args.inputs, args.dim)
+    out_kind(args.out)  # refused before any fitting
+    check_extras(args)
+    data = load_inputs(args.inputs, args.dim, args=args)
     share = () if args.share.strip().lower() in ("", "none") else args.share
-    ds = speciation(data, args.library, components=args.components, share=share,
-                    baselines=[b.strip() for b in args.baselines.split(",") if b.strip()], spread=args.spread,
-                    window=args.window)
+    baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
+    with progress_of_fits("raman speciation", (ion_pairs,), quiet=args.quiet):
+        ds = ion_pairs.speciation(data, args.library, components=args.components, share=share,
+                                  baselines=baselines, spread=args.spread, window=args.window)
     ds.attrs["inputs"] = [str(p) for p in args.inputs]
-    save(ds, args.out, protect=tuple(args.inputs))
+    what = write_out(ds, args.out, tuple(args.inputs))
     _print_table(ds)
-    print(f"-> {args.out}")
+    print(f"-> {args.out} ({what})")
+    write_extras(ds, args)
     return finish(ds, args)
 
 

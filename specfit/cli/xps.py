@@ -26,7 +26,8 @@ def add_subcommands(sub) -> None:
     """Register ``xps-profile`` on the ``specfit`` subparsers object."""
     p = sub.add_parser("xps-profile", help="fit and quantify an XPS depth profile (all regions, one NetCDF)")
     p.add_argument("inputs", nargs="+", metavar="FILE", help="spectrum files (one or several regions each)")
-    p.add_argument("--out", "-o", required=True, help="result file (.nc, one group per region)")
+    p.add_argument("--out", "-o", required=True,
+                   help="result file (.nc, one group per region) or peak table (.csv/.tsv/.xlsx)")
     p.add_argument("--library", action="append", metavar="REGION=NAME_OR_PATH", help="library of a region")
     p.add_argument("--components", action="append", metavar="REGION=a,b", help="component subset of a region")
     p.add_argument("--share", help="parameters shared along the series, e.g. center,width (global fit)")
@@ -46,7 +47,6 @@ def add_subcommands(sub) -> None:
                         "axis and flag those steps resampled_axis (default: refuse)")
     p.add_argument("--rsf", action="append", metavar="ELEMENT=VALUE", help="relative sensitivity factor")
     p.add_argument("--background", help="background for every region (default: each library's)")
-    p.add_argument("--plot", metavar="FIG.png", help="also write the depth-profile figure")
     add_output_options(p)
     p.set_defaults(func=run)
 
@@ -64,8 +64,8 @@ def _region_of(path: Path, da: xr.DataArray, child: str | None) -> str:
                           "no name like F1s / F_1s in the file name)")
 
 
-def collect_regions(paths: list[str], dim: str = "step",
-                    resample: bool = False) -> tuple[dict[str, xr.DataArray], list[str]]:
+def collect_regions(paths: list[str], dim: str = "step", resample: bool = False,
+                    coords: list | None = None) -> tuple[dict[str, xr.DataArray], list[str]]:
     """Read files into region -> DataArray; a region found in several files is stacked along ``dim``.
 
     Files of one region must share the energy axis; with ``resample`` the
@@ -79,11 +79,18 @@ def collect_regions(paths: list[str], dim: str = "step",
         Region name -> spectra.
     notes : list of str
         Regions skipped (no library) or other remarks for the user.
+
+    ``coords`` (``[(name, units, values-per-file)]``, from ``--coord``) are put
+    on each region's steps from the files they came from.  Without them a step
+    is labelled by its file name less the region's name (``C1s_030s`` ->
+    ``030s``), so that one-region-per-file series line up.
     """
+    from specfit.cli.common import assign_file_coords
     from specfit.io import read
     from specfit.xps.profile import stack_steps
 
     found: dict[str, list[tuple[Path, xr.DataArray]]] = {}
+    index = {str(Path(p)): i for i, p in enumerate(paths)}
     for text in paths:
         path = Path(text)
         obj = read(path)
@@ -94,12 +101,29 @@ def collect_regions(paths: list[str], dim: str = "step",
             found.setdefault(_region_of(path, da, child), []).append((path, da))
     regions = {}
     for region, entries in found.items():
-        if len(entries) == 1:
+        order = [index[str(p)] for p, _ in entries]
+        if len(entries) == 1 and not coords:
             regions[region] = entries[0][1]
             continue
-        regions[region] = stack_steps([da for _, da in entries], dim=dim, labels=[p.stem for p, _ in entries],
+        labels = _step_labels([p for p, _ in entries])
+        regions[region] = stack_steps([da for _, da in entries], dim=dim, labels=labels,
                                       names=[str(p) for p, _ in entries], resample=resample)
+        if coords:
+            regions[region] = assign_file_coords(regions[region], dim, coords, order)
     return regions, []
+
+
+def _step_labels(paths: list[Path]) -> list[str]:
+    """Step labels: file names less the region name (``F1s_030s`` -> ``030s``); whole names if that is ambiguous."""
+    labels = []
+    for path in paths:
+        match = _NAME_IN_FILE.search(path.stem)
+        label = path.stem
+        if match:
+            label = path.stem[:match.start(1)] + path.stem[match.end(2):]
+            label = label.strip(" _-.") or path.stem
+        labels.append(label)
+    return labels if len(set(labels)) == len(labels) else [p.stem for p in paths]
 
 
 def _only_variable(path: Path, child: str, ds: xr.Dataset) -> xr.DataArray:
@@ -111,13 +135,25 @@ def _only_variable(path: Path, child: str, ds: xr.Dataset) -> xr.DataArray:
 
 def run(args: argparse.Namespace) -> int:
     """Body of ``specfit xps-profile``."""
-    from specfit.results.store import save
-    from specfit.xps.profile import fit_depth_profile
+    import specfit.xps.profile as profile
+    from specfit.cli.common import (
+        batch_dim,
+        check_extras,
+        file_coords,
+        out_kind,
+        progress_of_fits,
+        write_extras,
+        write_out,
+    )
 
+    out_kind(args.out)  # refused before any fitting
+    check_extras(args)
+    coords = file_coords(args, args.inputs)
+    args.dim = batch_dim(args)
     libraries = _by_region(args.library, "--library")
     components = _by_region(args.components, "--components")
     rsf = {k: _number(v, f"--rsf {k}") for k, v in _by_region(args.rsf, "--rsf").items()}
-    regions, _ = collect_regions(args.inputs, args.dim, resample=args.resample)
+    regions, _ = collect_regions(args.inputs, args.dim, resample=args.resample, coords=coords)
     for region in list(regions):
         if region_library(region, libraries) is None:
             print(f"skipping region {region}: no library xps/{region} (use --library {region}=PATH)",
@@ -137,19 +173,16 @@ def run(args: argparse.Namespace) -> int:
         reference = "C-C@C1s=284.8" if "C1s" in regions else None
     charge_shift = _charge_shifts(args.charge_shift)
     options = {"background": args.background} if args.background else {}
-    tree = fit_depth_profile(regions, libraries={r: region_library(r, libraries) for r in regions},
-                             components=components, share=args.share, reference=reference, rsf=rsf,
-                             charge_shift=charge_shift, on_charge_error=args.on_charge_error, **options)
+    with progress_of_fits("xps-profile", (profile,), quiet=args.quiet):
+        tree = profile.fit_depth_profile(regions, libraries={r: region_library(r, libraries) for r in regions},
+                                         components=components, share=args.share, reference=reference, rsf=rsf,
+                                         charge_shift=charge_shift, on_charge_error=args.on_charge_error, **options)
     tree.attrs["inputs"] = [str(p) for p in args.inputs]
-    save(tree, args.out, protect=tuple(args.inputs))
-    if args.plot:
-        from specfit.atomicio import save_figure as _save_figure
-        from specfit.plotting.xps import plot_depth_profile
-
-        _save_figure(plot_depth_profile(tree), args.plot)
+    what = write_out(tree, args.out, tuple(args.inputs))
     root = tree.to_dataset()
     print(f"fitted {len(regions)} regions ({', '.join(regions)}), charge reference "
-          f"{root.attrs['charge_reference']} -> {args.out}")
+          f"{root.attrs['charge_reference']} -> {args.out} ({what})")
+    write_extras(tree, args)
     return finish(tree, args)
 
 

@@ -76,7 +76,8 @@ def propagate(grads: NDArray, cov: NDArray, free: NDArray) -> NDArray:
     singular = ~np.any(np.isfinite(cov), axis=(1, 2))
     cov0 = np.nan_to_num(cov, nan=0.0)
     var = np.einsum("ncp,npq,ncq->nc", grads, cov0, grads)
-    touches_free = np.any((grads != 0) & free[:, None, :], axis=2)
+    # a quantity of no parameter at all is a value the user fixed (Library.constrained): exact, stderr 0
+    touches_free = np.any((grads != 0) & free[:, None, :], axis=2) | ~np.any(grads != 0, axis=2)
     with np.errstate(invalid="ignore"):
         err = np.sqrt(np.where(var >= 0, var, np.nan))
     err[~touches_free] = np.nan

@@ -105,6 +105,19 @@ class Library:
     notes: tuple[str, ...] = ()
     select: str = "none"
     nucleus: str = ""
+    #: Constraints applied without editing the file (:meth:`constrained`), as words, in order.
+    constraints: tuple[str, ...] = ()
+
+    def constrained(self, *, fix=None, range=None, link=None, add=None) -> Library:  # noqa: A002
+        """A copy with parameters fixed, ranges set, parameters linked and components added.
+
+        ``lib.constrained(fix={"LiF.center": 685.0}, range={"C-F.fwhm": (1.2, 2.0)},
+        link={"Li2SO4.fwhm": "Li2S.fwhm"}, add=["LiOH@686.5:gl"])``; see
+        :func:`specfit.library.constraints.constrain` (errors name the component and the parameter).
+        """
+        from specfit.library.constraints import constrain
+
+        return constrain(self, fix=fix, range=range, link=link, add=add, link_type=Link, component_type=Component)
 
     @property
     def component_names(self) -> tuple[str, ...]:

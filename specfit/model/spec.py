@@ -161,13 +161,16 @@ def compile_model(library: Library, x: NDArray, *, background: str | None = None
             m["center"] = ParamMap(other.index, other.scale, other.offset + comp.offset_from.value)
         else:
             lo, hi = comp.center_range
-            m["center"] = ParamMap(b.add(f"{comp.name}_center", "center", i, comp.center, lo, hi))
+            # a zero-width range is a fixed value (Library.constrained(fix=...)), not a parameter on its bound
+            m["center"] = (ParamMap(-1, 1.0, lo) if hi <= lo else
+                           ParamMap(b.add(f"{comp.name}_center", "center", i, comp.center, lo, hi)))
         if comp.same_width_as:
             other = maps[names.index(comp.same_width_as)]
             m["fwhm"], m["shape"] = other["fwhm"], other["shape"]
         else:
             lo, hi = comp.fwhm_range
-            m["fwhm"] = ParamMap(b.add(f"{comp.name}_fwhm", "width", i, comp.fwhm, lo, hi))
+            m["fwhm"] = (ParamMap(-1, 1.0, lo) if hi <= lo else
+                         ParamMap(b.add(f"{comp.name}_fwhm", "width", i, comp.fwhm, lo, hi)))
             has_shape = get_lineshape(comp.lineshape).shape_name is not None
             lo, hi = comp.shape_range
             if comp.same_shape_as:

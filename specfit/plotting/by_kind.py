@@ -17,6 +17,7 @@ from specfit.plotting.panels import (
     RC,
     fitted_union,
     nmr_overview,
+    nmr_single_figure,
     nmr_spectra,
     raman_overview,
     series_overview,
@@ -55,6 +56,8 @@ def _raman(result, per_page: int, max_pages: int) -> list:
 
 @register_figure("nmr_shifts")
 def _nmr(result, per_page: int, max_pages: int) -> list:
+    if result["success"].size == 1:  # one sample: its line, not a shift against itself
+        return [nmr_single_figure(result)]
     # one ppm range (union of the fitted windows) in every panel: shifts compare by eye
     xlim = fitted_union(result) if "best_fit" in result else None
     return series_pages(nmr_spectra(result), nmr_overview(result), per_page=per_page, max_pages=max_pages, xlim=xlim)

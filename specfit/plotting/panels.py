@@ -41,6 +41,55 @@ _AXIS_NAMES = {"binding_energy": ("binding energy", "eV"), "kinetic_energy": ("k
 _TECHNIQUE_UNITS = {"xps": "eV", "raman": "cm-1", "nmr": "ppm"}
 
 
+#: Colours of species: Tol "muted" plus orange and blue of Tol "vibrant" and a brown (colour-blind safe and
+#: distinct from each other), 12 in all.
+SPECIES_PALETTE = PALETTE + ("#EE7733", "#0077BB", "#9A6324")
+#: Short codes of flags in panel titles (the figure's footnote spells them out; the peak table has the words).
+FLAG_ABBREVIATIONS = {"at_bound": "AB", "stderr_nan": "SE", "insignificant": "INS", "not_converged": "NC",
+                      "not_fitted": "NF", "poor_fit": "PF", "background_not_converged": "BG",
+                      "charge_reference_at_bound": "CRB", "charge_reference_minor": "CRM",
+                      "charge_reference_not_found": "CRN", "charge_references_disagree": "CRD",
+                      "resampled_axis": "RS", "ambiguous_assignment": "AMB", "cross_region_mismatch": "XR",
+                      "component_dropped": "DR"}
+
+
+def flag_abbreviation(code: str) -> str:
+    """``at_bound`` -> ``AB``; an unknown code -> its words' initials in capitals."""
+    code = code.strip()
+    return FLAG_ABBREVIATIONS.get(code) or "".join(w[:1] for w in code.split("_")).upper() or code
+
+
+def _preferred_slot(name: str) -> int:
+    import zlib
+
+    return zlib.crc32(str(name).encode("utf-8")) % len(SPECIES_PALETTE)
+
+
+def species_colors(names) -> dict[str, str]:
+    """One colour per species name, stable between runs and figures (the name's CRC-32 picks a colour of
+    :data:`SPECIES_PALETTE`); two names of one figure that want the same colour: the later one in sorted
+    order takes the next free colour.  Beyond 12 names colours repeat (then hatches tell them apart)."""
+    out: dict[str, str] = {}
+    used: set[int] = set()
+    for name in sorted({str(n) for n in names}):
+        slot = _preferred_slot(name)
+        if len(used) < len(SPECIES_PALETTE):
+            while slot in used:
+                slot = (slot + 1) % len(SPECIES_PALETTE)
+        used.add(slot)
+        out[name] = SPECIES_PALETTE[slot]
+    return out
+
+
+def species_style(name: str, colors: dict[str, str] | None = None) -> dict:
+    """Colour (from ``colors`` or :func:`species_colors` of the name alone), marker and line style of a species."""
+    import zlib
+
+    color = (colors or {}).get(str(name)) or species_colors([name])[str(name)]
+    k = zlib.crc32(str(name).encode("utf-8"))
+    return {"color": color, "marker": MARKERS[k % len(MARKERS)], "linestyle": "-"}
+
+
 def series_style(k: int) -> dict:
     """Colour, marker and line style of series ``k``: every (colour, marker) pair differs up to 63 series."""
     return {"color": PALETTE[k % len(PALETTE)], "marker": MARKERS[k % len(MARKERS)],
@@ -134,6 +183,87 @@ def format_signed(value: float, digits: int = 2) -> str:
     if rounded == 0:
         return f"{0.0:.{digits}f}"
     return f"{rounded:+.{digits}f}"
+
+
+def short_flags(codes: str) -> str:
+    """``"at_bound,poor_fit"`` -> ``"⚑ AB PF"`` (empty when clean)."""
+    items = [flag_abbreviation(c) for c in str(codes).split(",") if c.strip()]
+    return "\u2691 " + " ".join(items) if items else ""
+
+
+def flag_footnote(codes) -> str:
+    """``"flags: AB at_bound, PF poor_fit"`` for every code of ``codes`` (an iterable of comma-separated strings)."""
+    seen = dict.fromkeys(c.strip() for v in codes for c in str(v).split(",") if c.strip())
+    return ("\u2691 flags: " + ", ".join(f"{flag_abbreviation(c)} {c}" for c in seen)) if seen else ""
+
+
+def doublet_lines(ds: xr.Dataset, x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Both lines of each spin–orbit doublet of one spectrum (name -> (main, partner) curves).
+
+    From the result's center, fwhm, area and shape and the library's doublet
+    (splitting, area ratio); empty when the library cannot be read or has
+    changed since the fit (then only the sum is drawn).
+    """
+    import json
+
+    from specfit.lineshapes.profiles import get_lineshape
+
+    doublets = _library_doublets(str(ds.attrs.get("library_path") or ds.attrs.get("library") or ""),
+                                 str(ds.attrs.get("library_hash", "")))
+    if not doublets or "component" not in ds.dims or ds["center"].ndim != 1:
+        return {}
+    try:
+        lineshapes = json.loads(ds.attrs.get("lineshapes", "{}"))
+    except (TypeError, ValueError):
+        lineshapes = {}
+    out = {}
+    for k, name in enumerate(str(c) for c in ds["component"].values):
+        if name not in doublets or name not in lineshapes:
+            continue
+        splitting, ratio = doublets[name]
+        center, fwhm, area = (float(ds[v].values[k]) for v in ("center", "fwhm", "area"))
+        shape = float(ds["shape"].values[k]) if "shape" in ds and ds["shape"].ndim == 1 else float(
+            lineshapes[name][1])
+        if not all(np.isfinite([center, fwhm, area, shape])) or fwhm <= 0:
+            continue
+        unit = get_lineshape(lineshapes[name][0]).unit
+        main = area / (1 + ratio) / fwhm * unit((x - center) / fwhm, shape)
+        partner = area * ratio / (1 + ratio) / fwhm * unit((x - center - splitting) / fwhm, shape)
+        out[name] = (main, partner)
+    return out
+
+
+def _library_doublets(source: str, digest: str) -> dict[str, tuple[float, float]]:
+    lib = _result_library(source, digest)
+    return {c.name: (c.doublet.splitting, c.doublet.ratio) for c in lib.components if c.doublet} if lib else {}
+
+
+def _result_library(source: str, digest: str, _cache: dict = {}):  # noqa: B006 (a cache)
+    """The library a result names, if it is installed here and unchanged since the fit (else None)."""
+    if not source:
+        return None
+    if (source, digest) not in _cache:
+        try:
+            from specfit.library.loader import load_library
+
+            lib = load_library(source)
+            _cache[(source, digest)] = lib if not digest or lib.content_hash == digest else None
+        except Exception:  # the library is not installed where the result is read
+            _cache[(source, digest)] = None
+    return _cache[(source, digest)]
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def nucleus_label(ds: xr.Dataset) -> str:
+    """``¹³C`` / ``⁷Li``: the nucleus of an NMR result, from its library (which names it) before the data's
+    attrs; ``⁷Li`` only when nothing says otherwise."""
+    lib = _result_library(str(ds.attrs.get("library_path") or ds.attrs.get("library") or ""),
+                          str(ds.attrs.get("library_hash", "")))
+    nucleus = (lib.nucleus if lib is not None and lib.nucleus else "") or str(ds.attrs.get("nucleus", "") or "7Li")
+    digits = "".join(ch for ch in nucleus if ch.isdigit())
+    return digits.translate(_SUPERSCRIPT) + "".join(ch for ch in nucleus if not ch.isdigit())
 
 
 def wrap_codes(codes: str, width: int, prefix: str = "flag: ") -> str:
@@ -273,7 +403,7 @@ def fit_axes(where, spec=None, *, ratio: float = 3.2):
 
 def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, flags: str = "",
              residual: bool = True, ylabel: bool = True, xlabel: bool = True, component_labels=None,
-             residual_ax=None, xlim: tuple[float, float] | None = None):
+             residual_ax=None, xlim: tuple[float, float] | None = None, colors: dict[str, str] | None = None):
     """One spectrum's fit: data, components shaded on the background, envelope, and a residual panel.
 
     The residual is drawn in its own axes directly below the fit with its
@@ -305,6 +435,10 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
     xlim : (float, float), optional
         Spectral range shown (either order; the axis direction follows the
         axis kind); default: the fitted window.  Data are drawn inside it.
+    colors : dict, optional
+        Species name -> colour (default :func:`species_colors` of the components):
+        one colour per species in every panel and figure.  A spin–orbit doublet
+        is drawn as its sum (filled) and both lines (dashed).
 
     Returns
     -------
@@ -312,6 +446,7 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
         The main axes (the residual axes is ``ax.child_axes[0]`` when drawn).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if ax is None:
         with plt.rc_context(RC):
@@ -335,31 +470,35 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
         labels = list(component_labels) if component_labels is not None else names
         curves = np.asarray(ds["component_curve"].transpose("component", axis).values, float)
         kept = _selected_mask(ds, len(names))
+        colors = colors or species_colors(names)
+        doublets = doublet_lines(ds, x)
         for k, curve in enumerate(curves):
             if not kept[k]:  # dropped by component selection: area 0, no place in the figure
                 continue
-            color = PALETTE[k % len(PALETTE)]
+            color = colors.get(names[k]) or species_colors([names[k]])[names[k]]
             top = (bg + curve) / scale
+            # a colour shared with a species sorted earlier (more than 12 in one figure): hatched
+            hatched = any(c == color and n < names[k] for n, c in colors.items())
             ax.fill_between(x, bg / scale, top, color=color, alpha=0.45, lw=0, label=labels[k],
-                            hatch=None if k < len(PALETTE) else "///", gid=f"legend:{k + 1:04d}")
+                            hatch="///" if hatched else None, gid=f"legend:{k + 1:04d}")
             ax.plot(x, top, color=color, lw=0.7)
+            for line in doublets.get(names[k], ()):  # both spin-orbit lines, dashed, under their sum
+                ax.plot(x, (bg + line) / scale, color=color, lw=0.6, linestyle=(0, (3, 1.5)))
     if "background" in ds:
         ax.plot(x, bg / scale, "--", color="0.4", lw=0.9, label="background", gid="legend:8000")
     ax.plot(x, fit / scale, color="black", lw=1.1, label="fit", gid="legend:9000")
     units = intensity_units(ds)
     if ylabel or scale != 1.0:  # a scaled panel always says its scale
-        ax.set_ylabel(f"intensity ({prefix}{units})")
+        ax.set_ylabel(f"intensity\n({prefix}{units})")  # two short lines: clear of the residual's label
     xmin, xmax = (hi, lo) if _reversed_axis(ds, axis) else (lo, hi)
     ax.set_xlim(xmin, xmax)
-    if flags:  # codes only, wrapped to the panel width: never past the figure edge or into a neighbour
+    if title:  # wrapped to the panel width: never past the figure edge or into a neighbour
         width = _title_chars(ax)
-        wrapped = "\n".join(textwrap.fill(line, width) for line in title.splitlines()) if title else ""
-        title = f"{wrapped}\n{wrap_codes(flags, width)}" if wrapped else wrap_codes(flags, width)
-        for spine in ax.spines.values():
-            spine.set_edgecolor(FLAG_COLOR)
-            spine.set_linewidth(1.4)
-    if title:
-        ax.set_title(title, color=FLAG_COLOR if flags else "black")
+        short = short_flags(flags)
+        width = max(8, width - (len(short) + 2 if short else 0))
+        ax.set_title("\n".join(textwrap.fill(line, width) for line in title.splitlines()), loc="left")
+    if flags:  # short codes at the right of the title line (the footnote says what they mean), no frame
+        ax.set_title(short_flags(flags), loc="right", color=FLAG_COLOR, fontweight="bold")
     if residual:
         resid = np.asarray(ds["residual"].values, float) if "residual" in ds else data - fit
         rax = residual_ax if residual_ax is not None else ax.inset_axes([0.0, -0.34, 1.0, 0.30], sharex=ax)
@@ -367,15 +506,17 @@ def plot_fit(ds: xr.Dataset, ax=None, *, title: str = "", legend: bool = True, f
         rax.axhline(0.0, color="0.3", lw=0.5)
         r = float(np.nanmax(np.abs(resid[inside]))) / scale if np.isfinite(resid[inside]).any() else 1.0
         rax.set_ylim(-1.15 * r, 1.15 * r)
-        rax.locator_params(axis="y", nbins=3)
+        # the residual's top tick and the fit's bottom tick meet at the shared edge: prune both; edge x ticks
+        # would meet the next panel's labels
+        rax.yaxis.set_major_locator(MaxNLocator(nbins=3, prune="upper"))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, prune="lower"))
+        rax.xaxis.set_major_locator(MaxNLocator(nbins=5, prune="both" if ax.get_figure(root=True) is not
+                                                ax.get_figure(root=False) or not legend else None))
         if ylabel or scale != 1.0:
             rax.set_ylabel("resid.")
         ax.tick_params(labelbottom=False)
         if xlabel:
             rax.set_xlabel(axis_label(ds, axis))
-        if flags:
-            for spine in rax.spines.values():
-                spine.set_edgecolor(FLAG_COLOR)
     elif xlabel:
         ax.set_xlabel(axis_label(ds, axis))
     if legend:
@@ -442,18 +583,21 @@ def _draw_grid(sub, items: list[_Spectrum], *, heading: str = "", component_labe
                xlim: tuple[float, float] | None = None) -> None:
     """A grid of fit panels in a (sub)figure, one legend above it, outside the data."""
     nrows, ncols = _grid_shape(len(items))
+    colors = species_colors(items[0].ds["component"].values) if items and "component" in items[0].ds.dims else {}
     axes = []
     gs = sub.add_gridspec(nrows, ncols)
     for i, item in enumerate(items):
         r, c = divmod(i, ncols)
         ax, rax = fit_axes(sub, gs[r, c])
         plot_fit(item.ds, ax, title=item.title, flags=item.flags, legend=False, ylabel=(c == 0),
-                 component_labels=component_labels, residual_ax=rax, xlim=xlim)
+                 component_labels=component_labels, residual_ax=rax, xlim=xlim, colors=colors)
         axes.append(ax)
     handles, labels = merged_legend_entries(axes)
-    sub.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 8), frameon=False)
-    if heading:
-        sub.suptitle(heading)
+    sub.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 8), frameon=False,
+               title=heading or None)  # the heading is the legend's title: one block, nothing overlaps
+    footnote = flag_footnote(item.flags for item in items)
+    if footnote:
+        sub.supxlabel(footnote, fontsize=6.5, color=FLAG_COLOR)
 
 
 def _overview_dim(ds: xr.Dataset) -> tuple[np.ndarray, str, list[str] | None]:
@@ -487,10 +631,12 @@ def _clipped_errorbar(ax, x, value, err, style: dict, label: str, lo: float = 0.
 
 
 def _mark_flagged(ax, x, flags: np.ndarray) -> None:
+    """A small red triangle above the top spine at each flagged spectrum: never on the data."""
     flagged = np.array([bool(f) for f in np.ravel(flags)])
     if flagged.any():
-        ax.plot(np.asarray(x)[flagged], np.full(flagged.sum(), 0.965), linestyle="none", marker="v", ms=6,
+        ax.plot(np.asarray(x)[flagged], np.full(flagged.sum(), 1.0), linestyle="none", marker=7, ms=4.5,
                 color=FLAG_COLOR, transform=ax.get_xaxis_transform(), clip_on=False, label="flagged spectrum")
+        ax.set_title(ax.get_title(), pad=8)
 
 
 def _set_batch_axis(ax, x, label: str, ticks: list[str] | None) -> None:
@@ -528,11 +674,12 @@ def plot_fractions(ds: xr.Dataset, ax=None, *, spread: xr.DataArray | None = Non
     errs = np.asarray(err.values, float).reshape(-1, n_comp) * 100
     dx = (np.nanmin(np.diff(np.sort(x))) if x.size > 1 else 1.0) * 0.06 if ticks is not None else 0.0
     kept = ever_selected(ds)
+    colors = species_colors(frac["component"].values)
     for k, name in enumerate(frac["component"].values):
         if not kept[k]:  # dropped by component selection in every spectrum
             continue
         xk = x + (k - (n_comp - 1) / 2) * dx
-        _clipped_errorbar(ax, xk, vals[:, k], errs[:, k], series_style(k), str(name))
+        _clipped_errorbar(ax, xk, vals[:, k], errs[:, k], species_style(str(name), colors), str(name))
         if spread is not None:
             sp = np.asarray(spread.transpose(*dims, "component").values, float).reshape(-1, n_comp)[:, k] * 100
             lo = np.clip(vals[:, k] - sp / 2, 0, 100)
@@ -623,6 +770,8 @@ def single_figure(ds: xr.Dataset):
     ax, rax = fit_axes(fig)
     flags = str(spectrum_flags(ds).values.item())
     plot_fit(ds, ax, title=_caption(ds), flags=flags, component_labels=with_stats, residual_ax=rax)
+    if flags:
+        fig.supxlabel(flag_footnote([flags]), fontsize=6.5, color=FLAG_COLOR)
     return fig
 
 
@@ -632,7 +781,7 @@ def _overview(plot, ds: xr.Dataset, title: str | None = None):
         ax = sub.add_subplot()
         plot(ds, ax)
         if title is not None:
-            ax.set_title(title)
+            ax.set_title(title, pad=9)  # clear of the flag markers above the top spine
     return draw
 
 
@@ -663,7 +812,8 @@ def plot_speciation(ds: xr.Dataset, ax=None):
         dx = (np.nanmin(np.diff(np.sort(x))) if x.size > 1 else 1.0) * 0.06 if ticks is not None else 0.0
         for k in range(n_comp):
             xk = x + (k - (n_comp - 1) / 2) * dx
-            ax.plot(xk, vals[:, k], linestyle="none", marker="D", ms=4, mfc="none", mec=series_style(k)["color"],
+            ax.plot(xk, vals[:, k], linestyle="none", marker="D", ms=4, mfc="none",
+                    mec=species_colors(alt["component"].values)[str(alt["component"].values[k])],
                     label=f"{other.replace('_', '-')} shape model" if k == 0 else None)
         _outside_legend(ax)
     ax.set_title("bars: ±1 stderr (statistical); grey: baseline spread (full range over "
@@ -721,13 +871,34 @@ def plot_shifts(ds: xr.Dataset, ax=None):
     ax.set_ylabel(f"shift vs {ds.attrs.get('reference_sample', 'reference')} (ppm)")
     if ax.get_legend_handles_labels()[1]:
         _outside_legend(ax)
-    ax.set_title(f"⁷Li shift relative to {ds.attrs.get('reference_sample', 'the reference')}, ±1 stderr "
-                 f"(0 ppm = {ds.attrs.get('reference_compound', 'reference compound')})")
+    ax.set_title(f"{nucleus_label(ds)} shift relative to {ds.attrs.get('reference_sample', 'the reference')}, "
+                 f"±1 stderr (0 ppm = {ds.attrs.get('reference_compound', 'reference compound')})")
     return ax
 
 
 def nmr_overview(ds: xr.Dataset):
     return _overview(plot_shifts, ds)
+
+
+def nmr_single_figure(ds: xr.Dataset):
+    """One NMR spectrum: its fit, titled with the line position ± stderr (a shift against itself, 0 ± 0, says
+    nothing and is not drawn)."""
+    one = ds.squeeze(drop=False)
+    if one["success"].ndim:
+        one = ds.isel({d: 0 for d in ds["success"].dims})
+    fig = _new_figure(7.0, 4.6)
+    ax, rax = fit_axes(fig)
+    center = float(np.ravel(one["center"].values)[0])
+    err = float(np.ravel(one["center_stderr"].values)[0])
+    compound = ds.attrs.get("reference_compound")
+    title = f"{nucleus_label(ds)} line at {format_pm(center, err, 'ppm')}" + (f" (0 ppm = {compound})"
+                                                                             if compound else "")
+    flags = str(np.ravel(spectrum_flags(ds).values)[0])
+    plot_fit(nmr_spectra(one), ax, title=title, flags=flags, residual_ax=rax,
+             xlim=fitted_union(one) if "best_fit" in one else None)
+    if flags:
+        fig.supxlabel(flag_footnote([flags]), fontsize=6.5, color=FLAG_COLOR)
+    return fig
 
 
 def fitted_union(ds: xr.Dataset) -> tuple[float, float]:
@@ -754,6 +925,6 @@ def nmr_spectra(ds: xr.Dataset) -> xr.Dataset:
 
 __all__ = ["MARKERS", "PALETTE", "PER_PAGE", "RC", "axis_label", "coord_label", "ever_selected", "fit_axes",
            "fitted_union", "format_pm", "format_signed", "intensity_units", "merged_legend_entries", "nmr_overview",
-           "nmr_spectra", "plot_fit", "plot_fractions", "plot_shifts", "plot_speciation", "raman_overview",
-           "series_overview", "series_pages", "series_style", "single_figure", "spectrum_flags",
-           "unit_text", "wrap_codes"]
+           "nmr_single_figure", "nmr_spectra", "nucleus_label", "plot_fit", "plot_fractions", "plot_shifts",
+           "plot_speciation", "raman_overview", "series_overview", "series_pages", "series_style", "single_figure",
+           "spectrum_flags", "unit_text", "wrap_codes"]
