@@ -10,6 +10,7 @@ the reference sample.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -149,7 +150,9 @@ def _write_table(table, out: Path, inputs: tuple) -> None:
         except ImportError:
             raise SpecfitError(f"{out}: writing .xlsx needs the openpyxl package (pip install 'specfit[xlsx]'); "
                                "or use a .csv table") from None
-        atomic_write(out, lambda tmp: table.to_excel(tmp, index=False), inputs=inputs)
+        buffer = io.BytesIO()  # openpyxl refuses the temporary file's suffix: serialise in memory, then write
+        table.to_excel(buffer, index=False, engine="openpyxl")
+        atomic_write(out, lambda tmp: Path(tmp).write_bytes(buffer.getvalue()), inputs=inputs)
         return
     sep = "\t" if ext == ".tsv" else ","
     atomic_write(out, lambda tmp: table.to_csv(tmp, sep=sep, index=False, na_rep="n/a", float_format="%.6g"),
