@@ -174,9 +174,11 @@ def _project_linear(theta_i, x, y_row, w_row, pidx, pscale, bg_code, bg_idx, bas
         if bg_code == 1 and p in bg_idx:
             for b in range(bg_idx.size):
                 if bg_idx[b] == p:
-                    phi[j] = basis_t[b]
+                    for m in range(m_pts):  # element by element: a broadcast copy compiles numba's error text
+                        phi[j, m] = basis_t[b, m]
         elif bg_code == 2 and p == bg_idx[0]:
-            phi[j] = 1.0
+            for m in range(m_pts):
+                phi[j, m] = 1.0
         else:
             for k in range(pidx.shape[0]):
                 if pidx[k, 0] == p:
@@ -266,6 +268,69 @@ def _solve_small(a, b, out):  # pragma: no cover - compiled below
     return True
 
 
+def _lstsq_symmetric(a, b, out):  # pragma: no cover - compiled below
+    """``out`` = minimum-norm least-squares solution of ``a out = b`` for a symmetric ``a`` (overwritten).
+
+    Cyclic Jacobi eigen-decomposition (Golub & Van Loan, *Matrix Computations*,
+    4th ed., 8.5); eigenvalues within machine epsilon of the largest count as
+    zero, as in LAPACK's ``gelsd`` with ``rcond=-1`` (``np.linalg.lstsq``),
+    which it replaces in compiled code: numba's LAPACK wrapper roughly doubled
+    the compilation of the per-spectrum solver.  Returns False (``out``
+    undefined) when ``a`` or ``b`` is not finite.
+    """
+    k = b.size
+    frob = 0.0
+    for p in range(k):
+        if not np.isfinite(b[p]):
+            return False
+        for q in range(k):
+            if not np.isfinite(a[p, q]):
+                return False
+            frob += a[p, q] * a[p, q]
+    v = np.eye(k)
+    for _ in range(64):
+        off = 0.0
+        for p in range(k):
+            for q in range(p + 1, k):
+                off += a[p, q] * a[p, q]
+        if not off > (1e-16 * 1e-16) * frob:
+            break
+        for p in range(k):
+            for q in range(p + 1, k):
+                if a[p, q] == 0.0:
+                    continue
+                theta = (a[q, q] - a[p, p]) / (2.0 * a[p, q])
+                t = 1.0 / (abs(theta) + np.sqrt(theta * theta + 1.0))
+                if theta < 0.0:
+                    t = -t
+                c = 1.0 / np.sqrt(t * t + 1.0)
+                s = t * c
+                for r in range(k):  # a <- a J, v <- v J
+                    arp, arq = a[r, p], a[r, q]
+                    a[r, p], a[r, q] = c * arp - s * arq, s * arp + c * arq
+                    vrp, vrq = v[r, p], v[r, q]
+                    v[r, p], v[r, q] = c * vrp - s * vrq, s * vrp + c * vrq
+                for r in range(k):  # a <- J^T a
+                    apr, aqr = a[p, r], a[q, r]
+                    a[p, r], a[q, r] = c * apr - s * aqr, s * apr + c * aqr
+    big = 0.0
+    for p in range(k):
+        big = max(big, abs(a[p, p]))
+    for p in range(k):
+        out[p] = 0.0
+    for i in range(k):
+        lam = a[i, i]
+        if not abs(lam) > 2.220446049250313e-16 * big:
+            continue
+        proj = 0.0
+        for p in range(k):
+            proj += v[p, i] * b[p]
+        proj /= lam
+        for p in range(k):
+            out[p] += proj * v[p, i]
+    return True
+
+
 def _scratch(n_par, n_terms, m_pts):  # pragma: no cover - compiled below
     """Work arrays of one spectrum's evaluation: model, ``jt`` ``(P, M)``, per-line unit profiles and
     derivatives ``(T, M)`` x 4, and five ``(M,)`` rows (``t``, ``g``, ``gt``, ``gs``, residual)."""
@@ -281,8 +346,12 @@ def _spectrum_normal(theta_i, x, y_row, w_row, arrays, project, scratch, grad, h
     model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr = scratch
     spectrum_kernel(theta_i, x, y_row, w_row, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
                     lin_hi, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr)
-    grad[:] = np.dot(jt, rr)
-    hess[:, :] = np.dot(jt, jt.T)
+    g = np.dot(jt, rr)
+    h = np.dot(jt, jt.T)
+    for p in range(g.size):  # element by element: a broadcast copy compiles numba's error text
+        grad[p] = g[p]
+        for q in range(g.size):
+            hess[p, q] = h[p, q]
     return np.dot(rr, rr)
 
 
@@ -292,42 +361,80 @@ def _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_
     scratch = _scratch(theta.shape[1], arrays[0].size, x.size)
     cost[i] = _spectrum_normal(theta[i], x, y[rows[i]], w[rows[i]], arrays, project, scratch, grad[i], hess[i])
     if store:
-        out_r[i] = scratch[10]
-        out_j[i] = scratch[1].T
+        rr, jt = scratch[10], scratch[1]
+        for m in range(x.size):
+            out_r[i, m] = rr[m]
+            for p in range(jt.shape[0]):
+                out_j[i, m, p] = jt[p, m]
 
 
-# Two loops, not one function compiled twice: numba's cache keys a function by name and line, not by
-# its ``parallel`` flag, so one source compiled both ways would load either build for both.
 def _kernel(theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j,
             store):  # pragma: no cover - compiled below
-    for i in numba.prange(theta.shape[0]):
-        _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j, store)
-
-
-def _kernel_in_order(theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j,
-                     store):  # pragma: no cover - compiled below
+    """Spectra ``0 .. n-1`` of the arguments in order; parallel by :func:`for_chunks` (one compiled loop,
+    compiled once: numba's ``parallel=True`` cost another full compilation of everything it calls)."""
     for i in range(theta.shape[0]):
         _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j, store)
+
+
+def _n_threads() -> int:
+    """Threads for a batch: numba's thread count (``NUMBA_NUM_THREADS``, default the number of cores)."""
+    import numba
+
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+_POOL: list = []
+
+
+def for_chunks(work, n: int) -> None:
+    """Call ``work(start, stop)`` over chunks of ``range(n)``.
+
+    From the main thread the chunks run on a pool of :func:`_n_threads`
+    threads (the compiled kernels release the GIL); from any other thread (a
+    dask worker, already one of several) in order on that thread.  A chunk
+    holds at most 256 spectra and there are about 8 per thread, so slow
+    spectra do not leave a thread idle at the end.
+    """
+    threads = _n_threads() if threading.current_thread() is threading.main_thread() else 1
+    if threads < 2 or n < 2:
+        work(0, n)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not _POOL or _POOL[0][0] != threads:
+        _POOL[:] = [(threads, ThreadPoolExecutor(threads, thread_name_prefix="specfit-fused"))]
+    size = max(1, min(256, -(-n // (8 * threads))))
+    for future in [_POOL[0][1].submit(work, s, min(s + size, n)) for s in range(0, n, size)]:
+        future.result()
 
 
 if HAVE_NUMBA:
     import numba
 
-    _shirley_inplace = numba.njit(cache=True)(_shirley_inplace)
-    _solve_small = numba.njit(cache=True)(_solve_small)
-    _project_linear = numba.njit(cache=True)(_project_linear)
-    _spectrum_c = numba.njit(cache=True)(_spectrum)
-    _scratch = numba.njit(cache=True)(_scratch)
-    _spectrum_normal = numba.njit(cache=True)(_spectrum_normal)
-    _kernel_one = numba.njit(cache=True)(_kernel_one)
-    _kernel_serial = numba.njit(cache=True)(_kernel_in_order)
-    _kernel_parallel = numba.njit(cache=True, parallel=True)(_kernel)
+    # Compilation time: numba compiles each jitted function on its own and links in, optimises and
+    # generates again the code of everything it calls, so every level of a call chain repeats the work of
+    # the levels below.  Small wrappers are inlined in numba IR (not compiled on their own; inlining a
+    # large function copies its IR, slower still), and functions only called from compiled code get
+    # no Python wrapper.
+    _inner = numba.njit(cache=True, no_cpython_wrapper=True)
+    _inline = numba.njit(inline="always")
+    _shirley_inplace = _inner(_shirley_inplace)
+    _solve_small = _inner(_solve_small)
+    _lstsq_symmetric = _inner(_lstsq_symmetric)
+    _project_linear = _inner(_project_linear)
+    _spectrum_c = _inner(_spectrum)
+    _scratch = _inline(_scratch)
+    _spectrum_normal = _inline(_spectrum_normal)
+    _kernel_one = _inline(_kernel_one)
+    _kernel = numba.njit(cache=True, nogil=True)(_kernel)
 else:
     _spectrum_c = _spectrum
 
-#: Public names of the compiled pieces the per-spectrum solver (:mod:`specfit.fused_lm`) is built from.
+#: Public names of the compiled pieces the per-spectrum solver (:mod:`specfit.fused_lm`) is built from
+#: (callable from compiled code only, except without numba).
 spectrum_kernel = _spectrum_c
 solve_small = _solve_small
+lstsq_symmetric = _lstsq_symmetric
 scratch_arrays = _scratch
 spectrum_normal_equations = _spectrum_normal
 
@@ -364,9 +471,13 @@ class CompiledProblem:
         cost, grad, hess = np.empty(n), np.empty((n, p)), np.empty((n, p, p))
         out_r = np.empty((n, m)) if store else np.empty((0, 0))
         out_j = np.empty((n, m, p)) if store else np.empty((0, 0, 0))
-        kernel = _kernel_parallel if threading.current_thread() is threading.main_thread() else _kernel_serial
-        kernel(theta, rows, self.x, self.y, self.weights, self.arrays(), project and self.lin_idx.size > 0,
-               cost, grad, hess, out_r, out_j, store)
+        arrays, project = self.arrays(), project and self.lin_idx.size > 0
+
+        def work(s, e):
+            _kernel(theta[s:e], rows[s:e], self.x, self.y, self.weights, arrays, project, cost[s:e], grad[s:e],
+                    hess[s:e], out_r[s:e], out_j[s:e], store)
+
+        for_chunks(work, n)
         return theta, cost, grad, hess, out_r, out_j
 
     def normal_equations(self, theta: NDArray, rows: NDArray) -> tuple[NDArray, NDArray, NDArray]:
