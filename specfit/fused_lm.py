@@ -23,8 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .faddeeva import HAVE_NUMBA
-from .fused import (CompiledProblem, for_chunks, lstsq_symmetric, scratch_arrays, solve_small,
-                    spectrum_normal_equations)
+from .fused import CompiledProblem, for_chunks, lstsq_symmetric, scratch_arrays, solve_small, spectrum_normal_equations
 
 __all__ = ["compiled_levenberg_marquardt"]
 
