@@ -79,10 +79,13 @@ class BatchEngine(Engine):
 
     def solve(self, problem: FitProblem, theta0: NDArray, options: FitOptions) -> EngineResult:
         from .fused import compile_problem
+        from .fused_lm import lm_ready
 
         spec = problem.spec
         max_nfev = options.max_nfev or 400
         compiled = compile_problem(problem)  # fused numba kernel, None without numba or for other models
+        if compiled is not None and not lm_ready(compiled):
+            compiled = None  # first run on this machine: compiling in the background, numpy path meanwhile
         hess = None
         if compiled is not None:
             theta, cost, nfev, success, hess = _compiled_solve(compiled, theta0, spec.lower, spec.upper, max_nfev)
@@ -220,6 +223,8 @@ def finalize(problem: FitProblem, result: EngineResult, shared: NDArray | None =
         cost, hess = result.cost, result.hess
     else:
         compiled = compile_problem(problem)  # normal equations only: no (N, M, P) Jacobian is formed
+        if compiled is not None and not compiled.normal_equations_ready():
+            compiled = None  # compiling in the background (first run on this machine): numpy meanwhile
         normal = compiled.normal_equations if compiled else blocked_normal_equations(problem.residual_jacobian)
         with np.errstate(all="ignore"):
             cost, _, hess = normal(result.theta, rows)

@@ -2,7 +2,7 @@
 
 Two implementations of the same mathematics:
 
-* compiled (numba, the optional ``fast`` extra): Weideman's rational
+* compiled (numba, a dependency): Weideman's rational
   approximation with ``N = 32`` terms, J. A. C. Weideman, "Computation of the
   complex error function", SIAM J. Numer. Anal. 31, 1497-1518 (1994), eq. (38-39),
   and for ``|z| >= 50`` the asymptotic (Laplace) series
@@ -12,7 +12,9 @@ Two implementations of the same mathematics:
   Voigt value, its ``t``- and shape derivatives come out of one pass without
   complex temporaries;
 * numpy (always available): ``scipy.special.wofz`` (Poppe & Wijers / Johnson's
-  Faddeeva package), used when numba is absent or ``SPECFIT_NO_NUMBA=1``.
+  Faddeeva package), used when numba is absent or broken, while the compiled
+  kernel is being compiled for the first time (:func:`kernel_ready`), or with
+  ``SPECFIT_NO_NUMBA=1``.
 
 :func:`voigt_unit_all` is the lineshape kernel: the unit-area, unit-FWHM
 Voigt of Lorentzian fraction ``r = fL / fV`` (Gaussian and Lorentzian widths
@@ -22,7 +24,9 @@ derivatives with respect to ``t`` and ``r``.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -116,19 +120,123 @@ def _numba_disabled() -> bool:
     return os.environ.get("SPECFIT_NO_NUMBA", "").strip() not in ("", "0")
 
 
-try:  # optional compiled kernels
+#: Why the numpy path runs instead of numba ("" when numba is in use).
+NUMBA_MISSING = ""
+try:  # compiled kernels (numba is a dependency; the numpy path is the tested fallback)
     if _numba_disabled():
         raise ImportError("disabled by SPECFIT_NO_NUMBA")
     import numba
 
     HAVE_NUMBA = True
-except ImportError:  # numpy fallback
+except Exception as exc:  # numpy fallback: numba not installed, or installed but broken
     numba = None
     HAVE_NUMBA = False
+    NUMBA_MISSING = f"numba {'is not installed' if isinstance(exc, ModuleNotFoundError) else 'cannot be used'} ({exc})"
 
-#: Compiled ``(t, r, value, d_t, d_r, derivatives) -> None`` on 1-D arrays (numba only, else ``None``):
-#: the kernel behind :func:`voigt_unit_all`, callable from other compiled code.
-voigt_kernel = None
+LOG = logging.getLogger("specfit")
+_SAID: set[str] = set()
+
+
+def say_once(text: str) -> None:
+    """Log ``text`` once per process (WARNING of logger ``specfit``: one line on stderr unless configured)."""
+    if text not in _SAID:
+        _SAID.add(text)
+        LOG.warning("specfit: %s", text)
+
+
+def numpy_path_reason(reason: str) -> None:
+    """Say once why a fit runs on the numpy path (numba missing/broken, or ``reason``)."""
+    say_once(f"{NUMBA_MISSING or reason}: fits run on the numpy path (same answers, several times slower)"
+             + (" -- pip install numba" if NUMBA_MISSING and "SPECFIT_NO_NUMBA" not in NUMBA_MISSING else ""))
+
+
+_READY: dict = {}  # (dispatcher, signature) -> True (compiled here) | False (queued for the background)
+_READY_LOCK = threading.Lock()
+_QUEUE: list = []  # (dispatcher, signature) to compile in the background, in order
+_WORKER: list = []
+
+
+def _wait() -> bool:
+    """``SPECFIT_COMPILE=wait``: compile in the foreground when nothing is cached (no numpy path meanwhile)."""
+    return os.environ.get("SPECFIT_COMPILE", "").strip().lower() == "wait"
+
+
+def _cached_on_disk(dispatcher, sig: tuple) -> bool:
+    """Whether numba's cache holds ``dispatcher`` compiled for ``sig`` (read from the index, nothing compiled)."""
+    try:
+        cache = dispatcher._cache
+        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        return cache._cache_file._load_index().get(key) is not None
+    except Exception:  # another numba's internals: treat as cached (compile or load in the foreground)
+        return True
+
+
+def kernel_ready(dispatcher, args: tuple, start: bool = True) -> bool:
+    """Whether the numba ``dispatcher`` can run ``args`` now without compiling.
+
+    Compiled in this process: yes.  In numba's on-disk cache: loaded now
+    (a fraction of a second), yes.  Neither (the first run on this machine):
+    it is queued for compilation on one background thread (niced; the
+    interpreter waits for it at exit, so the cache gets written) and this
+    returns False until it is done: the caller uses the numpy path
+    meanwhile.  ``SPECFIT_COMPILE=wait`` compiles in the foreground instead.
+    With ``start=False`` nothing is compiled: False unless compiled or cached.
+    The whole fused engine takes about 10-25 s to compile on 2 cores, once
+    per machine and specfit version.
+    """
+    sig = tuple(numba.typeof(a) for a in args)
+    key = (dispatcher, sig)
+    state = _READY.get(key)
+    if state is not None:
+        return state
+    with _READY_LOCK:
+        state = _READY.get(key)
+        if state is not None:
+            return state
+        cached = _cached_on_disk(dispatcher, sig)
+        if not start and not cached:
+            return False
+        if cached or _wait():
+            dispatcher.compile(sig)
+            _READY[key] = True
+            return True
+        _READY[key] = False
+        _QUEUE.append(key)
+        if not _WORKER or not _WORKER[0].is_alive():
+            where = getattr(getattr(dispatcher, "_cache", None), "_cache_path", "numba's cache")
+            say_once(f"compiling the fast engine for this machine in the background (once per machine and "
+                     f"version, about 10-25 s; cached in {where}); fits run on the numpy path until it is ready")
+            _WORKER[:] = [threading.Thread(target=_compile_queue, name="specfit-compile", daemon=False)]
+            _WORKER[0].start()
+        return False
+
+
+def _compile_queue() -> None:
+    """Background thread: compile the queued kernels in order (niced: the fits in the foreground come first)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # Linux: this thread only
+    except (AttributeError, OSError):
+        pass
+    while True:
+        with _READY_LOCK:
+            if not _QUEUE:
+                return
+            dispatcher, sig = _QUEUE.pop(0)
+        try:
+            dispatcher.compile(sig)
+        except Exception as exc:  # pragma: no cover - a numba failure: stay on the numpy path
+            numpy_path_reason(f"numba failed to compile {dispatcher.py_func.__name__} ({exc})")
+            continue
+        _READY[(dispatcher, sig)] = True
+
+
+def voigt_ready() -> bool:
+    """Whether the compiled Voigt kernel runs now (queued first for the background otherwise: the numpy
+    path uses it from the moment it is ready, before the whole engine is)."""
+    if not HAVE_NUMBA:
+        return False
+    z = np.zeros(1)
+    return kernel_ready(_voigt_kernel, (z, z, z, z, z, True))
 
 
 if HAVE_NUMBA:
@@ -350,16 +458,20 @@ def voigt_unit_all(t: ArrayLike, r: ArrayLike, derivatives: bool = True,
     r = np.clip(np.asarray(r, float), 0.0, 1.0)
     use_numba = HAVE_NUMBA if compiled is None else compiled
     if use_numba and not HAVE_NUMBA:
-        raise ImportError("numba is not installed (pip install 'specfit[fast]')")
+        raise ImportError(f"{NUMBA_MISSING} (pip install numba)")
     if not use_numba:
         return _voigt_numpy(t, r, derivatives)
     shape = np.broadcast_shapes(t.shape, r.shape)
-    tf = np.ascontiguousarray(np.broadcast_to(t, shape)).ravel()
-    rf = np.ascontiguousarray(np.broadcast_to(r, shape)).ravel()
+    # writable C arrays whatever the input: one compiled signature (numba types read-only arrays apart)
+    tf = np.require(np.broadcast_to(t, shape).ravel(), float, ["C", "W"])
+    rf = np.require(np.broadcast_to(r, shape).ravel(), float, ["C", "W"])
     value = np.empty(tf.size)
     d_t = np.empty(tf.size) if derivatives else value
     d_r = np.empty(tf.size) if derivatives else value
-    _voigt_kernel(tf, rf, value, d_t, d_r, derivatives)
+    args = (tf, rf, value, d_t, d_r, bool(derivatives))
+    if compiled is None and not kernel_ready(_voigt_kernel, args):  # compiling: numpy path meanwhile
+        return _voigt_numpy(t, r, derivatives)
+    _voigt_kernel(*args)
     if not derivatives:
         return value.reshape(shape), None, None
     return value.reshape(shape), d_t.reshape(shape), d_r.reshape(shape)

@@ -14,8 +14,8 @@ The same mathematics as :func:`specfit.model.evaluate_with_jacobian` (tested
 against it in ``tests/test_faddeeva.py``); supported: Gaussian, Lorentzian,
 Voigt and pseudo-Voigt lines with ``none``, ``linear``, ``polynomial`` and
 active ``shirley`` backgrounds.  Anything else gives ``None`` from
-:func:`compile_problem` and the engines use the numpy path.  Needs numba (the
-optional ``fast`` extra).
+:func:`compile_problem` and the engines use the numpy path.  Needs numba (a
+dependency; without it the numpy path runs).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .faddeeva import HAVE_NUMBA, voigt_kernel
+from .faddeeva import HAVE_NUMBA, kernel_ready, numpy_path_reason, voigt_kernel
 from .model import polynomial_basis
 from .problem import FitProblem
 
@@ -66,7 +66,7 @@ def _spectrum(theta_i, x, y_row, w_row, codes, pidx, pscale, poff, bg_code, bg_i
             t[m] = (x[m] - center) * inv
         if code == 2:
             rr[:] = shape
-            voigt_kernel(t, rr, g, gt, gs, True)
+            voigt_kernel(t, rr, g, gt, gs, m_pts >= 0)  # a bool, not literal True: Python's signature
         elif code == 0:
             for m in range(m_pts):
                 gauss = _GAUSS_NORM * np.exp(-4.0 * _LN2 * t[m] * t[m])
@@ -480,6 +480,14 @@ class CompiledProblem:
         for_chunks(work, n)
         return theta, cost, grad, hess, out_r, out_j
 
+    def normal_equations_ready(self) -> bool:
+        """Whether :meth:`normal_equations` is compiled or cached (loaded now); never compiles it (the engines
+        need it only for the covariance of a numpy-path or global fit, one evaluation)."""
+        p, m = self.problem.spec.n_params, self.x.size
+        return kernel_ready(_kernel, (np.zeros((1, p)), np.zeros(1, np.int64), self.x, self.y, self.weights,
+                                      self.arrays(), False, np.zeros(1), np.zeros((1, p)), np.zeros((1, p, p)),
+                                      np.zeros((1, m)), np.zeros((1, m, p)), False), start=False)
+
     def normal_equations(self, theta: NDArray, rows: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """Cost ``(n,)``, ``J^T r`` ``(n, P)`` and ``J^T J`` ``(n, P, P)`` of the spectra ``rows`` at ``theta``."""
         _, cost, grad, hess, _, _ = self._run(theta, rows, False, False)
@@ -504,9 +512,13 @@ class CompiledProblem:
 def compile_problem(problem: FitProblem) -> CompiledProblem | None:
     """Compiled evaluations of ``problem``, or ``None`` (numba absent, or a lineshape/background not covered)."""
     if not HAVE_NUMBA:
+        numpy_path_reason("")
         return None
     spec = problem.spec
     if spec.background not in BACKGROUND_CODES or any(t.lineshape not in LINESHAPE_CODES for t in spec.terms):
+        other = sorted({t.lineshape for t in spec.terms if t.lineshape not in LINESHAPE_CODES})
+        numpy_path_reason(f"lineshape {', '.join(other)} has no compiled kernel" if other else
+                          f"background {spec.background!r} has no compiled kernel")
         return None
     maps = [(t.area, t.center, t.fwhm, t.shape) for t in spec.terms]
     codes = np.array([LINESHAPE_CODES[t.lineshape] for t in spec.terms], np.int64)
@@ -518,7 +530,8 @@ def compile_problem(problem: FitProblem) -> CompiledProblem | None:
     basis = np.ascontiguousarray(polynomial_basis(spec, problem.x).T) if bg_code == 1 else np.zeros((1, 1))
     if bg_code == 2 and bg_idx.size != 2:
         return None
-    contiguous = [np.ascontiguousarray(a, float) for a in (problem.x, problem.y, problem.weights)]
+    # writable C arrays (copies only of read-only inputs): one compiled signature per kernel
+    contiguous = [np.require(a, float, ["C", "W"]) for a in (problem.x, problem.y, problem.weights)]
     lin = [i for i, grp in enumerate(spec.groups) if grp == "area"]
     lin += list(spec.background_index[:1] if bg_code == 2 else spec.background_index)
     linear_model = bool(np.all(pidx[:, 0] >= 0) and np.all(poff[:, 0] == 0.0)

@@ -14,7 +14,7 @@ the fused evaluation of :mod:`specfit.fused`, spectra in parallel (numba
 number of spectra is done in Python, and no ``(N, M, P)`` array exists.
 
 Tested against :func:`specfit.engine.levenberg_marquardt` (the same steps: chi-square equal
-to 1e-7, usually 1e-14) in ``tests/test_faddeeva.py``.  Needs numba (the optional ``fast`` extra).
+to 1e-7, usually 1e-14) in ``tests/test_faddeeva.py``.  Needs numba.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .faddeeva import HAVE_NUMBA
+from .faddeeva import HAVE_NUMBA, kernel_ready, voigt_ready
 from .fused import CompiledProblem, for_chunks, lstsq_symmetric, scratch_arrays, solve_small, spectrum_normal_equations
 
-__all__ = ["compiled_levenberg_marquardt"]
+__all__ = ["compiled_levenberg_marquardt", "lm_ready"]
 
 
 def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xtol, lambda0, hess):
@@ -145,6 +145,18 @@ if HAVE_NUMBA:
     _lm_spectrum = numba.njit(cache=True, no_cpython_wrapper=True)(_lm_spectrum)  # see fused.py, compilation time
     _lm_one = numba.njit(inline="always")(_lm_one)
     _lm_kernel = numba.njit(cache=True, nogil=True)(_lm_kernel)
+
+
+def lm_ready(compiled: CompiledProblem) -> bool:
+    """Whether :func:`compiled_levenberg_marquardt` runs compiled now (:func:`specfit.faddeeva.kernel_ready`:
+    False while its first compilation runs in the background; the caller then uses the numpy engine)."""
+    p = compiled.problem.spec.n_params
+    if (compiled.codes == 2).any():
+        voigt_ready()  # queued before the engine: the numpy path meanwhile uses it as soon as it is ready
+    return kernel_ready(_lm_kernel, (np.zeros((1, p)), np.zeros((1, p)), np.zeros((1, p)), np.zeros(1, np.int64),
+                                     compiled.x, compiled.y, compiled.weights, compiled.arrays(), False, 1, 1.0, 1.0,
+                                     1.0, np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.bool_),
+                                     np.zeros((1, p, p))))
 
 
 def compiled_levenberg_marquardt(compiled: CompiledProblem, theta0: NDArray, lower: NDArray, upper: NDArray,
