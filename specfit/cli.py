@@ -82,8 +82,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    for line in run_demo(Path(args.out)):
-        print(line)
+    run_demo(Path(args.out), progress=lambda line: print(line, flush=True))  # each line as it happens
     return 0
 
 

@@ -480,13 +480,14 @@ class CompiledProblem:
         for_chunks(work, n)
         return theta, cost, grad, hess, out_r, out_j
 
-    def normal_equations_ready(self) -> bool:
-        """Whether :meth:`normal_equations` is compiled or cached (loaded now); never compiles it (the engines
-        need it only for the covariance of a numpy-path or global fit, one evaluation)."""
+    def normal_equations_ready(self, start: bool = False) -> bool:
+        """Whether :meth:`normal_equations` is compiled or cached (loaded now).  With ``start`` a first
+        compilation is queued for the background (:func:`specfit.faddeeva.kernel_ready`; the global fit
+        iterates on it), without it nothing is compiled (a covariance needs one evaluation only)."""
         p, m = self.problem.spec.n_params, self.x.size
         return kernel_ready(_kernel, (np.zeros((1, p)), np.zeros(1, np.int64), self.x, self.y, self.weights,
                                       self.arrays(), False, np.zeros(1), np.zeros((1, p)), np.zeros((1, p, p)),
-                                      np.zeros((1, m)), np.zeros((1, m, p)), False), start=False)
+                                      np.zeros((1, m)), np.zeros((1, m, p)), False), start=start)
 
     def normal_equations(self, theta: NDArray, rows: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """Cost ``(n,)``, ``J^T r`` ``(n, P)`` and ``J^T J`` ``(n, P, P)`` of the spectra ``rows`` at ``theta``."""
