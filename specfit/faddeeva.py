@@ -24,6 +24,7 @@ derivatives with respect to ``t`` and ``r``.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -176,8 +177,8 @@ def kernel_ready(dispatcher, args: tuple, start: bool = True) -> bool:
 
     Compiled in this process: yes.  In numba's on-disk cache: loaded now
     (a fraction of a second), yes.  Neither (the first run on this machine):
-    it is queued for compilation on one background thread (niced; the
-    interpreter waits for it at exit, so the cache gets written) and this
+    it is queued for compilation on one background thread (niced; at exit
+    the interpreter waits for it, so the cache gets written) and this
     returns False until it is done: the caller uses the numpy path
     meanwhile.  ``SPECFIT_COMPILE=wait`` compiles in the foreground instead.
     With ``start=False`` nothing is compiled: False unless compiled or cached.
@@ -206,9 +207,21 @@ def kernel_ready(dispatcher, args: tuple, start: bool = True) -> bool:
             where = getattr(getattr(dispatcher, "_cache", None), "_cache_path", "numba's cache")
             say_once(f"compiling the fast engine for this machine in the background (once per machine and "
                      f"version, about 10-25 s; cached in {where}); fits run on the numpy path until it is ready")
-            _WORKER[:] = [threading.Thread(target=_compile_queue, name="specfit-compile", daemon=False)]
+            _WORKER[:] = [threading.Thread(target=_compile_queue, name="specfit-compile", daemon=True)]
             _WORKER[0].start()
+            atexit.register(_finish_at_exit)
         return False
+
+
+def _finish_at_exit() -> None:
+    """At interpreter exit: let a running first compilation finish, so the cache is written (and say so)."""
+    if _WORKER and _WORKER[0].is_alive():
+        LOG.warning("specfit: finishing the one-time compilation of the fast engine before exit, so later runs "
+                    "start compiled (Ctrl-C skips it)")
+        try:
+            _WORKER[0].join()
+        except KeyboardInterrupt:  # pragma: no cover - the user's choice: compiled again next time
+            pass
 
 
 def _compile_queue() -> None:
