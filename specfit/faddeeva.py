@@ -162,6 +162,38 @@ def _wait() -> bool:
     return os.environ.get("SPECFIT_COMPILE", "").strip().lower() == "wait"
 
 
+def _n_threads() -> int:
+    """Threads for a batch: numba's thread count (``NUMBA_NUM_THREADS``, default the number of cores)."""
+    import numba
+
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+_POOL: list = []
+
+
+def for_chunks(work, n: int, size: int | None = None) -> None:
+    """Call ``work(start, stop)`` over chunks of ``range(n)`` (of ``size``, default as below).
+
+    From the main thread the chunks run on a pool of :func:`_n_threads`
+    threads (the compiled kernels release the GIL); from any other thread (a
+    dask worker, already one of several) in order on that thread.  A chunk
+    holds at most 256 spectra and there are about 8 per thread, so slow
+    spectra do not leave a thread idle at the end.
+    """
+    threads = _n_threads() if threading.current_thread() is threading.main_thread() else 1
+    if threads < 2 or n < 2 or (size and size >= n):
+        work(0, n)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not _POOL or _POOL[0][0] != threads:
+        _POOL[:] = [(threads, ThreadPoolExecutor(threads, thread_name_prefix="specfit-fused"))]
+    size = size or max(1, min(256, -(-n // (8 * threads))))
+    for future in [_POOL[0][1].submit(work, s, min(s + size, n)) for s in range(0, n, size)]:
+        future.result()
+
+
 def _cached_on_disk(dispatcher, sig: tuple) -> bool:
     """Whether numba's cache holds ``dispatcher`` compiled for ``sig`` (read from the index, nothing compiled)."""
     try:
@@ -321,7 +353,7 @@ if HAVE_NUMBA:
                 else:
                     out[start + j] = 2.0 * np.exp(-zj * zj) - complex(wr[j], wi[j])
 
-    @numba.njit(cache=True)
+    @numba.njit(cache=True, nogil=True)  # nogil: voigt_unit_all splits large arrays over threads
     def _voigt_kernel(t, r, value, d_t, d_r, derivatives):  # pragma: no cover - compiled
         b = _BLOCK
         c2 = SIGMA_PER_FWHM * SIGMA_PER_FWHM
@@ -484,7 +516,11 @@ def voigt_unit_all(t: ArrayLike, r: ArrayLike, derivatives: bool = True,
     args = (tf, rf, value, d_t, d_r, bool(derivatives))
     if compiled is None and not kernel_ready(_voigt_kernel, args):  # compiling: numpy path meanwhile
         return _voigt_numpy(t, r, derivatives)
-    _voigt_kernel(*args)
+
+    def work(s, e):
+        _voigt_kernel(tf[s:e], rf[s:e], value[s:e], d_t[s:e], d_r[s:e], args[5])
+
+    for_chunks(work, tf.size, size=max(1 << 15, -(-tf.size // (2 * _n_threads()))))
     if not derivatives:
         return value.reshape(shape), None, None
     return value.reshape(shape), d_t.reshape(shape), d_r.reshape(shape)

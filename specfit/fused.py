@@ -7,8 +7,8 @@ evaluates every line (Voigt through :func:`specfit.faddeeva.voigt_kernel`),
 accumulates the derivatives of the parameter maps of :mod:`specfit.model`
 into a small ``(M, P)`` scratch Jacobian, adds the in-fit background, weights,
 and reduces at once to the cost, ``J^T r`` and ``J^T J`` -- no ``(n, M, P)``
-array unless asked for.  Spectra run in parallel (numba ``prange``) when
-called from the main thread.
+array unless asked for.  Spectra run in parallel (a thread pool over one
+compiled loop that releases the GIL) when called from the main thread.
 
 The same mathematics as :func:`specfit.model.evaluate_with_jacobian` (tested
 against it in ``tests/test_faddeeva.py``); supported: Gaussian, Lorentzian,
@@ -20,13 +20,12 @@ dependency; without it the numpy path runs).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .faddeeva import HAVE_NUMBA, kernel_ready, numpy_path_reason, voigt_kernel
+from .faddeeva import HAVE_NUMBA, for_chunks, kernel_ready, numpy_path_reason, voigt_kernel
 from .model import polynomial_basis
 from .problem import FitProblem
 
@@ -370,42 +369,10 @@ def _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_
 
 def _kernel(theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j,
             store):  # pragma: no cover - compiled below
-    """Spectra ``0 .. n-1`` of the arguments in order; parallel by :func:`for_chunks` (one compiled loop,
+    """Spectra ``0 .. n-1`` of the arguments in order; parallel by ``for_chunks`` (one compiled loop,
     compiled once: numba's ``parallel=True`` cost another full compilation of everything it calls)."""
     for i in range(theta.shape[0]):
         _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j, store)
-
-
-def _n_threads() -> int:
-    """Threads for a batch: numba's thread count (``NUMBA_NUM_THREADS``, default the number of cores)."""
-    import numba
-
-    return max(1, int(numba.config.NUMBA_NUM_THREADS))
-
-
-_POOL: list = []
-
-
-def for_chunks(work, n: int) -> None:
-    """Call ``work(start, stop)`` over chunks of ``range(n)``.
-
-    From the main thread the chunks run on a pool of :func:`_n_threads`
-    threads (the compiled kernels release the GIL); from any other thread (a
-    dask worker, already one of several) in order on that thread.  A chunk
-    holds at most 256 spectra and there are about 8 per thread, so slow
-    spectra do not leave a thread idle at the end.
-    """
-    threads = _n_threads() if threading.current_thread() is threading.main_thread() else 1
-    if threads < 2 or n < 2:
-        work(0, n)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    if not _POOL or _POOL[0][0] != threads:
-        _POOL[:] = [(threads, ThreadPoolExecutor(threads, thread_name_prefix="specfit-fused"))]
-    size = max(1, min(256, -(-n // (8 * threads))))
-    for future in [_POOL[0][1].submit(work, s, min(s + size, n)) for s in range(0, n, size)]:
-        future.result()
 
 
 if HAVE_NUMBA:

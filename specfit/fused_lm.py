@@ -9,8 +9,8 @@ Nielsen, IMM-REP-1999-05, DTU), bounds by projection with an active set (a
 parameter at a bound whose gradient points outward is frozen for the step),
 MINPACK's relative ``ftol`` test on the actual and predicted reduction and an
 ``xtol`` test on the step -- runs spectrum by spectrum in compiled code over
-the fused evaluation of :mod:`specfit.fused`, spectra in parallel (numba
-``prange``) when called from the main thread.  Nothing proportional to the
+the fused evaluation of :mod:`specfit.fused`, spectra in parallel (a
+thread pool) when called from the main thread.  Nothing proportional to the
 number of spectra is done in Python, and no ``(N, M, P)`` array exists.
 
 Tested against :func:`specfit.engine.levenberg_marquardt` (the same steps: chi-square equal
