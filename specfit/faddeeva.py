@@ -284,6 +284,11 @@ def voigt_ready() -> bool:
     return kernel_ready(_voigt_kernel, (z, z, z, z, z, True))
 
 
+#: Compiled ``(t, r, value, d_t, d_r, derivatives) -> None`` on 1-D arrays (numba only, else ``None``):
+#: the kernel behind :func:`voigt_unit_all`, callable from other compiled code.
+voigt_kernel = None
+
+
 if HAVE_NUMBA:
     _near_lorentz_c = numba.njit(cache=True)(_near_lorentz)
     _A_ARRAY = _A.copy()
