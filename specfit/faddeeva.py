@@ -155,6 +155,7 @@ _READY: dict = {}  # (dispatcher, signature) -> True (compiled here) | False (qu
 _READY_LOCK = threading.Lock()
 _QUEUE: list = []  # (dispatcher, signature) to compile in the background, in order
 _WORKER: list = []
+_CURRENT: list = []  # the key the background thread is compiling
 
 
 def _wait() -> bool:
@@ -204,35 +205,45 @@ def _cached_on_disk(dispatcher, sig: tuple) -> bool:
         return True
 
 
-def kernel_ready(dispatcher, args: tuple, start: bool = True) -> bool:
+def kernel_ready(dispatcher, args: tuple, start: bool = True, now: bool = False) -> bool:
     """Whether the numba ``dispatcher`` can run ``args`` now without compiling.
 
     Compiled in this process: yes.  In numba's on-disk cache: loaded now
     (a fraction of a second), yes.  Neither (the first run on this machine):
-    it is queued for compilation on one background thread (niced; at exit
-    the interpreter waits for it, so the cache gets written) and this
+    it is queued for compilation on one background thread (at exit the
+    interpreter waits for it, so the cache gets written) and this
     returns False until it is done: the caller uses the numpy path
     meanwhile.  ``SPECFIT_COMPILE=wait`` compiles in the foreground instead.
-    With ``start=False`` nothing is compiled: False unless compiled or cached.
-    The whole fused engine takes about 10-25 s to compile on 2 cores, once
-    per machine and specfit version.
+    With ``start=False`` nothing is compiled: False unless compiled or cached;
+    with ``now=True`` it is compiled in the foreground unless the background
+    thread is busy with another kernel (numba compiles one at a time).  The whole fused
+    engine takes about 10-25 s to compile on 2 cores, once per machine and
+    specfit version.
     """
     sig = tuple(numba.typeof(a) for a in args)
     key = (dispatcher, sig)
     state = _READY.get(key)
-    if state is not None:
+    if state or (state is not None and not now):
         return state
     with _READY_LOCK:
         state = _READY.get(key)
-        if state is not None:
+        if state or (state is not None and not now):
             return state
         cached = _cached_on_disk(dispatcher, sig)
         if not start and not cached:
             return False
-        if cached or _wait():
+        busy = bool(_WORKER) and _WORKER[0].is_alive()
+        if cached or _wait() or (now and not busy):
             dispatcher.compile(sig)
             _READY[key] = True
             return True
+        if now and (_CURRENT == [key] or (not _CURRENT and _QUEUE[:1] == [key])):  # its turn: here, now
+            _QUEUE[:] = [k for k in _QUEUE if k != key]
+            dispatcher.compile(sig)  # numba's lock: waits for the thread if it compiles this one
+            _READY[key] = True
+            return True
+        if state is False:  # queued already
+            return False
         _READY[key] = False
         _QUEUE.append(key)
         if not _WORKER or not _WORKER[0].is_alive():
@@ -257,31 +268,40 @@ def _finish_at_exit() -> None:
 
 
 def _compile_queue() -> None:
-    """Background thread: compile the queued kernels in order (niced: the fits in the foreground come first)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # Linux: this thread only
-    except (AttributeError, OSError):
-        pass
+    """Background thread: compile the queued kernels in order.
+
+    Not niced: under load from other processes a niced thread was starved
+    (a 2 s compilation still unfinished after a 19 s fit).
+    """
     while True:
         with _READY_LOCK:
             if not _QUEUE:
+                _CURRENT[:] = []
                 return
-            dispatcher, sig = _QUEUE.pop(0)
+            key = _QUEUE.pop(0)
+            _CURRENT[:] = [key]
+        dispatcher, sig = key
         try:
             dispatcher.compile(sig)
         except Exception as exc:  # pragma: no cover - a numba failure: stay on the numpy path
             numpy_path_reason(f"numba failed to compile {dispatcher.py_func.__name__} ({exc})")
             continue
-        _READY[(dispatcher, sig)] = True
+        _READY[key] = True
 
 
-def voigt_ready() -> bool:
-    """Whether the compiled Voigt kernel runs now (queued first for the background otherwise: the numpy
-    path uses it from the moment it is ready, before the whole engine is)."""
+#: Points (spectra x axis points) from which a first run compiles the Voigt kernel (about 2 s) before
+#: fitting on the numpy path: it then evaluates about 4x faster than scipy's ``wofz``.
+VOIGT_NOW_POINTS = 300_000
+
+
+def voigt_ready(points: int = 0) -> bool:
+    """Whether the compiled Voigt kernel runs now.  If not: compiled now for a batch of at least
+    :data:`VOIGT_NOW_POINTS` points (unless the background thread is busy), else queued first for the
+    background (the numpy path uses it from the moment it is ready, before the whole engine is)."""
     if not HAVE_NUMBA:
         return False
     z = np.zeros(1)
-    return kernel_ready(_voigt_kernel, (z, z, z, z, z, True))
+    return kernel_ready(_voigt_kernel, (z, z, z, z, z, True), now=points >= VOIGT_NOW_POINTS)
 
 
 #: Compiled ``(t, r, value, d_t, d_r, derivatives) -> None`` on 1-D arrays (numba only, else ``None``):

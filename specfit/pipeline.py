@@ -20,6 +20,7 @@ from .backgrounds import background_with_info
 from .backgrounds.registry import SUBTRACTED_ALGORITHMS, get_background
 from .engines import ENGINES, Solution, engine_for, finalize
 from .errors import DataError
+from .faddeeva import voigt_ready
 from .initial import initial_theta
 from .library import Library
 from .model import ModelSpec, background_curve, compile_model, evaluate_with_jacobian, peak_curves
@@ -205,6 +206,8 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
     engine = engine_for(options, max(rows.size, 1))
     out.engine = engine.name
     out.attrs["start"] = "library values (areas and backgrounds: least squares on each spectrum)"
+    if any(t.lineshape == "voigt" for t in spec.terms):  # a large first run: the Voigt kernel now (~2 s)
+        voigt_ready(rows.size * prep.x.size)
     # the start is the batch's (its pilot), stated even when none of these spectra can be fitted
     start = (_pilot_start(pilot, prep.x, spec, engine.name, options, out.attrs)
              if kind.in_fit and options.start == "auto" else None)
