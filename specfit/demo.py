@@ -6,6 +6,7 @@ components, so each line of the demo's output compares the fit with the truth.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -57,14 +58,23 @@ def depth_profile_example(seed: int = 3, etch_time=ETCH_TIMES) -> tuple[dict[str
     return regions, truth
 
 
-def run_demo(out: Path) -> list[str]:
+def run_demo(out: Path, progress=None) -> list[str]:
     """Write synthetic inputs, fitted results (.nc), report figures (.png) and peak tables (.csv) into ``out``.
+
+    ``progress``, if given, is called with one line before each workflow and
+    with each workflow's result line as soon as it is done.
 
     Returns
     -------
     list of str
         One line per workflow: what was fitted, how close to the truth, which files.
     """
+    say = progress or (lambda text: None)
+    t0 = time.perf_counter()
+
+    def step(text: str) -> None:
+        say(f"[{time.perf_counter() - t0:5.1f} s] {text}")
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,13 +93,16 @@ def run_demo(out: Path) -> list[str]:
         table = write_report(result, out / f"{stem}.csv")
         return f"{out / f'{stem}.nc'}, {fig}, {table}"
 
+    step("Raman ion pairs: 6 synthetic spectra, global fit ...")
     spectra, truth = raman_series(seed=1)
     write_bytes(out / "raman_series.nc", spectra.to_netcdf(engine="h5netcdf"))  # atomic, never over a device
     ds = specfit.raman.speciation(spectra, baselines=("quadratic", "linear"))
     worst = float(np.abs(ds["fraction"].values - truth["fraction"].values).max() * 100)
     lines.append(f"Raman ion pairs (synthetic, 6 samples, global fit): worst fraction error {worst:.2f} pp "
                  f"-> {report(ds, 'raman_fit')}")
+    say(lines[-1])
 
+    step("XPS F 1s etching series: 5 synthetic spectra, active Shirley ...")
     comps = {"LiF": {"center": 685.0, "fwhm": 1.6}, "C-F": {"center": 688.6, "fwhm": 1.8}}
     fractions = np.stack([np.linspace(0.3, 0.8, 5), 1 - np.linspace(0.3, 0.8, 5)], axis=1)
     xps, xtruth = xps_series(comps, fractions, etch_time=list(ETCH_TIMES), seed=2, lineshape="gl")
@@ -98,17 +111,23 @@ def run_demo(out: Path) -> list[str]:
     worst = float(np.abs(dsx["fraction"].values - xtruth["fraction"].values).max() * 100)
     lines.append(f"XPS F 1s etching series (synthetic, 5 steps, active Shirley): worst fraction error "
                  f"{worst:.2f} pp -> {report(dsx, 'xps_F1s_fit')}")
+    say(lines[-1])
 
+    step("XPS depth profile: 6 regions x 5 etch steps, charge referencing ...")
     regions, rtruth = depth_profile_example()
     tree = specfit.xps.fit_depth_profile(regions, components={r: list(t["component"].values)
                                                               for r, t in rtruth.items()}, share="center,width")
     worst = max(float(np.abs(tree[r]["fraction"].values - t["fraction"].values).max()) for r, t in rtruth.items())
     lines.append(f"XPS depth profile (synthetic, 6 regions x 5 steps, charge-referenced to C-C 284.8 eV): "
                  f"worst fraction error {100 * worst:.2f} pp -> {report(tree, 'xps_depth_profile')}")
+    say(lines[-1])
 
+    step("7Li NMR shifts: 3 synthetic spectra ...")
     li, ltruth = li7_series()
     shifts = specfit.nmr.track_shifts(li)
     worst = float(np.abs(shifts["center"].values.ravel() - ltruth["center"].values).max())
     lines.append(f"7Li NMR shifts (synthetic, 3 samples): worst center error {worst * 1000:.1f} ppb "
                  f"-> {report(shifts, 'li7_shifts')}")
+    say(lines[-1])
+    step(f"done: {len(lines)} workflows -> {out}")
     return lines

@@ -9,6 +9,9 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+# compiled kernels not yet in numba's cache are compiled before the fit that needs them (the default, a
+# background compilation with the numpy path meanwhile, is tested on its own in test_engines.py)
+os.environ.setdefault("SPECFIT_COMPILE", "wait")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -194,3 +194,99 @@ def test_global_block_covariance_matches_lmfit_stacked(tmp_path):
         for i in range(da.sizes["sample"]):
             np.testing.assert_allclose(ds.area_stderr.sel(component=comp)[i], ref.params[f"a{comp}{i}"].stderr,
                                        rtol=1e-3)
+
+
+# ---------------------------------------------------------------- first run on a machine (issue 23)
+_KERNEL_MODULE = '''
+import sys, numba, numpy as np
+from specfit.lineshapes.faddeeva import kernel_ready
+
+@numba.njit(cache=True, nogil=True)
+def kernel(a):
+    return a.sum() * 2.0
+
+args = (np.ones(3),)
+ready = kernel_ready(kernel, args)
+print("ready" if ready else "compiling", flush=True)
+'''
+
+
+def _run_kernel_module(tmp_path, cache):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SPECFIT_COMPILE"}
+    env.update(NUMBA_CACHE_DIR=str(cache), PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path))
+    out = subprocess.run([sys.executable, "-c", "import firstrun"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_first_run_compiles_in_the_background_and_the_next_process_loads_the_cache(tmp_path):
+    """Nothing cached: not ready (numpy path meanwhile), one line says so, the cache is written before exit;
+    the next process finds it ready at once and says nothing."""
+    from specfit.lineshapes import faddeeva
+
+    if not faddeeva.HAVE_NUMBA:
+        pytest.skip("numba not installed (or SPECFIT_NO_NUMBA): nothing to compile")
+    (tmp_path / "firstrun.py").write_text(_KERNEL_MODULE)
+    cache = tmp_path / "cache"
+    first = _run_kernel_module(tmp_path, cache)
+    assert first.stdout.split() == ["compiling"]
+    assert first.stderr.count("compiling the fast engine") == 1  # and perhaps "finishing ... before exit"
+    assert all(line.startswith("specfit: ") for line in first.stderr.strip().splitlines()), first.stderr
+    assert any(cache.rglob("*.nbi"))
+    second = _run_kernel_module(tmp_path, cache)
+    assert second.stdout.split() == ["ready"] and second.stderr == ""
+
+
+def test_batch_engine_uses_the_numpy_path_while_the_engine_compiles(monkeypatch):
+    """While the compiled LM is not ready the batch engine fits on the numpy path: the same minima."""
+    import specfit.engines.batch
+    from specfit.lineshapes import faddeeva
+
+    if not faddeeva.HAVE_NUMBA:
+        pytest.skip("numba not installed: only the numpy path exists")
+    da, _ = raman_series(6, seed=2)
+    fast = specfit.fit(da, "raman/fsi_tfsi", shape_tie="none", progress=False)
+    monkeypatch.setattr(specfit.engines.batch, "lm_ready", lambda compiled: False)
+    plain = specfit.fit(da, "raman/fsi_tfsi", shape_tie="none", progress=False)
+    assert bool(fast.success.all()) and bool(plain.success.all())
+    np.testing.assert_allclose(fast.redchi, plain.redchi, rtol=1e-6)
+    np.testing.assert_allclose(fast.fraction, plain.fraction, atol=1e-5)
+
+
+def test_numpy_path_says_why_once(caplog):
+    """A lineshape without a compiled kernel: one log line, not one per fit."""
+    from specfit.examples import xps_series
+    from specfit.lineshapes import faddeeva
+
+    for said in [text for text in faddeeva._SAID if "numpy path" in text]:  # said by an earlier test
+        faddeeva._SAID.discard(said)
+    comps = {"LiF": {"center": 685.0, "fwhm": 1.6}, "C-F": {"center": 688.6, "fwhm": 1.8}}
+    xps, _ = xps_series(comps, np.array([[0.3, 0.7], [0.6, 0.4]]), seed=2, lineshape="gl")
+    with caplog.at_level("WARNING", logger="specfit"):
+        for _ in range(2):
+            specfit.fit(xps, "xps/F1s", components=["LiF", "C-F"], lineshape="gl", progress=False)
+    lines = [r.getMessage() for r in caplog.records if "numpy path" in r.getMessage()]
+    expected = "numba" if not faddeeva.HAVE_NUMBA else "lineshape gl has no compiled kernel"
+    assert len(lines) == 1 and expected in lines[0], lines
+
+
+def test_without_numba_the_numpy_path_fits_and_says_why_once():
+    """SPECFIT_NO_NUMBA=1 (as numba missing): fits run on the numpy path, one line on stderr says why."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import specfit; from specfit.examples import raman_series; da, _ = raman_series(4, seed=2); "
+            "a = specfit.fit(da, 'raman/fsi_tfsi', progress=False); b = specfit.fit(da, 'raman/fsi_tfsi', "
+            "progress=False); assert bool(a.success.all()) and bool(b.success.all()); print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, SPECFIT_NO_NUMBA="1"),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["ok"]
+    lines = [line for line in out.stderr.splitlines() if line.startswith("specfit:")]
+    assert len(lines) == 1 and "SPECFIT_NO_NUMBA" in lines[0] and "numpy path" in lines[0], out.stderr

@@ -260,3 +260,22 @@ def test_compiled_lm_matches_the_vectorised_lm(background):
     assert np.max(np.abs(theta - ref.theta) / span) < 1e-4
     _, _, at_answer = compiled.normal_equations(theta, np.arange(40))  # J^T J returned for the answer itself
     np.testing.assert_allclose(hess, at_answer, rtol=1e-12)
+
+
+@pytest.mark.parametrize("rank", [6, 4, 1, 0])
+def test_symmetric_least_squares_is_lapacks_minimum_norm_answer(rank):
+    """The compiled LM's fallback for a singular damped system equals np.linalg.lstsq (LAPACK gelsd)."""
+    from specfit.engines import fused
+
+    solve = getattr(fused.lstsq_symmetric, "py_func", fused.lstsq_symmetric)  # same source as compiled
+    rng = np.random.default_rng(rank)
+    basis = rng.normal(size=(6, rank))
+    a = basis @ np.diag(rng.uniform(0.1, 1e4, rank)) @ basis.T
+    b = rng.normal(size=6)
+    out = np.empty(6)
+    assert solve(a.copy(), b.copy(), out)
+    ref = np.linalg.lstsq(a, b, rcond=None)[0]
+    np.testing.assert_allclose(out, ref, rtol=1e-7, atol=1e-9 * max(1.0, np.abs(ref).max()))
+    bad = a.copy()
+    bad[0, 0] = np.nan
+    assert not solve(bad, b.copy(), out)

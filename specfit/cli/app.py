@@ -125,9 +125,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from specfit.demo import run_demo
 
-    for line in run_demo(Path(args.out)):
-        if not args.quiet:
-            print(line)
+    run_demo(Path(args.out), progress=None if args.quiet else (lambda line: print(line, flush=True)))  # as it happens
     return 0
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from specfit.engines.base import Engine, EngineOptions, EngineResult, register_engine
-from specfit.engines.compiled_lm import compiled_levenberg_marquardt
+from specfit.engines.compiled_lm import compiled_levenberg_marquardt, lm_ready
 from specfit.engines.fused import compile_problem, not_compiled_reason
 from specfit.engines.numpy_lm import levenberg_marquardt
 from specfit.model.problem import FitProblem
@@ -33,6 +33,8 @@ class BatchEngine(Engine):
         spec = problem.spec
         max_nfev = options.max_nfev or 400
         compiled = compile_problem(problem)  # fused numba kernel, None without numba or for other models
+        if compiled is not None and not lm_ready(compiled):
+            compiled = None  # first run on this machine: compiling in the background, numpy path meanwhile
         hess = None
         if compiled is not None:
             theta, cost, nfev, success, hess = _compiled_solve(compiled, theta0, spec.lower, spec.upper, max_nfev)

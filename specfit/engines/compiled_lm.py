@@ -9,25 +9,30 @@ Nielsen, IMM-REP-1999-05, DTU), bounds by projection with an active set (a
 parameter at a bound whose gradient points outward is frozen for the step),
 MINPACK's relative ``ftol`` test on the actual and predicted reduction and an
 ``xtol`` test on the step -- runs spectrum by spectrum in compiled code over
-the fused evaluation of :mod:`specfit.engines.fused`, spectra in parallel (numba
-``prange``) when called from the main thread.  Nothing proportional to the
+the fused evaluation of :mod:`specfit.engines.fused`, spectra in parallel (a
+thread pool) when called from the main thread.  Nothing proportional to the
 number of spectra is done in Python, and no ``(N, M, P)`` array exists.
 
 Tested against :func:`specfit.engines.numpy_lm.levenberg_marquardt` (the same steps: chi-square equal
-to 1e-7, usually 1e-14) in ``tests/test_faddeeva.py``.  Needs numba (the optional ``fast`` extra).
+to 1e-7, usually 1e-14) in ``tests/test_faddeeva.py``.  Needs numba.
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from numpy.typing import NDArray
 
-from specfit.engines.fused import CompiledProblem, scratch_arrays, solve_small, spectrum_normal_equations
-from specfit.lineshapes.faddeeva import HAVE_NUMBA
+from specfit.engines.fused import (
+    CompiledProblem,
+    for_chunks,
+    lstsq_symmetric,
+    scratch_arrays,
+    solve_small,
+    spectrum_normal_equations,
+)
+from specfit.lineshapes.faddeeva import HAVE_NUMBA, kernel_ready, voigt_ready
 
-__all__ = ["compiled_levenberg_marquardt"]
+__all__ = ["compiled_levenberg_marquardt", "lm_ready"]
 
 
 def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xtol, lambda0, hess):
@@ -77,12 +82,13 @@ def _lm_spectrum(theta, lo, hi, x, y_row, w_row, cp, project, max_nfev, ftol, xt
             for p in range(n_par):
                 step[p] *= dscale[p]
         else:
-            for p in range(n_par):  # singular damped system: least squares (numba's lstsq, LAPACK gelsd)
+            for p in range(n_par):  # singular damped system: minimum-norm least squares (as LAPACK gelsd)
                 diag = max(hess[p, p], 1e-300 + 1e-12 * big)
                 for q in range(n_par):
                     damped[p, q] = hess[p, q] if (keep[p] and keep[q]) else 0.0
                 damped[p, p] = hess[p, p] + lam * diag if keep[p] else 1.0
-            step[:] = np.linalg.lstsq(damped, rhs)[0]
+            if not lstsq_symmetric(damped, rhs, step):
+                return cost, nfev, False
         small_step = True
         for p in range(n_par):
             trial[p] = min(max(theta[p] + step[p], lo[p]), hi[p])
@@ -133,16 +139,9 @@ def _lm_one(i, theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, 
     success[i] = ok and np.isfinite(c)
 
 
-# Two loops, not one function compiled twice: numba's cache keys a function by name and line, not by
-# its ``parallel`` flag, so one source compiled both ways would load either build for both.
 def _lm_kernel(theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev, success,
                hess):
-    for i in numba.prange(theta.shape[0]):
-        _lm_one(i, theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev, success, hess)
-
-
-def _lm_kernel_in_order(theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev,
-                        success, hess):
+    """Spectra ``0 .. n-1`` of the arguments in order (parallel by :func:`specfit.lineshapes.faddeeva.for_chunks`)."""
     for i in range(theta.shape[0]):
         _lm_one(i, theta, lo, hi, rows, x, y, w, cp, project, max_nfev, ftol, xtol, lambda0, cost, nfev, success, hess)
 
@@ -150,10 +149,21 @@ def _lm_kernel_in_order(theta, lo, hi, rows, x, y, w, cp, project, max_nfev, fto
 if HAVE_NUMBA:
     import numba
 
-    _lm_spectrum = numba.njit(cache=True)(_lm_spectrum)
-    _lm_one = numba.njit(cache=True)(_lm_one)
-    _lm_serial = numba.njit(cache=True)(_lm_kernel_in_order)
-    _lm_parallel = numba.njit(cache=True, parallel=True)(_lm_kernel)
+    _lm_spectrum = numba.njit(cache=True, no_cpython_wrapper=True)(_lm_spectrum)  # see fused.py, compilation time
+    _lm_one = numba.njit(inline="always")(_lm_one)
+    _lm_kernel = numba.njit(cache=True, nogil=True)(_lm_kernel)
+
+
+def lm_ready(compiled: CompiledProblem) -> bool:
+    """Whether :func:`compiled_levenberg_marquardt` runs compiled now (:func:`specfit.lineshapes.faddeeva.kernel_ready`:
+    False while its first compilation runs in the background; the caller then uses the numpy engine)."""
+    p = compiled.problem.spec.n_params
+    if (compiled.codes == 2).any():
+        voigt_ready(compiled.y.size)  # before the engine: the numpy path meanwhile uses it once ready
+    return kernel_ready(_lm_kernel, (np.zeros((1, p)), np.zeros((1, p)), np.zeros((1, p)), np.zeros(1, np.int64),
+                                     compiled.x, compiled.y, compiled.weights, compiled.arrays(), False, 1, 1.0, 1.0,
+                                     1.0, np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.bool_),
+                                     np.zeros((1, p, p))))
 
 
 def compiled_levenberg_marquardt(compiled: CompiledProblem, theta0: NDArray, lower: NDArray, upper: NDArray,
@@ -200,8 +210,12 @@ def compiled_levenberg_marquardt(compiled: CompiledProblem, theta0: NDArray, low
     hess = np.full((n, p, p), np.nan)
     if n == 0:
         return theta, cost, nfev.astype(int), success, hess
-    kernel = _lm_parallel if threading.current_thread() is threading.main_thread() else _lm_serial
-    kernel(theta, lo, hi, rows, compiled.x, compiled.y, compiled.weights, compiled.arrays(),
-           project and compiled.lin_idx.size > 0, int(max_nfev), float(ftol), float(xtol), float(lambda0),
-           cost, nfev, success, hess)
+    arrays, project = compiled.arrays(), project and compiled.lin_idx.size > 0
+
+    def work(s, e):
+        _lm_kernel(theta[s:e], lo[s:e], hi[s:e], rows[s:e], compiled.x, compiled.y, compiled.weights, arrays, project,
+                   int(max_nfev), float(ftol), float(xtol), float(lambda0), cost[s:e], nfev[s:e], success[s:e],
+                   hess[s:e])
+
+    for_chunks(work, n)
     return theta, cost, nfev.astype(int), success, hess

@@ -7,26 +7,32 @@ evaluates every line (Voigt through :func:`specfit.lineshapes.faddeeva.voigt_ker
 accumulates the derivatives of the parameter maps of :mod:`specfit.model`
 into a small ``(M, P)`` scratch Jacobian, adds the in-fit background, weights,
 and reduces at once to the cost, ``J^T r`` and ``J^T J`` -- no ``(n, M, P)``
-array unless asked for.  Spectra run in parallel (numba ``prange``) when
-called from the main thread.
+array unless asked for.  Spectra run in parallel (a thread pool over one
+compiled loop that releases the GIL) when called from the main thread.
 
 The same mathematics as :func:`specfit.model.evaluate_with_jacobian` (tested
 against it in ``tests/test_faddeeva.py``); supported: Gaussian, Lorentzian,
 Voigt and pseudo-Voigt lines with ``none``, ``linear``, ``polynomial`` and
 active ``shirley`` backgrounds.  Anything else gives ``None`` from
-:func:`compile_problem` and the engines use the numpy path.  Needs numba (the
-optional ``fast`` extra).
+:func:`compile_problem` and the engines use the numpy path.  Needs numba (a
+dependency; without it the numpy path runs).
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from specfit.lineshapes.faddeeva import HAVE_NUMBA, voigt_kernel
+from specfit.lineshapes.faddeeva import (
+    HAVE_NUMBA,
+    NUMBA_MISSING,
+    for_chunks,
+    kernel_ready,
+    numpy_path_reason,
+    voigt_kernel,
+)
 from specfit.model.infit.polynomial import polynomial_basis
 from specfit.model.problem import FitProblem
 
@@ -66,7 +72,7 @@ def _spectrum(theta_i, x, y_row, w_row, codes, pidx, pscale, poff, bg_code, bg_i
             t[m] = (x[m] - center) * inv
         if code == 2:
             rr[:] = shape
-            voigt_kernel(t, rr, g, gt, gs, True)
+            voigt_kernel(t, rr, g, gt, gs, m_pts >= 0)  # a bool, not literal True: Python's signature
         elif code == 0:
             for m in range(m_pts):
                 gauss = _GAUSS_NORM * np.exp(-4.0 * _LN2 * t[m] * t[m])
@@ -174,9 +180,11 @@ def _project_linear(theta_i, x, y_row, w_row, pidx, pscale, bg_code, bg_idx, bas
         if bg_code == 1 and p in bg_idx:
             for b in range(bg_idx.size):
                 if bg_idx[b] == p:
-                    phi[j] = basis_t[b]
+                    for m in range(m_pts):  # element by element: a broadcast copy compiles numba's error text
+                        phi[j, m] = basis_t[b, m]
         elif bg_code == 2 and p == bg_idx[0]:
-            phi[j] = 1.0
+            for m in range(m_pts):
+                phi[j, m] = 1.0
         else:
             for k in range(pidx.shape[0]):
                 if pidx[k, 0] == p:
@@ -266,6 +274,69 @@ def _solve_small(a, b, out):  # pragma: no cover - compiled below
     return True
 
 
+def _lstsq_symmetric(a, b, out):  # pragma: no cover - compiled below
+    """``out`` = minimum-norm least-squares solution of ``a out = b`` for a symmetric ``a`` (overwritten).
+
+    Cyclic Jacobi eigen-decomposition (Golub & Van Loan, *Matrix Computations*,
+    4th ed., 8.5); eigenvalues within machine epsilon of the largest count as
+    zero, as in LAPACK's ``gelsd`` with ``rcond=-1`` (``np.linalg.lstsq``),
+    which it replaces in compiled code: numba's LAPACK wrapper roughly doubled
+    the compilation of the per-spectrum solver.  Returns False (``out``
+    undefined) when ``a`` or ``b`` is not finite.
+    """
+    k = b.size
+    frob = 0.0
+    for p in range(k):
+        if not np.isfinite(b[p]):
+            return False
+        for q in range(k):
+            if not np.isfinite(a[p, q]):
+                return False
+            frob += a[p, q] * a[p, q]
+    v = np.eye(k)
+    for _ in range(64):
+        off = 0.0
+        for p in range(k):
+            for q in range(p + 1, k):
+                off += a[p, q] * a[p, q]
+        if not off > (1e-16 * 1e-16) * frob:
+            break
+        for p in range(k):
+            for q in range(p + 1, k):
+                if a[p, q] == 0.0:
+                    continue
+                theta = (a[q, q] - a[p, p]) / (2.0 * a[p, q])
+                t = 1.0 / (abs(theta) + np.sqrt(theta * theta + 1.0))
+                if theta < 0.0:
+                    t = -t
+                c = 1.0 / np.sqrt(t * t + 1.0)
+                s = t * c
+                for r in range(k):  # a <- a J, v <- v J
+                    arp, arq = a[r, p], a[r, q]
+                    a[r, p], a[r, q] = c * arp - s * arq, s * arp + c * arq
+                    vrp, vrq = v[r, p], v[r, q]
+                    v[r, p], v[r, q] = c * vrp - s * vrq, s * vrp + c * vrq
+                for r in range(k):  # a <- J^T a
+                    apr, aqr = a[p, r], a[q, r]
+                    a[p, r], a[q, r] = c * apr - s * aqr, s * apr + c * aqr
+    big = 0.0
+    for p in range(k):
+        big = max(big, abs(a[p, p]))
+    for p in range(k):
+        out[p] = 0.0
+    for i in range(k):
+        lam = a[i, i]
+        if not abs(lam) > 2.220446049250313e-16 * big:
+            continue
+        proj = 0.0
+        for p in range(k):
+            proj += v[p, i] * b[p]
+        proj /= lam
+        for p in range(k):
+            out[p] += proj * v[p, i]
+    return True
+
+
 def _scratch(n_par, n_terms, m_pts):  # pragma: no cover - compiled below
     """Work arrays of one spectrum's evaluation: model, ``jt`` ``(P, M)``, per-line unit profiles and
     derivatives ``(T, M)`` x 4, and five ``(M,)`` rows (``t``, ``g``, ``gt``, ``gs``, residual)."""
@@ -281,8 +352,12 @@ def _spectrum_normal(theta_i, x, y_row, w_row, arrays, project, scratch, grad, h
     model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr = scratch
     spectrum_kernel(theta_i, x, y_row, w_row, codes, pidx, pscale, poff, bg_code, bg_idx, basis_t, lin_idx, lin_lo,
                     lin_hi, project, model, jt, unit, d_c, d_w, d_s, t, g, gt, gs, rr)
-    grad[:] = np.dot(jt, rr)
-    hess[:, :] = np.dot(jt, jt.T)
+    g = np.dot(jt, rr)
+    h = np.dot(jt, jt.T)
+    for p in range(g.size):  # element by element: a broadcast copy compiles numba's error text
+        grad[p] = g[p]
+        for q in range(g.size):
+            hess[p, q] = h[p, q]
     return np.dot(rr, rr)
 
 
@@ -292,20 +367,17 @@ def _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_
     scratch = _scratch(theta.shape[1], arrays[0].size, x.size)
     cost[i] = _spectrum_normal(theta[i], x, y[rows[i]], w[rows[i]], arrays, project, scratch, grad[i], hess[i])
     if store:
-        out_r[i] = scratch[10]
-        out_j[i] = scratch[1].T
+        rr, jt = scratch[10], scratch[1]
+        for m in range(x.size):
+            out_r[i, m] = rr[m]
+            for p in range(jt.shape[0]):
+                out_j[i, m, p] = jt[p, m]
 
 
-# Two loops, not one function compiled twice: numba's cache keys a function by name and line, not by
-# its ``parallel`` flag, so one source compiled both ways would load either build for both.
 def _kernel(theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j,
             store):  # pragma: no cover - compiled below
-    for i in numba.prange(theta.shape[0]):
-        _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j, store)
-
-
-def _kernel_in_order(theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j,
-                     store):  # pragma: no cover - compiled below
+    """Spectra ``0 .. n-1`` of the arguments in order; parallel by ``for_chunks`` (one compiled loop,
+    compiled once: numba's ``parallel=True`` cost another full compilation of everything it calls)."""
     for i in range(theta.shape[0]):
         _kernel_one(i, theta, rows, x, y, w, arrays, project, cost, grad, hess, out_r, out_j, store)
 
@@ -313,21 +385,30 @@ def _kernel_in_order(theta, rows, x, y, w, arrays, project, cost, grad, hess, ou
 if HAVE_NUMBA:
     import numba
 
-    _shirley_inplace = numba.njit(cache=True)(_shirley_inplace)
-    _solve_small = numba.njit(cache=True)(_solve_small)
-    _project_linear = numba.njit(cache=True)(_project_linear)
-    _spectrum_c = numba.njit(cache=True)(_spectrum)
-    _scratch = numba.njit(cache=True)(_scratch)
-    _spectrum_normal = numba.njit(cache=True)(_spectrum_normal)
-    _kernel_one = numba.njit(cache=True)(_kernel_one)
-    _kernel_serial = numba.njit(cache=True)(_kernel_in_order)
-    _kernel_parallel = numba.njit(cache=True, parallel=True)(_kernel)
+    # Compilation time: numba compiles each jitted function on its own and links in, optimises and
+    # generates again the code of everything it calls, so every level of a call chain repeats the work of
+    # the levels below.  Small wrappers are inlined in numba IR (not compiled on their own; inlining a
+    # large function copies its IR, slower still), and functions only called from compiled code get
+    # no Python wrapper.
+    _inner = numba.njit(cache=True, no_cpython_wrapper=True)
+    _inline = numba.njit(inline="always")
+    _shirley_inplace = _inner(_shirley_inplace)
+    _solve_small = _inner(_solve_small)
+    _lstsq_symmetric = _inner(_lstsq_symmetric)
+    _project_linear = _inner(_project_linear)
+    _spectrum_c = _inner(_spectrum)
+    _scratch = _inline(_scratch)
+    _spectrum_normal = _inline(_spectrum_normal)
+    _kernel_one = _inline(_kernel_one)
+    _kernel = numba.njit(cache=True, nogil=True)(_kernel)
 else:
     _spectrum_c = _spectrum
 
-#: Public names of the compiled pieces the per-spectrum solver (:mod:`specfit.engines.compiled_lm`) is built from.
+#: Public names of the compiled pieces the per-spectrum solver (:mod:`specfit.engines.compiled_lm`) is built from
+#: (callable from compiled code only, except without numba).
 spectrum_kernel = _spectrum_c
 solve_small = _solve_small
+lstsq_symmetric = _lstsq_symmetric
 scratch_arrays = _scratch
 spectrum_normal_equations = _spectrum_normal
 
@@ -364,10 +445,23 @@ class CompiledProblem:
         cost, grad, hess = np.empty(n), np.empty((n, p)), np.empty((n, p, p))
         out_r = np.empty((n, m)) if store else np.empty((0, 0))
         out_j = np.empty((n, m, p)) if store else np.empty((0, 0, 0))
-        kernel = _kernel_parallel if threading.current_thread() is threading.main_thread() else _kernel_serial
-        kernel(theta, rows, self.x, self.y, self.weights, self.arrays(), project and self.lin_idx.size > 0,
-               cost, grad, hess, out_r, out_j, store)
+        arrays, project = self.arrays(), project and self.lin_idx.size > 0
+
+        def work(s, e):
+            _kernel(theta[s:e], rows[s:e], self.x, self.y, self.weights, arrays, project, cost[s:e], grad[s:e],
+                    hess[s:e], out_r[s:e], out_j[s:e], store)
+
+        for_chunks(work, n)
         return theta, cost, grad, hess, out_r, out_j
+
+    def normal_equations_ready(self, start: bool = False) -> bool:
+        """Whether :meth:`normal_equations` is compiled or cached (loaded now).  With ``start`` a first
+        compilation is queued for the background (:func:`specfit.lineshapes.faddeeva.kernel_ready`; the global fit
+        iterates on it), without it nothing is compiled (a covariance needs one evaluation only)."""
+        p, m = self.problem.spec.n_params, self.x.size
+        return kernel_ready(_kernel, (np.zeros((1, p)), np.zeros(1, np.int64), self.x, self.y, self.weights,
+                                      self.arrays(), False, np.zeros(1), np.zeros((1, p)), np.zeros((1, p, p)),
+                                      np.zeros((1, m)), np.zeros((1, m, p)), False), start=start)
 
     def normal_equations(self, theta: NDArray, rows: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """Cost ``(n,)``, ``J^T r`` ``(n, P)`` and ``J^T J`` ``(n, P, P)`` of the spectra ``rows`` at ``theta``."""
@@ -392,10 +486,10 @@ class CompiledProblem:
 
 def compile_problem(problem: FitProblem) -> CompiledProblem | None:
     """Compiled evaluations of ``problem``, or ``None`` (numba absent, or a lineshape/background not covered)."""
-    if not HAVE_NUMBA:
-        return None
     spec = problem.spec
-    if spec.background not in BACKGROUND_CODES or any(t.lineshape not in LINESHAPE_CODES for t in spec.terms):
+    reason = not_compiled_reason(spec)
+    if reason:
+        numpy_path_reason(reason)  # said once per process (numba missing/broken wins over the model's reason)
         return None
     maps = [(t.area, t.center, t.fwhm, t.shape) for t in spec.terms]
     codes = np.array([LINESHAPE_CODES[t.lineshape] for t in spec.terms], np.int64)
@@ -407,7 +501,8 @@ def compile_problem(problem: FitProblem) -> CompiledProblem | None:
     basis = np.ascontiguousarray(polynomial_basis(spec, problem.x).T) if bg_code == 1 else np.zeros((1, 1))
     if bg_code == 2 and bg_idx.size != 2:
         return None
-    contiguous = [np.ascontiguousarray(a, float) for a in (problem.x, problem.y, problem.weights)]
+    # writable C arrays (copies only of read-only inputs): one compiled signature per kernel
+    contiguous = [np.require(a, float, ["C", "W"]) for a in (problem.x, problem.y, problem.weights)]
     lin = [i for i, grp in enumerate(spec.groups) if grp == "area"]
     lin += list(spec.background_index[:1] if bg_code == 2 else spec.background_index)
     linear_model = bool(np.all(pidx[:, 0] >= 0) and np.all(poff[:, 0] == 0.0)
@@ -419,12 +514,16 @@ def compile_problem(problem: FitProblem) -> CompiledProblem | None:
 
 
 def not_compiled_reason(spec) -> str:
-    """Why :func:`compile_problem` gives ``None`` for models of ``spec`` ("" when it compiles them)."""
+    """Why :func:`compile_problem` gives ``None`` for models of ``spec`` ("" when it compiles them).
+
+    The one source of the reason: :func:`compile_problem` says it once on stderr, and the batch engine
+    records it in every result (``attrs["engine_path"]``).
+    """
     if not HAVE_NUMBA:
-        return "numba is not installed"
-    if spec.background not in BACKGROUND_CODES:
-        return f"in-fit background {spec.background!r} has no compiled kernel"
+        return NUMBA_MISSING or "numba is not available"
     missing = sorted({t.lineshape for t in spec.terms if t.lineshape not in LINESHAPE_CODES})
     if missing:
         return f"lineshape {', '.join(missing)} has no compiled kernel"
+    if spec.background not in BACKGROUND_CODES:
+        return f"in-fit background {spec.background!r} has no compiled kernel"
     return ""

@@ -188,6 +188,8 @@ def fit_global(problem: FitProblem, theta0: NDArray, shared: NDArray, *, max_nfe
     shared = np.asarray(shared, bool)
     s_idx, l_idx = np.nonzero(shared)[0], np.nonzero(~shared)[0]
     compiled = compile_problem(problem)
+    if compiled is not None and not compiled.normal_equations_ready(start=True):
+        compiled = None  # first run on this machine: compiling in the background, numpy path meanwhile
     evaluate = compiled.normal_equations if compiled else blocked_normal_equations(problem.residual_jacobian)
     start = np.array(theta0, float)
     start[:, s_idx] = np.median(start[:, s_idx], axis=0)

@@ -78,6 +78,8 @@ def finalize(problem: FitProblem, result: EngineResult, shared: NDArray | None =
         cost, hess = result.cost, result.hess
     else:
         compiled = compile_problem(problem)  # normal equations only: no (N, M, P) Jacobian is formed
+        if compiled is not None and not compiled.normal_equations_ready():
+            compiled = None  # compiling in the background (first run on this machine): numpy meanwhile
         normal = compiled.normal_equations if compiled else blocked_normal_equations(problem.residual_jacobian)
         with np.errstate(all="ignore"):
             cost, _, hess = normal(result.theta, rows)

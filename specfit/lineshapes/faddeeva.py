@@ -2,7 +2,7 @@
 
 Two implementations of the same mathematics:
 
-* compiled (numba, the optional ``fast`` extra): Weideman's rational
+* compiled (numba, a dependency): Weideman's rational
   approximation with ``N = 32`` terms, J. A. C. Weideman, "Computation of the
   complex error function", SIAM J. Numer. Anal. 31, 1497-1518 (1994), eq. (38-39),
   and for ``|z| >= 50`` the asymptotic (Laplace) series
@@ -12,7 +12,9 @@ Two implementations of the same mathematics:
   Voigt value, its ``t``- and shape derivatives come out of one pass without
   complex temporaries;
 * numpy (always available): ``scipy.special.wofz`` (Poppe & Wijers / Johnson's
-  Faddeeva package), used when numba is absent or ``SPECFIT_NO_NUMBA=1``.
+  Faddeeva package), used when numba is absent or broken, while the compiled
+  kernel is being compiled for the first time (:func:`kernel_ready`), or with
+  ``SPECFIT_NO_NUMBA=1``.
 
 :func:`voigt_unit_all` is the lineshape kernel: the unit-area, unit-FWHM
 Voigt of Lorentzian fraction ``r = fL / fV`` (Gaussian and Lorentzian widths
@@ -22,7 +24,10 @@ derivatives with respect to ``t`` and ``r``.
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
+import threading
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -116,15 +121,188 @@ def _numba_disabled() -> bool:
     return os.environ.get("SPECFIT_NO_NUMBA", "").strip() not in ("", "0")
 
 
-try:  # optional compiled kernels
+#: Why the numpy path runs instead of numba ("" when numba is in use).
+NUMBA_MISSING = ""
+try:  # compiled kernels (numba is a dependency; the numpy path is the tested fallback)
     if _numba_disabled():
         raise ImportError("disabled by SPECFIT_NO_NUMBA")
     import numba
 
     HAVE_NUMBA = True
-except ImportError:  # numpy fallback
+except Exception as exc:  # numpy fallback: numba not installed, or installed but broken
     numba = None
     HAVE_NUMBA = False
+    NUMBA_MISSING = f"numba {'is not installed' if isinstance(exc, ModuleNotFoundError) else 'cannot be used'} ({exc})"
+
+LOG = logging.getLogger("specfit")
+_SAID: set[str] = set()
+
+
+def say_once(text: str) -> None:
+    """Log ``text`` once per process (WARNING of logger ``specfit``: one line on stderr unless configured)."""
+    if text not in _SAID:
+        _SAID.add(text)
+        LOG.warning("specfit: %s", text)
+
+
+def numpy_path_reason(reason: str) -> None:
+    """Say once why a fit runs on the numpy path (numba missing/broken, or ``reason``)."""
+    say_once(f"{NUMBA_MISSING or reason}: fits run on the numpy path (same answers, several times slower)"
+             + (" -- pip install numba" if NUMBA_MISSING and "SPECFIT_NO_NUMBA" not in NUMBA_MISSING else ""))
+
+
+_READY: dict = {}  # (dispatcher, signature) -> True (compiled here) | False (queued for the background)
+_READY_LOCK = threading.Lock()
+_QUEUE: list = []  # (dispatcher, signature) to compile in the background, in order
+_WORKER: list = []
+_CURRENT: list = []  # the key the background thread is compiling
+
+
+def _wait() -> bool:
+    """``SPECFIT_COMPILE=wait``: compile in the foreground when nothing is cached (no numpy path meanwhile)."""
+    return os.environ.get("SPECFIT_COMPILE", "").strip().lower() == "wait"
+
+
+def _n_threads() -> int:
+    """Threads for a batch: numba's thread count (``NUMBA_NUM_THREADS``, default the number of cores)."""
+    import numba
+
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+_POOL: list = []
+
+
+def for_chunks(work, n: int, size: int | None = None) -> None:
+    """Call ``work(start, stop)`` over chunks of ``range(n)`` (of ``size``, default as below).
+
+    From the main thread the chunks run on a pool of :func:`_n_threads`
+    threads (the compiled kernels release the GIL); from any other thread (a
+    dask worker, already one of several) in order on that thread.  A chunk
+    holds at most 256 spectra and there are about 8 per thread, so slow
+    spectra do not leave a thread idle at the end.
+    """
+    threads = _n_threads() if threading.current_thread() is threading.main_thread() else 1
+    if threads < 2 or n < 2 or (size and size >= n):
+        work(0, n)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not _POOL or _POOL[0][0] != threads:
+        _POOL[:] = [(threads, ThreadPoolExecutor(threads, thread_name_prefix="specfit-fused"))]
+    size = size or max(1, min(256, -(-n // (8 * threads))))
+    for future in [_POOL[0][1].submit(work, s, min(s + size, n)) for s in range(0, n, size)]:
+        future.result()
+
+
+def _cached_on_disk(dispatcher, sig: tuple) -> bool:
+    """Whether numba's cache holds ``dispatcher`` compiled for ``sig`` (read from the index, nothing compiled)."""
+    try:
+        cache = dispatcher._cache
+        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        return cache._cache_file._load_index().get(key) is not None
+    except Exception:  # another numba's internals: treat as cached (compile or load in the foreground)
+        return True
+
+
+def kernel_ready(dispatcher, args: tuple, start: bool = True, now: bool = False) -> bool:
+    """Whether the numba ``dispatcher`` can run ``args`` now without compiling.
+
+    Compiled in this process: yes.  In numba's on-disk cache: loaded now
+    (a fraction of a second), yes.  Neither (the first run on this machine):
+    it is queued for compilation on one background thread (at exit the
+    interpreter waits for it, so the cache gets written) and this
+    returns False until it is done: the caller uses the numpy path
+    meanwhile.  ``SPECFIT_COMPILE=wait`` compiles in the foreground instead.
+    With ``start=False`` nothing is compiled: False unless compiled or cached;
+    with ``now=True`` it is compiled in the foreground unless the background
+    thread is busy with another kernel (numba compiles one at a time).  The whole fused
+    engine takes about 10-25 s to compile on 2 cores, once per machine and
+    specfit version.
+    """
+    sig = tuple(numba.typeof(a) for a in args)
+    key = (dispatcher, sig)
+    state = _READY.get(key)
+    if state or (state is not None and not now):
+        return state
+    with _READY_LOCK:
+        state = _READY.get(key)
+        if state or (state is not None and not now):
+            return state
+        cached = _cached_on_disk(dispatcher, sig)
+        if not start and not cached:
+            return False
+        busy = bool(_WORKER) and _WORKER[0].is_alive()
+        if cached or _wait() or (now and not busy):
+            dispatcher.compile(sig)
+            _READY[key] = True
+            return True
+        if now and (_CURRENT == [key] or (not _CURRENT and _QUEUE[:1] == [key])):  # its turn: here, now
+            _QUEUE[:] = [k for k in _QUEUE if k != key]
+            dispatcher.compile(sig)  # numba's lock: waits for the thread if it compiles this one
+            _READY[key] = True
+            return True
+        if state is False:  # queued already
+            return False
+        _READY[key] = False
+        _QUEUE.append(key)
+        if not _WORKER or not _WORKER[0].is_alive():
+            where = getattr(getattr(dispatcher, "_cache", None), "_cache_path", "numba's cache")
+            say_once(f"compiling the fast engine for this machine in the background (once per machine and "
+                     f"version, about 10-25 s; cached in {where}); fits run on the numpy path until it is ready")
+            _WORKER[:] = [threading.Thread(target=_compile_queue, name="specfit-compile", daemon=True)]
+            _WORKER[0].start()
+            atexit.register(_finish_at_exit)
+        return False
+
+
+def _finish_at_exit() -> None:
+    """At interpreter exit: let a running first compilation finish, so the cache is written (and say so)."""
+    if _WORKER and _WORKER[0].is_alive():
+        LOG.warning("specfit: finishing the one-time compilation of the fast engine before exit, so later runs "
+                    "start compiled (Ctrl-C skips it)")
+        try:
+            _WORKER[0].join()
+        except KeyboardInterrupt:  # pragma: no cover - the user's choice: compiled again next time
+            pass
+
+
+def _compile_queue() -> None:
+    """Background thread: compile the queued kernels in order.
+
+    Not niced: under load from other processes a niced thread was starved
+    (a 2 s compilation still unfinished after a 19 s fit).
+    """
+    while True:
+        with _READY_LOCK:
+            if not _QUEUE:
+                _CURRENT[:] = []
+                return
+            key = _QUEUE.pop(0)
+            _CURRENT[:] = [key]
+        dispatcher, sig = key
+        try:
+            dispatcher.compile(sig)
+        except Exception as exc:  # pragma: no cover - a numba failure: stay on the numpy path
+            numpy_path_reason(f"numba failed to compile {dispatcher.py_func.__name__} ({exc})")
+            continue
+        _READY[key] = True
+
+
+#: Points (spectra x axis points) from which a first run compiles the Voigt kernel (about 2 s) before
+#: fitting on the numpy path: it then evaluates about 4x faster than scipy's ``wofz``.
+VOIGT_NOW_POINTS = 300_000
+
+
+def voigt_ready(points: int = 0) -> bool:
+    """Whether the compiled Voigt kernel runs now.  If not: compiled now for a batch of at least
+    :data:`VOIGT_NOW_POINTS` points (unless the background thread is busy), else queued first for the
+    background (the numpy path uses it from the moment it is ready, before the whole engine is)."""
+    if not HAVE_NUMBA:
+        return False
+    z = np.zeros(1)
+    return kernel_ready(_voigt_kernel, (z, z, z, z, z, True), now=points >= VOIGT_NOW_POINTS)
+
 
 #: Compiled ``(t, r, value, d_t, d_r, derivatives) -> None`` on 1-D arrays (numba only, else ``None``):
 #: the kernel behind :func:`voigt_unit_all`, callable from other compiled code.
@@ -200,7 +378,7 @@ if HAVE_NUMBA:
                 else:
                     out[start + j] = 2.0 * np.exp(-zj * zj) - complex(wr[j], wi[j])
 
-    @numba.njit(cache=True)
+    @numba.njit(cache=True, nogil=True)  # nogil: voigt_unit_all splits large arrays over threads
     def _voigt_kernel(t, r, value, d_t, d_r, derivatives):  # pragma: no cover - compiled
         b = _BLOCK
         c2 = SIGMA_PER_FWHM * SIGMA_PER_FWHM
@@ -350,16 +528,24 @@ def voigt_unit_all(t: ArrayLike, r: ArrayLike, derivatives: bool = True,
     r = np.clip(np.asarray(r, float), 0.0, 1.0)
     use_numba = HAVE_NUMBA if compiled is None else compiled
     if use_numba and not HAVE_NUMBA:
-        raise ImportError("numba is not installed (pip install 'specfit[fast]')")
+        raise ImportError(f"{NUMBA_MISSING} (pip install numba)")
     if not use_numba:
         return _voigt_numpy(t, r, derivatives)
     shape = np.broadcast_shapes(t.shape, r.shape)
-    tf = np.ascontiguousarray(np.broadcast_to(t, shape)).ravel()
-    rf = np.ascontiguousarray(np.broadcast_to(r, shape)).ravel()
+    # writable C arrays whatever the input: one compiled signature (numba types read-only arrays apart)
+    tf = np.require(np.broadcast_to(t, shape).ravel(), float, ["C", "W"])
+    rf = np.require(np.broadcast_to(r, shape).ravel(), float, ["C", "W"])
     value = np.empty(tf.size)
     d_t = np.empty(tf.size) if derivatives else value
     d_r = np.empty(tf.size) if derivatives else value
-    _voigt_kernel(tf, rf, value, d_t, d_r, derivatives)
+    args = (tf, rf, value, d_t, d_r, bool(derivatives))
+    if compiled is None and not kernel_ready(_voigt_kernel, args):  # compiling: numpy path meanwhile
+        return _voigt_numpy(t, r, derivatives)
+
+    def work(s, e):
+        _voigt_kernel(tf[s:e], rf[s:e], value[s:e], d_t[s:e], d_r[s:e], args[5])
+
+    for_chunks(work, tf.size, size=max(1 << 15, -(-tf.size // (2 * _n_threads()))))
     if not derivatives:
         return value.reshape(shape), None, None
     return value.reshape(shape), d_t.reshape(shape), d_r.reshape(shape)
