@@ -14,7 +14,7 @@ thread pool) when called from the main thread.  Nothing proportional to the
 number of spectra is done in Python, and no ``(N, M, P)`` array exists.
 
 Tested against :func:`specfit.engines.numpy_lm.levenberg_marquardt` (the same steps: chi-square equal
-to 1e-7, usually 1e-14) in ``tests/test_faddeeva.py``.  Needs numba.
+to 1e-7, usually 1e-14) in ``tests/test_engines_compiled.py``.  Needs numba.
 """
 
 from __future__ import annotations

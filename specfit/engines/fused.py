@@ -11,7 +11,7 @@ array unless asked for.  Spectra run in parallel (a thread pool over one
 compiled loop that releases the GIL) when called from the main thread.
 
 The same mathematics as :func:`specfit.model.evaluate_with_jacobian` (tested
-against it in ``tests/test_faddeeva.py``); supported: Gaussian, Lorentzian,
+against it in ``tests/test_engines_compiled.py``); supported: Gaussian, Lorentzian,
 Voigt and pseudo-Voigt lines with ``none``, ``linear``, ``polynomial`` and
 active ``shirley`` backgrounds.  Anything else gives ``None`` from
 :func:`compile_problem` and the engines use the numpy path.  Needs numba (a

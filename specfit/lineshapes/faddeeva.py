@@ -8,7 +8,7 @@ Two implementations of the same mathematics:
   and for ``|z| >= 50`` the asymptotic (Laplace) series
   ``w = i / (sqrt(pi) z) * sum_k (2k-1)!! / (2 z^2)^k`` (Abramowitz & Stegun 7.1.23).
   Relative error below 1e-12 of ``scipy.special.wofz`` over the upper half
-  plane (tested in ``tests/test_faddeeva.py``); about 10x faster per point, and the
+  plane (tested in ``tests/test_lineshapes_faddeeva.py``); about 10x faster per point, and the
   Voigt value, its ``t``- and shape derivatives come out of one pass without
   complex temporaries;
 * numpy (always available): ``scipy.special.wofz`` (Poppe & Wijers / Johnson's
