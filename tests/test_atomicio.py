@@ -46,6 +46,7 @@ def _cli(*args, cwd=None):
     return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
+@pytest.mark.slow  # long: a statistical check or CLI subprocesses
 def test_case20_library_toml_never_overwritten(tmp_path):
     case = _cases("20-library-toml-overwritten")
     for name in ("spectrum.nc", "mylib.toml"):
@@ -74,6 +75,7 @@ def test_writes_respect_umask_keep_mode_and_clean_stale_temps(tmp_path):
         os.umask(old)
 
 
+@pytest.mark.slow  # long: a statistical check or CLI subprocesses
 def test_cli_flags_summary_and_strict(tmp_path):
     case = _cases("12-stderr-at-bound-unflagged")
     run = _cli("fit", case / "two_bands.csv", "--library", case / "two_bands.toml", "--out", tmp_path / "o.nc")

@@ -227,6 +227,7 @@ def test_same_shape_as_ties_only_the_shape(tmp_path):
     assert not np.allclose(ds.fwhm.values[:, 0], ds.fwhm.values[:, 1])
 
 
+@pytest.mark.slow  # long: a statistical check or CLI subprocesses
 @pytest.mark.parametrize("method", ["montecarlo", "bootstrap"])
 def test_resampled_errors_agree_with_covariance(method):
     da, _ = raman_series(n_samples=2, seed=2)

@@ -123,6 +123,7 @@ def c1s6():
     return specfit.load_library("xps/C1s").subset(C1S6)
 
 
+@pytest.mark.slow  # long: a statistical check or CLI subprocesses
 def test_right_set_kept_on_seeded_c1s_series(c1s6):
     """Two true species (C-C, Li2CO3) of six, a 3-step series at typical counts, plus one pure-noise spectrum."""
     comps = {"C-C": {"center": 284.9, "fwhm": 1.4}, "Li2CO3": {"center": 289.9, "fwhm": 1.6}}
