@@ -105,8 +105,8 @@ def assert_same_result(got: xr.Dataset, ref: xr.Dataset) -> None:
 def test_cluster_fit_equals_in_memory_and_truth(client, library):
     da, true_fraction = voigt_map()
     da[9, 3, 100] = np.nan  # one spectrum with a NaN point must not change how the others of its chunk start
-    ref = specfit.fit(da, library)
-    lazy = specfit.fit(da.chunk({"y": 8, "x": 10}), library)  # 4 chunks of 80 spectra
+    ref = specfit.fit(da, library, share="none", uncertainty="statistical")  # chunk by chunk: independent fits
+    lazy = specfit.fit(da.chunk({"y": 8, "x": 10}), library, share="none", uncertainty="statistical")  # 4 chunks
     assert lazy["fraction"].chunks is not None and "map_blocks" in lazy.attrs["dask"]
     assert "pilot" in ref.attrs["start"]
     with get_task_stream(client) as stream:
@@ -132,7 +132,7 @@ def test_xps_map_with_active_shirley_equals_in_memory(client):
              "Li2SO4": {"center": 169.1, "fwhm": 1.4, "splitting": 1.18, "ratio": 0.5}}
     da, _ = xps_series(lines, np.stack([li2s, 1.0 - li2s], axis=1), x_range=(158.0, 174.0), step=0.05,
                        total_counts=2e5, seed=5, shape=0.3)
-    options = {"components": "Li2S,Li2SO4", "background": "shirley"}
+    options = {"components": "Li2S,Li2SO4", "background": "shirley", "share": "none", "uncertainty": "statistical"}
     ref = specfit.fit(da, "xps/S2p", **options)
     assert_same_result(specfit.fit(da.chunk({"etch_time": 10}), "xps/S2p", **options).compute(), ref)
 
@@ -146,7 +146,7 @@ def test_resampled_errors_do_not_depend_on_the_scheduler(client, library):
     on_cluster = lazy.compute()
     on_threads = lazy.compute(scheduler="threads")
     np.testing.assert_array_equal(on_cluster.fraction_stderr.values, on_threads.fraction_stderr.values)
-    covariance = specfit.fit(small, library)
+    covariance = specfit.fit(small, library, share="none", uncertainty="statistical")
     assert np.isfinite(on_cluster.fraction_stderr.values).all()
     assert not np.allclose(on_cluster.fraction_stderr.values, covariance.fraction_stderr.values)  # resampled
     np.testing.assert_allclose(on_cluster.fraction.values, covariance.fraction.values, rtol=1e-10)
