@@ -169,7 +169,7 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
         for all regions or per region.  Shared fits see the charge-corrected
         energies.
     reference : str, ChargeReference, sequence of them, or None
-        Default: one shift per step by consensus of every region's candidate
+        Default (or ``"auto"``): one shift per step by consensus of every region's candidate
         reference lines (:mod:`specfit.xps.consensus`).  Given as
         ``"COMPONENT@REGION=ENERGY"`` (one or several): the first sets the shift
         and the others must agree within 0.2 eV
@@ -251,7 +251,7 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
         shared = None if free_centers else _per_region(share, region)
         return fit(da, libs[region], components=_per_region(components, region), share=shared or None, **options)
 
-    consensus_mode = reference is _DEFAULT
+    consensus_mode = reference is _DEFAULT or (isinstance(reference, str) and reference.strip().lower() == "auto")
     if consensus_mode:
         reference = None
     refs = parse_references(reference)
