@@ -9,8 +9,8 @@ features (peaks and shoulders, :func:`features`) at ``x_f`` with relative height
 of a line with a feature is a vote for the shift ``s = E - x_f``; the step's shift maximises
 
     L(s) = sum over lines l of  max over features f of  p_l sqrt(h_f) exp(-(s - (E_l - x_f))^2 / 2 sigma_l^2)
-           + 0.5 sum over library regions of the height fraction of their features that land inside
-             a component's range after the shift
+           + sum over library regions of the fraction of their features (weighted h_f^(1/4)) that land
+             inside a component's range after the shift
 
 (a kernel-density / Hough vote: the mode of the candidate shifts, robust to a wrong pairing because a wrong
 pairing in one region is not repeated by the others).  Binding-energy *separations* between regions are
@@ -49,8 +49,11 @@ from specfit.xps.corelevels import ReferenceLine, reference_lines
 MAX_SHIFT = 6.5
 #: Grid step of the vote (eV); the refinement reaches below it.
 GRID_STEP = 0.01
-#: Weight of the range-coverage term per library region (project choice: a tie-breaker, below one line).
-COVERAGE_WEIGHT = 0.5
+#: Weight of the range-coverage term per library region (project choice: as much as one reference line, since a
+#: clear line that no component can hold refutes a shift; features weigh h^(1/4) there, so a minor line counts).
+COVERAGE_WEIGHT = 1.0
+#: Depth (eV) inside a component's range from which a feature counts as fully covered.
+EDGE = 0.2
 #: Second-best / best score above which a step is ambiguous and the series' drift is consulted.
 AMBIGUOUS_RATIO = 0.9
 #: ... and above which, drift included, the step is refused (two shifts truly equally good).
@@ -89,7 +92,7 @@ class StepShift:
     interpolated: bool = False
 
 
-def features(x: np.ndarray, y: np.ndarray, *, smooth: float = 0.3, min_height: float = 0.04,
+def features(x: np.ndarray, y: np.ndarray, *, smooth: float = 0.3, min_height: float = 0.02,
              max_features: int = 6) -> list[tuple[float, float]]:
     """Peaks and shoulders of one region: ``[(energy, height relative to the strongest), ...]``, strongest first.
 
@@ -152,12 +155,15 @@ def _coverage(lib: Library | None, feats: list[tuple[float, float]], grid: np.nd
     if lib is None or not feats:
         return np.zeros_like(grid)
     ranges = np.array([lib.component(n).center_range for n in lib.component_names], float)
-    total = sum(h for _, h in feats)
+    total = sum(h**0.25 for _, h in feats)
     out = np.zeros_like(grid)
     for e, h in feats:
+        h = h**0.25
         moved = e + grid
-        inside = np.any((moved[:, None] >= ranges[None, :, 0] - 0.05) & (moved[:, None] <= ranges[None, :, 1] + 0.05),
-                        axis=1)
+        # soft membership: 1 well inside a component's range, falling to 0 at its limit (a line pushed onto
+        # its range limit is what a wrong shift does to the other lines of a region)
+        depth = np.minimum(moved[:, None] - ranges[None, :, 0], ranges[None, :, 1] - moved[:, None])
+        inside = np.clip(depth / EDGE, 0.0, 1.0).max(axis=1)
         out += h * inside
     return out / total
 

@@ -97,7 +97,7 @@ def integrate_region(region: str, da: xr.DataArray) -> xr.Dataset:
         width = float(xo[-1] - xo[0])
         err[i] = float(np.hypot(sigma * step * np.sqrt(xo.size), sigma / np.sqrt(5) * width))
     batch = da.isel({axis: 0}, drop=True)
-    batch = batch.drop_vars([c for c in batch.coords if c not in batch.dims])
+    batch = batch.drop_vars([c for c in batch.coords if not set(batch[c].dims) <= set(batch.dims)])
     dims = (*batch.dims, "component")
     shape = (*batch.shape, 1)
     name = region if whole else region + "/2"

@@ -1,0 +1,100 @@
+"""Issue 19: every core level quantified (integration without a library), IMFP / transmission, cross-region checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from specfit.errors import SpecfitError
+from specfit.examples import xps_series
+from specfit.xps import fit_depth_profile, quantify
+from specfit.xps.crossregion import cross_region_checks, formula_elements
+from specfit.xps.quant import integrate_region
+
+
+def _fake(areas, errors, components, elements, rsf, centers):
+    dims = ("etch_time", "component")
+    areas = np.atleast_2d(areas)
+    ds = xr.Dataset({"area": (dims, areas), "area_stderr": (dims, np.atleast_2d(errors)),
+                     "center": (dims, np.atleast_2d(centers))},
+                    coords={"etch_time": [0.0, 30.0][:areas.shape[0]], "component": components,
+                            "element": ("component", elements), "rsf": ("component", rsf)})
+    ds["fraction"] = ds["area"] / ds["area"].sum("component")
+    ds["fraction_stderr"] = xr.zeros_like(ds["fraction"]) + 0.01
+    return ds
+
+
+def test_imfp_and_transmission_factors_match_hand_calculation():
+    f1s = _fake([[400.0]], [[5.0]], ["LiF"], ["F"], [4.43], [[685.0]])
+    n1s = _fake([[100.0]], [[2.0]], ["N-SO2"], ["N"], [1.80], [[399.5]])
+    results = {"F1s": f1s, "N1s": n1s}
+    ke_f, ke_n = 1486.6 - 685.0, 1486.6 - 399.5
+    bare = 400.0 / 4.43 / (100.0 / 1.80)
+    q = quantify(results)  # default: IMFP KE^0.75, no transmission, Al K-alpha assumed (no photon energy given)
+    ratio = q["atomic_percent"].sel(element="F").item() / q["atomic_percent"].sel(element="N").item()
+    assert ratio == pytest.approx(bare * (ke_n / ke_f) ** 0.75, rel=1e-9)
+    assert "Al Kα" in q.attrs["photon_energy_source"] and "KE^0.75" in q.attrs["imfp_correction"]
+    q = quantify(results, transmission="ke^-1")
+    ratio = q["atomic_percent"].sel(element="F").item() / q["atomic_percent"].sel(element="N").item()
+    assert ratio == pytest.approx(bare * (ke_n / ke_f) ** 0.75 * (ke_f / ke_n), rel=1e-9)
+    assert "KE^-1" in q.attrs["transmission_correction"]
+    q = quantify(results, imfp_exponent=0, photon=1253.6)
+    ratio = q["atomic_percent"].sel(element="F").item() / q["atomic_percent"].sel(element="N").item()
+    assert ratio == pytest.approx(bare, rel=1e-12) and q.attrs["photon_energy"] == 1253.6
+    with pytest.raises(SpecfitError, match="carries no transmission"):
+        quantify(results, transmission="file")
+    assert set(q) >= {"atomic_percent_uncertainty", "species_percent_uncertainty", "region_imfp"}
+
+
+def test_region_without_library_is_integrated_doublet_summed():
+    ti = {"Ti2p3/2": {"center": 458.6, "fwhm": 1.2, "splitting": 5.7, "ratio": 0.5}}
+    da, _ = xps_series(ti, [[1.0], [1.0]], x_range=(450.0, 475.0), total_counts=2e5, seed=3, etch_time=[0, 30])
+    ds = integrate_region("Ti2p", da)
+    expected = 2e5 * 0.05 * 1.0  # generator: frac * total_counts * step, both lines together
+    np.testing.assert_allclose(ds["area"].values[:, 0], expected, rtol=0.03)
+    assert ds["rsf"].item() == pytest.approx(7.81) and ds["element"].item() == "Ti"
+    assert np.all(ds["area_stderr"].values > 0)
+    assert integrate_region("Sn3d5", da)["rsf"].item() == pytest.approx(14.8)  # one line of the doublet
+
+
+def test_profile_quantifies_every_core_level_and_leaves_survey_out():
+    f1s, _ = xps_series({"LiF": {"center": 685.2, "fwhm": 1.7}}, [[1.0], [1.0]], x_range=(676.0, 694.0), seed=4,
+                        etch_time=[0, 30])
+    ti, _ = xps_series({"Ti": {"center": 458.6, "fwhm": 1.2, "splitting": 5.7, "ratio": 0.5}}, [[1.0], [1.0]],
+                       x_range=(450.0, 475.0), seed=5, etch_time=[0, 30])
+    survey = f1s.copy()
+    tree = fit_depth_profile({"F1s": f1s, "Ti2p": ti, "Survey": survey}, components={"F1s": "LiF"})
+    root = tree.to_dataset()
+    assert set(root["element"].values) == {"F", "Ti"} and "Survey" in root.attrs["regions_left_out"][0]
+    np.testing.assert_allclose(root["atomic_percent"].sum("element").values, 100.0)
+    assert np.all(root["atomic_percent_uncertainty"].values > 0)
+    assert root.attrs["regions_integrated"] == ["Ti2p"]
+
+
+def test_formula_elements():
+    assert formula_elements("Li2CO3") == {"Li", "C", "O"}
+    assert formula_elements("M-O") == {"O"} and formula_elements("N-SO2") == {"N", "S", "O"}
+
+
+def _root(results):
+    return quantify(results, imfp_exponent=0)
+
+
+def test_cross_region_li2co3_partners_and_absent_lithium():
+    c1s = _fake([[100.0, 0.0]], [[2.0, 0.0]], ["C-C", "Li2CO3"], ["C", "C"], [1.0, 1.0], [[284.8, 290.0]])
+    c1s = c1s.isel(component=[0])  # Li2CO3 dropped from the C 1s fit
+    o1s = _fake([[120.0, 140.0]], [[4.0, 4.0]], ["Li2CO3", "C-O"], ["O", "O"], [2.93, 2.93], [[531.5, 533.0]])
+    li1s = _fake([[0.001]], [[0.01]], ["Li2CO3"], ["Li"], [0.0568], [[55.2]])
+    results = {"C1s": c1s, "O1s": o1s, "Li1s": li1s}
+    checks = cross_region_checks(results, _root(results))
+    note = str(checks.note.values[0])
+    assert "Li2CO3 partners disagree" in note and "Li2CO3@O1s 46 % of its element" in note
+    assert "but Li was measured at 0.0" in note
+    assert set(checks.region_flags) >= {"C1s", "O1s"}
+    # consistent: C 1s 1 : O 1s 3 in formula units (normalised areas 30 and 90)
+    c1s = _fake([[100.0, 30.0]], [[2.0, 2.0]], ["C-C", "Li2CO3"], ["C", "C"], [1.0, 1.0], [[284.8, 290.0]])
+    o1s = _fake([[90.0 * 2.93, 140.0]], [[4.0, 4.0]], ["Li2CO3", "C-O"], ["O", "O"], [2.93, 2.93],
+                [[531.5, 533.0]])
+    results = {"C1s": c1s, "O1s": o1s}
+    assert str(cross_region_checks(results, _root(results)).note.values[0]) == ""
