@@ -121,3 +121,52 @@ def test_per_step_charge_shift_python_and_cli(tmp_path):
         out = tmp_path / f"p{k}.nc"
         assert main(["xps-profile", *files, *option, "--components", "F1s=LiF,C-F", "--out", str(out)]) == 0
         np.testing.assert_allclose(specfit.open_results(out)["F1s"]["charge_shift"].values, given)
+
+
+def _libs(data):
+    from specfit.library.loader import load_library
+    from specfit.xps.naming import region_library
+
+    return {r: (load_library(region_library(r)) if region_library(r) else None) for r in data}
+
+
+def test_charged_oxide_ceramic_shift_from_bi_na_c_o(shared_data):
+    """Case 29 (PHI, Mg Ka; Bi 4f, Ti 2p, Na 1s...): charged by ~+3.9 eV; the minor 285.2 eV C 1s line
+    (what single C-C referencing took, -0.45 eV) never anchors the shift."""
+    tree = specfit.read(shared_data("../cases/29-phi-spe-float64/BN-BS-1_multiplex.spe"))
+    data = {n: tree[n].to_dataset()["intensity"] for n in tree.children}
+    (step,) = consensus_shifts(data, _libs(data))
+    assert -4.0 < step.shift < -3.5 and 0.0 < step.uncertainty < 0.3 and step.code == ""
+    assert {"C-C@C1s", "Bi3+ 4f7/2@Bi4f", "Na+ 1s@Na1s"} <= set(step.agreed)
+
+
+def test_ionic_liquid_cf3_lines_agree(shared_data):
+    folder = "xps/casaxps_csv_tfsi_il/20240228_Au_MPPipTFSIIol3_{}.csv"
+    data = {r: specfit.read(shared_data(folder.format(t))) for r, t in (("C1s", "C_1s"), ("F1s", "F_1s"),
+                                                                       ("N1s", "N_1s"), ("Au4f", "Au_4f"))}
+    (step,) = consensus_shifts(data, _libs(data))
+    assert abs(step.shift) < 0.1 and {"CF3@C1s", "CF3@F1s", "Au 4f7/2@Au4f"} <= set(step.agreed)
+
+
+def test_sno2_profile_referenced_at_every_cycle(shared_data):
+    """PHI SnO2 on Si (21 cycles; C 1s fades after the first): no cycle refused, shifts smooth within 1 eV."""
+    tree = specfit.read(shared_data("xps/depth_profile_phi_SnO2/SnO2_10nm_1.pro"))
+    data = {r: tree[r].to_dataset()["intensity"] for r in ("C1s", "Si2p", "Sn3d5")}
+    steps = consensus_shifts(data, _libs(data))
+    shifts = np.array([s.shift for s in steps])
+    assert all(s.code == "" for s in steps) and np.all(np.isfinite(shifts))
+    assert np.all((shifts > 0.8) & (shifts < 2.4)) and np.max(np.abs(np.diff(shifts))) < 0.5
+
+
+@pytest.mark.slow
+def test_sno2_profile_quantifies_sn_si_c(shared_data, tmp_path):
+    """Issue 19 must-show: default xps-profile on the .pro file: Sn (integrated), Si and C at every cycle."""
+    out = tmp_path / "sno2.nc"
+    assert main(["xps-profile", str(shared_data("xps/depth_profile_phi_SnO2/SnO2_10nm_1.pro")), "--out",
+                 str(out)]) == 0
+    root = specfit.open_results(out).to_dataset()
+    ap = root["atomic_percent"]
+    assert set(ap["element"].values) == {"C", "Si", "Sn"} and bool(np.isfinite(ap).all())
+    si = ap.sel(element="Si").values
+    assert si[-3:].mean() > 5 * max(si[:3].mean(), 1.0) and np.polyfit(np.arange(si.size), si, 1)[0] > 0
+    assert root.attrs["regions_integrated"] == ["Sn3d5"] and "Survey" in root.attrs["regions_left_out"][0]

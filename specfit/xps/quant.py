@@ -56,7 +56,9 @@ def integrate_region(region: str, da: xr.DataArray) -> xr.Dataset:
     between the region's ends (``specfit.backgrounds.shirley``); its standard
     error combines the counting noise of the points (estimated from the
     point-to-point scatter) and that of the two end levels.  The cross-section
-    is the level's (both doublet lines for ``"Ti2p"``, one line for ``"Sn3d5"``).
+    is the level's: both doublet lines when the window holds both (``"Ti2p"``
+    over 450-475 eV, also a ``"Sn3d5"`` region measured over 480-500 eV), the
+    main line's when it holds one.
 
     Returns
     -------
@@ -72,9 +74,12 @@ def integrate_region(region: str, da: xr.DataArray) -> xr.Dataset:
     if level is None or elem is None:
         raise SpecfitError(f"region {region}: no cross-section for this level; pass rsf={{'{elem}': value}} or a "
                            "library")
-    sub, whole = level
+    sub, _ = level
     axis = da.dims[-1]
     x = np.asarray(da[axis].values, float)
+    # both doublet lines are summed when both lie in the measured window ("Sn3d5" measured over 480-500 eV
+    # holds 3d3/2 at ~495 eV too), else the cross-section of the main line alone
+    whole = sub.splitting == 0.0 or bool(np.nanmin(x) <= sub.energy + sub.splitting <= np.nanmax(x))
     rows = np.asarray(da.values, float).reshape(-1, x.size)
     area = np.full(rows.shape[0], np.nan)
     err = np.full(rows.shape[0], np.nan)
@@ -86,8 +91,9 @@ def integrate_region(region: str, da: xr.DataArray) -> xr.Dataset:
         if ok.sum() < 9:
             continue
         xo, yo = xs[ok], y[ok]
+        n_avg = max(5, int(round(0.5 / float(np.median(np.diff(xo))))))  # end levels over >= 0.5 eV
         try:
-            bg = shirley_background(xo, yo, n_average=5)
+            bg = shirley_background(xo, yo, n_average=n_avg)
         except Exception:  # noqa: BLE001 - a background that cannot be built leaves the step unquantified
             continue
         net = yo - bg
@@ -95,12 +101,12 @@ def integrate_region(region: str, da: xr.DataArray) -> xr.Dataset:
         sigma = noise_sigma(yo)
         step = float(np.median(np.diff(xo)))
         width = float(xo[-1] - xo[0])
-        err[i] = float(np.hypot(sigma * step * np.sqrt(xo.size), sigma / np.sqrt(5) * width))
+        err[i] = float(np.hypot(sigma * step * np.sqrt(xo.size), sigma / np.sqrt(n_avg) * width))
     batch = da.isel({axis: 0}, drop=True)
     batch = batch.drop_vars([c for c in batch.coords if not set(batch[c].dims) <= set(batch.dims)])
     dims = (*batch.dims, "component")
     shape = (*batch.shape, 1)
-    name = region if whole else region + "/2"
+    name = region if whole or region[-1] == "/2" else region + "/2"
     ds = xr.Dataset({"area": (dims, area.reshape(shape)), "area_stderr": (dims, err.reshape(shape)),
                      "fraction": (dims, np.ones(shape)), "fraction_stderr": (dims, np.zeros(shape))},
                     coords={**batch.coords, "component": [name], "element": ("component", [elem]),
