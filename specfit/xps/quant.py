@@ -223,14 +223,19 @@ def _transmission(region: str, transmission, data: xr.DataArray | None, ke: floa
 
 
 def _variance(res: xr.Dataset, w: xr.DataArray, combined: bool) -> xr.DataArray:
-    """Variance of ``sum_k w_k A_k``: combined uncertainties in quadrature, or the statistical covariance."""
+    """Variance of ``sum_k w_k A_k``: combined uncertainties in quadrature, or the statistical covariance.
+
+    A component dropped by selection (area exactly 0, its error NaN) adds nothing; a kept component whose
+    error is unknown (NaN: at a bound) makes the variance unknown.
+    """
+    absent = res["area"] == 0.0
     if combined and "area_uncertainty" in res:
-        return ((res["area_uncertainty"] * w) ** 2).sum("component", skipna=False)
+        return ((res["area_uncertainty"].where(~absent, 0.0) * w) ** 2).sum("component", skipna=False)
     if "area_covariance" in res:
         # overlapping peaks are anti-correlated, so their total is better known than each
-        return (res["area_covariance"] * w * w.rename(component="component_2")).sum(
-            ("component", "component_2"), skipna=False)
-    return ((res["area_stderr"] * w) ** 2).sum("component", skipna=False)
+        cov = res["area_covariance"].where(~absent, 0.0).where(~absent.rename(component="component_2"), 0.0)
+        return (cov * w * w.rename(component="component_2")).sum(("component", "component_2"), skipna=False)
+    return ((res["area_stderr"].where(~absent, 0.0) * w) ** 2).sum("component", skipna=False)
 
 
 def quantify(results: dict[str, xr.Dataset], *, rsf: dict[str, float] | None = None,
