@@ -18,7 +18,6 @@ from specfit.xps.charge import (
     CASA_APPLIED,
     ChargeReference,
     ShiftMeasurement,
-    _step_labels,
     apply_shift,
     casa_calibration,
     casa_calibrations,
@@ -26,6 +25,7 @@ from specfit.xps.charge import (
     disagreements,
     measure_shift,
     parse_references,
+    step_labels,
 )
 from specfit.xps.consensus import consensus_shifts
 from specfit.xps.corelevels import subshell
@@ -380,7 +380,7 @@ def _region_shifts(data, dims, refs: list[ChargeReference], charge_shift, libs, 
     first_da = next(iter(data.values()))
     template = first_da.isel({first_da.dims[-1]: 0}, drop=True)
     template = template.drop_vars([c for c in template.coords if c not in template.dims])
-    labels = _step_labels(template)
+    labels = step_labels(template)
 
     def per_step(value) -> xr.DataArray:
         return _per_step(template, value)
