@@ -488,7 +488,7 @@ def _root_attrs(results, libs, refs, charge_shift, share, sources, consensus_mod
     elif refs:
         ref_text = describe(refs)
     elif consensus_mode:
-        ref_text = "consensus of reference lines (specfit.xps.consensus)"
+        ref_text = "consensus"  # of every region's reference lines (specfit.xps.consensus); short: figure titles
     else:
         ref_text = "none"
     return {

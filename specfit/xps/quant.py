@@ -355,6 +355,9 @@ def quantify(results: dict[str, xr.Dataset], *, rsf: dict[str, float] | None = N
         ds[name].attrs["units"] = unit
     ds.attrs["rsf"] = ", ".join(f"{e}={rsf[e]:g}" for e in sorted(rsf)) or \
         "library / Scofield 1976 cross-sections (Al Kα, C 1s = 1)"
+    if abs(photon - AL_KALPHA) > 50.0 and not rsf:
+        ds.attrs["rsf"] += (f"; the photon energy is {photon:g} eV, not Al Kα: Scofield's cross-sections at that "
+                            "energy differ (by up to ~10 % relative to C 1s) and are not tabulated here; pass rsf=")
     ds.attrs["imfp_correction"] = (f"lambda ~ KE^{m:g} (TPP-2M energy dependence: Tanuma, Powell & Penn, Surf. "
                                    "Interface Anal. 21, 165 (1994); 43, 689 (2011))" if m else "none")
     ds.attrs["transmission_correction"] = "; ".join(f"{r}: {src}" for r, src in
