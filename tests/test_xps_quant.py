@@ -103,4 +103,14 @@ def test_cross_region_li2co3_partners_and_absent_lithium():
     o1s = _fake([[90.0 * 2.93, 140.0]], [[4.0, 4.0]], ["Li2CO3", "C-O"], ["O", "O"], [2.93, 2.93],
                 [[531.5, 533.0]])
     results = {"C1s": c1s, "O1s": o1s}
-    assert str(cross_region_checks(results, _root(results)).note.values[0]) == ""
+    checks = cross_region_checks(results, _root(results))
+    assert "disagree" not in str(checks.note.values[0]) and checks.region_flags == {}
+
+
+def test_cross_region_unmeasured_element_is_named_not_flagged():
+    o1s = _fake([[650.0, 350.0]], [[5.0, 5.0]], ["Li2O", "M-O"], ["O", "O"], [2.93, 2.93], [[529.0, 529.6]])
+    ti = _fake([[900.0]], [[9.0]], ["Ti2p"], ["Ti"], [7.81], [[458.6]])
+    results = {"O1s": o1s, "Ti2p": ti}
+    checks = cross_region_checks(results, _root(results))
+    assert "Li2O is 65 % of O in O1s; Li was not measured" in str(checks.note.values[0])
+    assert checks.region_flags == {}

@@ -14,6 +14,9 @@ the numbers in ``fit_message``; the root's ``cross_region_note`` repeats them):
   :data:`MIN_SPECIES` of its element and the other is absent from its region's fit altogether (dropped as
   unsupported, or not in the library subset): Hendricks 3.4 V, Li2CO3 46 % of the O 1s and 0 % of the C 1s.
 
+A major species (at least :data:`UNCHECKED_SHARE` of its element) whose other element was not measured is
+named in ``cross_region_note`` only (its assignment is unchecked: a Li-free oxide's lattice O 1s taken as Li2O).
+
 No fit constraint is built (the partners are not tied in the fit); the check says where a tie would change
 the result.
 """
@@ -28,6 +31,9 @@ import xarray as xr
 
 #: A species below this share of its element is not checked (it is too weak to contradict anything).
 MIN_SPECIES = 0.15
+#: A species holding at least this share of its element, whose other element was not measured, is named in the
+#: note (unchecked; no flag).
+UNCHECKED_SHARE = 0.5
 #: An element below this atomic % (or 2 uncertainties) counts as absent.
 ABSENT_AT = 0.5
 #: Stoichiometric partners disagree when both limits are exceeded.
@@ -79,6 +85,11 @@ def cross_region_checks(results: dict[str, xr.Dataset], root: xr.Dataset) -> Che
         own = str(root["species_element"].values[k])
         need = formula_elements(comp) - {own}
         share = np.ravel(sp.isel(species=k).values) / 100.0
+        for elem in sorted(need - set(elements)):  # unmeasured: said in the note (no flag), for a major species
+            for i in range(n):
+                if share[i] >= UNCHECKED_SHARE:
+                    words[i].append(f"{comp} is {100 * share[i]:.0f} % of {own} in {region}; {elem} was not "
+                                    "measured, so this assignment is unchecked")
         for elem in need & set(elements):
             at = np.ravel(ap.sel(element=elem).values)
             u = np.ravel(root[unc_name].sel(element=elem).values)
