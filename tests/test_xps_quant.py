@@ -114,3 +114,38 @@ def test_cross_region_unmeasured_element_is_named_not_flagged():
     checks = cross_region_checks(results, _root(results))
     assert "Li2O is 65 % of O in O1s; Li was not measured" in str(checks.note.values[0])
     assert checks.region_flags == {}
+
+
+def test_tfsi_ionic_liquid_f_to_n_with_imfp(shared_data):
+    """MPPip-TFSI (C11H20F6N2O4S2, F/N = F/S = 3; PROVENANCE 2b): bare Scofield gives F/N 2.43; the default
+    IMFP correction (KE^0.75, published, no per-file tuning) brings it to ~3.1."""
+    import specfit
+
+    folder = "xps/casaxps_csv_tfsi_il/20240228_Au_MPPipTFSIIol3_{}.csv"
+    regions = {r: specfit.read(shared_data(folder.format(t))) for r, t in (("C1s", "C_1s"), ("F1s", "F_1s"),
+                                                                          ("N1s", "N_1s"), ("S2p", "S_2p"))}
+    tree = fit_depth_profile(regions)
+    results = {r: tree[r].to_dataset() for r in tree.children}
+
+    def ratio(q, a, b):
+        return q["atomic_percent"].sel(element=a).item() / q["atomic_percent"].sel(element=b).item()
+
+    bare, default = quantify(results, imfp_exponent=0), tree.to_dataset()
+    assert 2.3 < ratio(bare, "F", "N") < 2.6 and 2.8 < ratio(default, "F", "N") < 3.3
+    assert ratio(default, "F", "S") > ratio(bare, "F", "S") + 0.5
+    assert "KE^0.75" in default.attrs["imfp_correction"] and abs(float(default["charge_shift"])) < 0.15
+
+
+def test_fit_of_unreferenced_xps_region_says_so(shared_data):
+    """`specfit fit` on a raw O 1s of the charged ceramic (case 29): note axis_not_referenced and attrs."""
+    import specfit
+
+    tree = specfit.read(shared_data("../cases/29-phi-spe-float64/BN-BS-1_multiplex.spe"))
+    o1s = tree["O1s"].to_dataset()["intensity"]
+    raw = specfit.fit(o1s, "xps/O1s", components="M-O,C-O")
+    assert "axis_not_referenced" in str(raw["notes"].values) and "not charge referenced" in str(
+        raw["note_message"].values)
+    assert raw.attrs["charge_reference"].startswith("none")
+    shifted = specfit.fit(o1s, "xps/O1s", components="M-O,C-O", charge_shift=-3.9)
+    assert "axis_not_referenced" not in str(shifted["notes"].values)
+    assert float(shifted["fraction"].sel(component="M-O")) > 0.5  # the lattice oxide, once referenced
