@@ -101,6 +101,7 @@ def test_equally_good_shifts_refused_briefly():
     assert all(len(part) < 200 for part in text.split("; "))
     flagged = fit_depth_profile(regions, components=comps, on_charge_error="flag")
     assert "charge_reference_ambiguous" in str(flagged["F1s"]["flags"].values[0])
+    assert "equally well" in str(flagged["F1s"]["note_message"].values[0])  # the details, in the notes
 
 
 def test_per_step_charge_shift_python_and_cli(tmp_path):

@@ -455,7 +455,7 @@ def _region_shifts(data, dims, refs: list[ChargeReference], charge_shift, libs, 
                     template.shape))
                 codes = template.copy(data=np.array([o.code for o in found], dtype=object).reshape(template.shape))
                 messages = [o.message for o in found if o.code]
-                items = [(("charge_shift_applied", o.note) if o.note else
+                items = [(("charge_shift_applied", "; ".join(t for t in (o.note, o.message) if t)) if o.note else
                           ("axis_not_referenced", "no reference line found: axis not charge referenced"))
                          for o in found]
                 step_note = template.copy(data=np.array(items + [None], dtype=object)[:-1].reshape(template.shape))
