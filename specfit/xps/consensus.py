@@ -20,10 +20,12 @@ which the lines of several regions meet, whichever line is the largest of its ow
 still works as before through its reference line and the range coverage.
 
 The shift is then refined: the lines that agreed (vote within 2 sigma of the mode) are re-measured by a
-fit of their regions with the shift applied (library regions; free centers) or by the feature's position
-(regions without a library), and the shift is their weighted mean (weights ``p_l / sigma_l^2``).  Its
-standard uncertainty combines the lines' literature spreads (``1/sqrt(sum 1/sigma_l^2)``), inflated by the
-Birge ratio when the agreeing lines scatter more than their spreads allow.
+fit of their regions with the shift applied (library regions; free centers; a line the fit does not hold -
+dropped, below 3 %, or on a range limit - is left out: the fit gave that feature to another component) or
+by the feature's position (regions without a library), and the shift is their weighted mean (weights
+``p_l / sigma_l^2``).  Its standard uncertainty combines the lines' literature spreads
+(``1/sqrt(sum 1/sigma_l^2)``), inflated by the Birge ratio when the agreeing lines scatter more than their
+spreads allow.
 
 Along a series, the shift of the neighbouring steps is evidence, not a constraint: a step whose two best
 shifts score within :data:`AMBIGUOUS_RATIO` of each other gets a weak term favouring its neighbours'
@@ -317,6 +319,7 @@ def _refine(out: list[StepShift], all_votes, data, libs, fit_region, n: int) -> 
     """Re-measure the agreeing lines (fit of their regions with the shift applied) and combine them."""
     agree = [_agreeing(all_votes[i], out[i].shift) if np.isfinite(out[i].shift) else {} for i in range(n)]
     fitted: dict[tuple[int, str, str], float] = {}
+    refitted: set[str] = set()  # regions re-measured by a fit: a line the fit does not hold there is dropped
     if fit_region is not None:
         for region, da in data.items():
             lib = libs.get(region)
@@ -327,6 +330,7 @@ def _refine(out: list[StepShift], all_votes, data, libs, fit_region, n: int) -> 
             template = da.isel({da.dims[-1]: 0}, drop=True)
             template = template.drop_vars([c for c in template.coords if c not in template.dims])
             res = fit_region(region, shift_axis(da, template.copy(data=shift.reshape(template.shape))))
+            refitted.add(region)
             for comp in comps:
                 if comp not in res["component"].values:
                     continue
@@ -342,9 +346,15 @@ def _refine(out: list[StepShift], all_votes, data, libs, fit_region, n: int) -> 
         values, names = [], []
         for (region, name), v in sorted(agree[i].items()):
             key = (i, region, v.line.component)
+            if key not in fitted and region in refitted:
+                continue  # the fit gives that feature to another component (C-F, not CF3): not this line
             s = out[i].shift + v.line.energy - fitted[key] if key in fitted else v.shift
             values.append((s, v.sigma, v.line.prior * np.sqrt(v.height)))
             names.append(f"{name}@{region}")
+        if not values:  # no agreeing line survived its fit: keep the located features
+            for (region, name), v in sorted(agree[i].items()):
+                values.append((v.shift, v.sigma, v.line.prior * np.sqrt(v.height)))
+                names.append(f"{name}@{region}")
         out[i].shift, out[i].uncertainty = _combine(values)
         out[i].agreed = names
         out[i].note = (f"charge shift {out[i].shift:+.2f} +/- {out[i].uncertainty:.2f} eV by consensus of "
