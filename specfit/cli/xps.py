@@ -133,9 +133,8 @@ def run(args: argparse.Namespace) -> int:
     for region in list(regions):
         if region_library(region, libraries) is not None:
             continue
-        if not is_core_level(region):
+        if not is_core_level(region):  # fit_depth_profile leaves it out and records it (regions_left_out)
             print(f"leaving out region {region}: not a core level (survey or valence)", file=sys.stderr)
-            del regions[region]
         elif subshell(region) is None and element_of(region) not in rsf:
             print(f"skipping region {region}: no library xps/{region} and no tabulated cross-section "
                   f"(use --library {region}=PATH or --rsf)", file=sys.stderr)
@@ -170,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
 
         _save_figure(plot_depth_profile(tree), args.plot)
     root = tree.to_dataset()
-    print(f"fitted {len(regions)} regions ({', '.join(regions)}), charge reference "
+    done = list(tree.children)
+    print(f"fitted {len(done)} regions ({', '.join(done)}), charge reference "
           f"{root.attrs['charge_reference']} -> {args.out}")
     return finish(tree, args)
 

@@ -230,7 +230,6 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
         raise DataError("no regions to fit")
     resampled = {r: da[RESAMPLED] for r, da in data.items() if RESAMPLED in da.coords}
     data = {r: da.drop_vars(RESAMPLED, errors="ignore") for r, da in data.items()}
-    dims = _check_batches(data)
     libs = {r: (_per_region(libraries, r) if libraries else None) or region_library(r) for r in data}
     left_out = [r for r, lib in libs.items() if lib is None and not is_core_level(r)]
     no_level = [r for r, lib in libs.items() if lib is None and is_core_level(r) and subshell(r) is None
@@ -242,6 +241,7 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
         del data[r], libs[r]
     if not data:
         raise DataError(f"no core-level region to quantify (left out: {', '.join(left_out)})")
+    dims = _check_batches(data)
     integrated = [r for r, lib in libs.items() if lib is None]
 
     def run(region: str, da: xr.DataArray, *, free_centers: bool = False) -> xr.Dataset:
