@@ -21,7 +21,7 @@ still works as before through its reference line and the range coverage.
 
 The shift is then refined: the lines that agreed (vote within 2 sigma of the mode) are re-measured by a
 fit of their regions with the shift applied (library regions; free centers; a line the fit does not hold -
-dropped, below 3 %, or on a range limit - is left out: the fit gave that feature to another component) or
+dropped, insignificant or on a range limit - is left out: the fit gave that feature to another component) or
 by the feature's position (regions without a library), and the shift is their weighted mean (weights
 ``p_l / sigma_l^2``).  Its standard uncertainty combines the lines' literature spreads
 (``1/sqrt(sum 1/sigma_l^2)``), inflated by the Birge ratio when the agreeing lines scatter more than their
@@ -335,10 +335,12 @@ def _refine(out: list[StepShift], all_votes, data, libs, fit_region, n: int) -> 
                 if comp not in res["component"].values:
                     continue
                 c = np.asarray(res["center"].sel(component=comp).values, float).reshape(n)
-                f = np.asarray(res["fraction"].sel(component=comp).values, float).reshape(n)
+                a = np.asarray(res["area"].sel(component=comp).values, float).reshape(n)
+                e = np.asarray(res["area_stderr"].sel(component=comp).values, float).reshape(n)
                 lo, hi = lib.component(comp).center_range
                 for i in range(n):
-                    if np.isfinite(c[i]) and f[i] >= 0.03 and lo + 0.01 < c[i] < hi - 0.01:
+                    # held by the fit: kept, significant (area above 2 standard errors), off its range limits
+                    if np.isfinite(c[i]) and a[i] > 2.0 * e[i] and lo + 0.01 < c[i] < hi - 0.01:
                         fitted[(i, region, comp)] = c[i]  # the line's center on the shifted axis
     for i in range(n):
         if not agree[i]:
