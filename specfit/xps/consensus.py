@@ -345,22 +345,23 @@ def _refine(out: list[StepShift], all_votes, data, libs, fit_region, n: int) -> 
     for i in range(n):
         if not agree[i]:
             continue
-        values, names = [], []
+        values, used = [], []
+        names = [f"{name}@{region}" for (region, name) in sorted(agree[i])]
         for (region, name), v in sorted(agree[i].items()):
             key = (i, region, v.line.component)
             if key not in fitted and region in refitted:
                 continue  # the fit gives that feature to another component (C-F, not CF3): not this line
             s = out[i].shift + v.line.energy - fitted[key] if key in fitted else v.shift
             values.append((s, v.sigma, v.line.prior * np.sqrt(v.height)))
-            names.append(f"{name}@{region}")
+            used.append(f"{name}@{region}")
         if not values:  # no agreeing line survived its fit: keep the located features
             for (region, name), v in sorted(agree[i].items()):
                 values.append((v.shift, v.sigma, v.line.prior * np.sqrt(v.height)))
-                names.append(f"{name}@{region}")
+            used = names
         out[i].shift, out[i].uncertainty = _combine(values)
         out[i].agreed = names
         out[i].note = (f"charge shift {out[i].shift:+.2f} +/- {out[i].uncertainty:.2f} eV by consensus of "
-                       + ", ".join(names))
+                       + ", ".join(names) + ("" if used == names else f" (refined on {', '.join(used)})"))
 
 
 def _fill_gaps(out: list[StepShift], labels: list[str]) -> None:
