@@ -355,7 +355,7 @@ def _refine(out: list[StepShift], all_votes, data, libs, fit_region, n: int) -> 
             values.append((s, v.sigma, v.line.prior * np.sqrt(v.height)))
             used.append(f"{name}@{region}")
         if not values:  # no agreeing line survived its fit: keep the located features
-            for (region, name), v in sorted(agree[i].items()):
+            for _, v in sorted(agree[i].items()):
                 values.append((v.shift, v.sigma, v.line.prior * np.sqrt(v.height)))
             used = names
         out[i].shift, out[i].uncertainty = _combine(values)
