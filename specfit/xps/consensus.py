@@ -340,7 +340,8 @@ def _refine(out: list[StepShift], all_votes, data, libs, fit_region, n: int) -> 
                 lo, hi = lib.component(comp).center_range
                 for i in range(n):
                     # held by the fit: kept, significant (area above 2 standard errors), off its range limits
-                    if np.isfinite(c[i]) and a[i] > 2.0 * e[i] and lo + 0.01 < c[i] < hi - 0.01:
+                    held = a[i] > 2.0 * e[i] if np.isfinite(e[i]) else a[i] > 0.0  # NaN: another parameter at a bound
+                    if np.isfinite(c[i]) and held and lo + 0.01 < c[i] < hi - 0.01:
                         fitted[(i, region, comp)] = c[i]  # the line's center on the shifted axis
     for i in range(n):
         if not agree[i]:
