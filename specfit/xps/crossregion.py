@@ -46,7 +46,8 @@ PARTNERS: dict[str, dict[str, tuple[str, float]]] = {
     "Li2O": {"O1s": ("Li2O", 1.0), "Li1s": ("Li2O", 2.0)},
     "[Tf2N]-": {"N1s": ("N-SO2", 1.0), "S2p": ("SO2-N", 2.0), "F1s": ("CF3", 6.0)},
 }
-_ELEMENTS = {"H", "Li", "B", "C", "N", "O", "F", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "K", "Ca", "Ti", "Mn",
+#: Elements a formula may name (H is not seen by XPS, so never checked).
+_ELEMENTS = {"Li", "B", "C", "N", "O", "F", "Na", "Mg", "Al", "Si", "P", "S", "Cl", "K", "Ca", "Ti", "Mn",
              "Fe", "Co", "Ni", "Cu", "Zn", "Sn", "Bi", "Sr"}
 
 
