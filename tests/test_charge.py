@@ -85,9 +85,15 @@ def test_minor_reference_and_missing_reference_are_errors_or_flags():
     f1s, _ = xps_series(F1S, [[0.5, 0.5], [0.5, 0.5]], seed=5, etch_time=[0, 30])
     regions = {"C1s": noise, "F1s": f1s}
     comps = {"C1s": "C-C,C-O", "F1s": "LiF,C-F"}
+    # issue 19: by default the shift is a consensus of every region's lines, so F 1s LiF references the step
+    # whose C 1s is empty; the single-reference checks hold for a reference given explicitly
+    consensus = fit_depth_profile(regions, components=comps)
+    assert "LiF@F1s" in str(consensus["C1s"]["note_message"].values[1])
+    np.testing.assert_allclose(consensus["F1s"]["charge_shift"].values, [0.0, 0.0], atol=0.12)
+    ref = "C-C@C1s=284.8"
     with pytest.raises(SpecfitError, match=r"C-C@C1s=284.8: region C1s, etch_time=30.0: no C-C line found"):
-        fit_depth_profile(regions, components=comps)
-    tree = fit_depth_profile(regions, components=comps, on_charge_error="flag")
+        fit_depth_profile(regions, components=comps, reference=ref)
+    tree = fit_depth_profile(regions, components=comps, on_charge_error="flag", reference=ref)
     for region in ("C1s", "F1s"):
         assert [_charge_codes(f) for f in tree[region]["flags"].values] == [[], ["charge_reference_not_found"]]
         assert tree[region]["charge_shift"].values[1] == 0.0
@@ -218,7 +224,13 @@ def test_ionic_liquid_c_n_line_is_not_taken_for_c_c(shared_data):
     folder = "xps/casaxps_csv_tfsi_il/20240228_Au_MPPipTFSIIol3_{}.csv"
     regions = {name: specfit.read(shared_data(folder.format(tag))) for name, tag in (("C1s", "C_1s"),
                                                                                     ("F1s", "F_1s"))}
+    ref = "C-C@C1s=284.8"  # the single C-C reference is refused (issue 9) ...
     with pytest.raises(SpecfitError, match=r"pushes CF3 .* onto its range limit"):
-        fit_depth_profile(regions)
-    flagged = fit_depth_profile(regions, on_charge_error="flag")
+        fit_depth_profile(regions, reference=ref)
+    flagged = fit_depth_profile(regions, on_charge_error="flag", reference=ref)
     assert "charge_reference_at_bound" in str(flagged["F1s"]["flags"].values)
+    # ... while the default consensus (issue 19: CF3 in C 1s and F 1s agree) needs no refusal at all
+    tree = fit_depth_profile(regions)
+    assert abs(float(tree["F1s"]["charge_shift"])) < 0.3
+    assert "CF3@F1s" in str(tree["F1s"]["note_message"].values) and "CF3@C1s" in str(tree["F1s"]["note_message"].values)
+    assert abs(float(tree["F1s"]["center"].sel(component="CF3")) - 688.8) < 0.3

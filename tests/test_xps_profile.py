@@ -61,7 +61,9 @@ def test_charge_shift_found_and_applied_to_every_region():
     tree = fit_depth_profile({"F 1s": _charged(f1s, shift), "C_1s": _charged(c1s, shift)},
                              components={"F1s": "LiF,C-F", "C1s": "C-C,C-O"}, share="center,width")
     found = tree["C1s"]["charge_shift"].values
-    np.testing.assert_allclose(found, shift, atol=0.05)
+    # issue 19: the default shift is a consensus of C-C (284.8 eV) and LiF, whose reference energy (685.2 eV,
+    # the library's) is 0.1 eV below where this generator puts it (685.3): the consensus lies between
+    np.testing.assert_allclose(found, shift, atol=0.08)
     # one shift per step, identical in every region and at the root
     np.testing.assert_array_equal(tree["F1s"]["charge_shift"].values, found)
     np.testing.assert_array_equal(tree["charge_shift"].values, found)
@@ -103,7 +105,8 @@ def test_quantification_matches_hand_calculation():
     f1s = _fake_result([[300.0, 100.0]], [[5.0, 4.0]], ["LiF", "C-F"], ["F", "F"], [4.43, 4.43])
     c1s = _fake_result([[50.0]], [[2.0]], ["C-C"], ["C"], [1.0])
     li1s = _fake_result([[3.0]], [[0.3]], ["Li"], ["", ], [1.0])  # no element tag: region + Scofield 0.0568
-    q = quantify({"F1s": f1s, "C1s": c1s, "Li1s": li1s}, transmission={"F1s": 2.0})
+    # bare Scofield (imfp_exponent=0): the hand formula has no IMFP term (IMFP is the default since issue 19)
+    q = quantify({"F1s": f1s, "C1s": c1s, "Li1s": li1s}, transmission={"F1s": 2.0}, imfp_exponent=0)
     n = {"F": 400.0 / (4.43 * 2.0), "C": 50.0, "Li": 3.0 / 0.0568}
     total = sum(n.values())
     for elem, value in n.items():
@@ -111,7 +114,7 @@ def test_quantification_matches_hand_calculation():
     assert q["species_percent"].sel(species="LiF@F1s").item() == pytest.approx(75.0)
     assert q["element_area"].sel(element="F").item() == pytest.approx(400.0)
     # user RSF wins over library and defaults
-    q2 = quantify({"F1s": f1s, "C1s": c1s}, rsf={"F": 1.0})
+    q2 = quantify({"F1s": f1s, "C1s": c1s}, rsf={"F": 1.0}, imfp_exponent=0)
     assert q2["atomic_percent"].sel(element="F").item() == pytest.approx(100 * 400 / 450)
 
 
@@ -122,7 +125,7 @@ def test_atomic_percent_error_matches_monte_carlo():
     meta = {"F1s": (["LiF", "C-F"], ["F", "F"], [4.43, 4.43]), "C1s": (["C-C"], ["C"], [1.0]),
             "O1s": (["Li2O"], ["O"], [2.93])}
     results = {r: _fake_result([a], [e], *meta[r]) for r, (a, e) in areas.items()}
-    q = quantify(results)
+    q = quantify(results, imfp_exponent=0)  # the Monte Carlo below divides by the RSF only
     draws = 40000
     n = {}
     for region, (a, e) in areas.items():
@@ -158,7 +161,8 @@ def test_profile_roundtrip_and_cli(tmp_path, shared_data):
                  "--components", "C1s=C-C,C-O,CF3", "--reference", "CF3@F1s=688.8", "--out", str(out),
                  "--plot", str(tmp_path / "profile.png")]) == 0
     tree = specfit.open_results(out)
-    assert isinstance(tree, xr.DataTree) and set(tree.children) == {"C1s", "F1s"}  # Au 4f: no library, skipped
+    # Au 4f has no library: since issue 19 it is quantified by its Shirley-subtracted area (every core level counts)
+    assert isinstance(tree, xr.DataTree) and set(tree.children) == {"C1s", "F1s", "Au4f"}
     root = tree.to_dataset()
     assert root["atomic_percent"].sum().item() == pytest.approx(100.0)
     assert (tmp_path / "profile.png").stat().st_size > 1000

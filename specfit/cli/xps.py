@@ -3,7 +3,8 @@
 Region names come from each file's region (a DataTree child or the ``region``
 attr) or, failing that, the file name (``..._F_1s.csv`` -> ``F1s``); a region
 maps to library ``xps/<Region>`` unless ``--library REGION=NAME_OR_PATH`` says
-otherwise.  Regions without a library (surveys, Au 4f...) are skipped with a note.
+otherwise.  Core levels without a library (Sn 3d5, Ti 2p, Au 4f...) are quantified by their
+Shirley-subtracted area; surveys and valence regions are left out with a note.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import xarray as xr
 
 from specfit.cli.common import add_output_options, assignments, finish
 from specfit.errors import FileFormatError, SpecfitError
-from specfit.xps.naming import normalise_region, region_library
+from specfit.xps.naming import element_of, normalise_region, region_library
 
 _NAME_IN_FILE = re.compile(r"([A-Z][a-z]?)[\s_]?(\d[spdf]\d?)(?:\D|$)")
 
@@ -36,9 +37,10 @@ def add_subcommands(sub) -> None:
                    help="charge reference, e.g. C-C@C1s=284.8 (default) or LiF@F1s=685.0; repeat to check one "
                         "reference against another (they must agree within 0.2 eV)")
     p.add_argument("--no-charge-reference", action="store_true", help="do not shift binding energies")
-    p.add_argument("--charge-shift", action="append", metavar="[REGION=]EV",
-                   help="known charge shift in eV added to the binding energies, for one region (REGION=EV; "
-                        "naming the reference region sets every region's shift) or for all (EV)")
+    p.add_argument("--charge-shift", action="append", metavar="[REGION=]EV[,EV...]",
+                   help="known charge shift in eV added to the binding energies: one value for every step or one "
+                        "per step in input order (--charge-shift=0.11,-2.43), for all regions or for one "
+                        "(REGION=EV,...; naming C1s or the reference region sets every region's shift)")
     p.add_argument("--on-charge-error", choices=("raise", "flag"), default="raise",
                    help="charge reference at a range limit, minor, not found or disagreeing: stop with exit 2 "
                         "(raise, default) or go on and flag the steps (flag)")
@@ -46,6 +48,13 @@ def add_subcommands(sub) -> None:
                    help="allow files of one region on different energy axes: interpolate onto the first file's "
                         "axis and flag those steps resampled_axis (default: refuse)")
     p.add_argument("--rsf", action="append", metavar="ELEMENT=VALUE", help="relative sensitivity factor")
+    p.add_argument("--transmission", default="auto", metavar="FORM",
+                   help="analyser transmission in quantification: auto (default: the file's when it has one, else "
+                        "none), file, none, ke^-0.5, ke^-1, or the exponent n of KE^-n")
+    p.add_argument("--imfp-exponent", type=float, default=0.75, metavar="M",
+                   help="IMFP correction lambda ~ KE^M (default 0.75, TPP-2M energy dependence; 0: none)")
+    p.add_argument("--photon-energy", type=float, metavar="EV",
+                   help="photon energy (default: the files', else Al K-alpha 1486.6 eV)")
     p.add_argument("--background", help="background for every region (default: each library's)")
     add_output_options(p)
     p.set_defaults(func=run)
@@ -154,11 +163,21 @@ def run(args: argparse.Namespace) -> int:
     components = _by_region(args.components, "--components")
     rsf = {k: _number(v, f"--rsf {k}") for k, v in _by_region(args.rsf, "--rsf").items()}
     regions, _ = collect_regions(args.inputs, args.dim, resample=args.resample, coords=coords)
+    from specfit.xps.corelevels import subshell
+    from specfit.xps.quant import is_core_level
+
     for region in list(regions):
-        if region_library(region, libraries) is None:
-            print(f"skipping region {region}: no library xps/{region} (use --library {region}=PATH)",
-                  file=sys.stderr)
+        if region_library(region, libraries) is not None:
+            continue
+        if not is_core_level(region):  # fit_depth_profile leaves it out and records it (regions_left_out)
+            print(f"leaving out region {region}: not a core level (survey or valence)", file=sys.stderr)
+        elif subshell(region) is None and element_of(region) not in rsf:
+            print(f"skipping region {region}: no library xps/{region} and no tabulated cross-section "
+                  f"(use --library {region}=PATH or --rsf)", file=sys.stderr)
             del regions[region]
+        else:
+            print(f"region {region}: no species library, quantified by its Shirley-subtracted area",
+                  file=sys.stderr)
     if not regions:
         raise FileFormatError(f"{args.inputs[0]}: no region with a library to fit")
     unknown = [r for r in list(libraries) + list(components) if r not in regions]
@@ -170,32 +189,52 @@ def run(args: argparse.Namespace) -> int:
     elif args.reference:
         reference = args.reference
     else:
-        reference = "C-C@C1s=284.8" if "C1s" in regions else None
+        reference = "auto"  # consensus of every region's reference lines
     charge_shift = _charge_shifts(args.charge_shift)
     options = {"background": args.background} if args.background else {}
     with progress_of_fits("xps-profile", (profile,), quiet=args.quiet):
         tree = profile.fit_depth_profile(regions, libraries={r: region_library(r, libraries) for r in regions},
                                          components=components, share=args.share, reference=reference, rsf=rsf,
-                                         charge_shift=charge_shift, on_charge_error=args.on_charge_error, **options)
+                                         charge_shift=charge_shift, on_charge_error=args.on_charge_error,
+                                         transmission=_transmission(args.transmission),
+                                         imfp_exponent=args.imfp_exponent, photon_energy=args.photon_energy,
+                                         **options)
     tree.attrs["inputs"] = [str(p) for p in args.inputs]
     what = write_out(tree, args.out, tuple(args.inputs))
     root = tree.to_dataset()
-    print(f"fitted {len(regions)} regions ({', '.join(regions)}), charge reference "
+    done = list(tree.children)
+    print(f"fitted {len(done)} regions ({', '.join(done)}), charge reference "
           f"{root.attrs['charge_reference']} -> {args.out} ({what})")
     write_extras(tree, args)
     return finish(tree, args)
 
 
-def _charge_shifts(items: list[str] | None) -> float | dict[str, float] | None:
-    """``--charge-shift`` values: one number for every region, or REGION=EV pairs."""
+def _charge_shifts(items: list[str] | None) -> float | list[float] | dict[str, float | list[float]] | None:
+    """``--charge-shift`` values: EV or EV,EV,... (one per step) for every region, or REGION=EV[,EV...]."""
     if not items:
         return None
     bare = [i for i in items if "=" not in i]
     if bare:
         if len(items) > 1:
-            raise SpecfitError(f"--charge-shift: give one EV for all regions or REGION=EV pairs, got {items}")
-        return _number(bare[0], "--charge-shift")
-    return {k: _number(v, f"--charge-shift {k}") for k, v in _by_region(items, "--charge-shift").items()}
+            raise SpecfitError(f"--charge-shift: give one EV[,EV...] for all regions or REGION=EV[,EV...] pairs, "
+                               f"got {items}")
+        return _numbers(bare[0], "--charge-shift")
+    return {k: _numbers(v, f"--charge-shift {k}") for k, v in _by_region(items, "--charge-shift").items()}
+
+
+def _numbers(text: str, what: str) -> float | list[float]:
+    """``"0.11"`` -> 0.11, ``"0.11,-2.43"`` -> [0.11, -2.43] (one per step, input order)."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) == 1:
+        return _number(parts[0], what)
+    return [_number(p, what) for p in parts]
+
+
+def _transmission(text: str) -> str | float:
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _by_region(items: list[str] | None, what: str) -> dict[str, str]:

@@ -200,6 +200,8 @@ def fit(data: object, library: object, *, components: object = None, background:
                                                        else shift.reindex_like(ds["charge_shift"]))
         ds["charge_shift"].attrs.update(units="eV", long_name="shift added to the axis by charge referencing")
         ds.attrs["charge_reference"] = f"CasaXPS calibration stored in the file applied: {text}"
+    elif lib.technique == "xps" and options.charge_shift is None and "charge_shift" not in getattr(data, "attrs", {}):
+        ds.attrs["charge_reference"] = "none: binding energies as measured (note axis_not_referenced)"
     return ds
 
 

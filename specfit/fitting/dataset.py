@@ -282,6 +282,12 @@ def _notes(outcome: FitOutcome, n: int) -> tuple[list[str], list[str]]:
         for i in range(n):
             codes[i], words[i] = fl.join_notes(codes[i], "charge_shift_applied"), \
                 f"{words[i]}; {text}" if words[i] else text
+    elif (outcome.library.technique == "xps" and outcome.options.charge_shift is None
+          and "charge_shift" not in outcome.prep.attrs):  # no shift given, none stored in the file (issue 19)
+        text = "binding energies as measured: not charge referenced (give charge_shift or use xps-profile)"
+        for i in range(n):
+            codes[i], words[i] = fl.join_notes(codes[i], "axis_not_referenced"), \
+                f"{words[i]}; {text}" if words[i] else text
     return codes, words
 
 

@@ -28,8 +28,9 @@ Codes (:data:`CODES`):
 ``charge_reference_not_found``, ``charge_references_disagree``, ``charge_reference_ambiguous``
     the charge reference line (or another line of its region, moved by the
     shift) rests on its range limit, is a minor component, was not found, two
-    lines fit equally well as the reference, or two references disagree by
-    more than 0.2 eV (XPS
+    lines fit equally well as the reference (by default: two shifts explain
+    every region's lines equally well, :mod:`specfit.xps.consensus`), or two
+    references disagree by more than 0.2 eV (XPS
     depth profiles with ``on_charge_error="flag"``; otherwise an error).
 ``resampled_axis``
     the spectrum was interpolated onto another axis on request (XPS workflows).

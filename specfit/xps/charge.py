@@ -179,7 +179,7 @@ class ShiftMeasurement:
     fraction: xr.DataArray  # area fraction of the reference in its region
 
 
-def _step_labels(template: xr.DataArray) -> list[str]:
+def step_labels(template: xr.DataArray) -> list[str]:
     """``"etch_time=30"`` per step (flattened batch dims), ``"spectrum"`` for a single one."""
     if template.ndim == 0:
         return ["spectrum"]
@@ -311,7 +311,7 @@ def measure_shift(raw: xr.DataArray, reference: ChargeReference, library: Librar
         # moved off 292.8 eV when its C-N line is taken for C-C) is not a consistent referencing
         table_others[k] = others
         valid[k] = has & found & ~limit & ~drift & (fraction >= minor) & (others == "")
-    labels = _step_labels(template)
+    labels = step_labels(template)
     chosen = np.zeros(n, int)
     codes, messages = [], []
     for i in range(n):
@@ -387,7 +387,7 @@ def disagreements(first: ChargeReference, a: xr.DataArray, other: ChargeReferenc
     """
     diff = np.abs(a - b)
     bad = diff > tolerance
-    labels = _step_labels(a)
+    labels = step_labels(a)
     messages = [f"charge references disagree in {labels[i]}: {first} gives {float(av):+.2f} eV, {other} gives "
                 f"{float(bv):+.2f} eV (more than {tolerance:g} eV apart)"
                 for i, (av, bv, flag) in enumerate(zip(np.ravel(a.values), np.ravel(b.values), np.ravel(bad.values)))

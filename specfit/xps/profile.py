@@ -12,6 +12,7 @@ from specfit._version import __version__
 from specfit.errors import DataError, SpecfitError
 from specfit.fitting.api import fit
 from specfit.library.loader import load_library
+from specfit.results.flags import join_codes, join_notes
 from specfit.results.kinds import ATTR
 from specfit.xps.charge import (
     CASA_APPLIED,
@@ -24,9 +25,13 @@ from specfit.xps.charge import (
     disagreements,
     measure_shift,
     parse_references,
+    step_labels,
 )
-from specfit.xps.naming import normalise_region, region_library
-from specfit.xps.quant import quantify
+from specfit.xps.consensus import consensus_shifts
+from specfit.xps.corelevels import subshell
+from specfit.xps.crossregion import cross_region_checks
+from specfit.xps.naming import element_of, normalise_region, region_library
+from specfit.xps.quant import IMFP_EXPONENT, integrate_region, is_core_level, quantify
 
 _DEFAULT = object()
 #: Per-step coordinate that :func:`stack_steps` sets on spectra it had to put on another axis.
@@ -140,7 +145,8 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
                       components: Mapping[str, object] | None = None, share: object = None,
                       reference: object = _DEFAULT, charge_shift=None, on_charge_error: str = "raise",
                       resample: bool = False, rsf: Mapping[str, float] | None = None,
-                      transmission: Mapping[str, float] | None = None, **fit_options) -> xr.DataTree:
+                      transmission: object = None, imfp_exponent: float | None = IMFP_EXPONENT,
+                      photon_energy: float | None = None, **fit_options) -> xr.DataTree:
     """Fit an XPS depth profile and quantify it.
 
     Parameters
@@ -149,7 +155,11 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
         Region name (``"C1s"``, ``"F 1s"``...) -> spectra with the binding
         energy (eV, either order) last and the same batch dims (e.g.
         ``etch_time`` in s) in every region.  A sequence of spectra (one per
-        step) is stacked with :func:`stack_steps` along ``step``.
+        step) is stacked with :func:`stack_steps` along ``step``.  A core
+        level without a species library (``Sn3d5``, ``Ti2p``...) is
+        quantified by its Shirley-subtracted area
+        (:func:`specfit.xps.quant.integrate_region`); a survey or valence
+        region is left out (``attrs["regions_left_out"]``).
     libraries : mapping, optional
         Region -> library name, TOML path or Library; default ``xps/<Region>``.
     components : mapping, optional
@@ -159,30 +169,33 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
         for all regions or per region.  Shared fits see the charge-corrected
         energies.
     reference : str, ChargeReference, sequence of them, or None
-        Charge reference(s) ``"COMPONENT@REGION=ENERGY"``; default
-        ``C-C@C1s=284.8`` when a C1s region is given, else none.  With several,
-        the first sets the shift and the others must agree within 0.2 eV.
-        The line is located on the data (offsets up to +/-5 eV) before the
-        fit; see :func:`specfit.xps.charge.measure_shift`.  None disables referencing.
-    charge_shift : float, xarray.DataArray or mapping, optional
-        Known shift (eV, added to the energies).  A number or a per-step
-        DataArray applies to every region and replaces ``reference``; a
-        mapping region -> shift applies to the regions it names (when it
-        names the reference region, that shift is the step's shift for
-        every region), the others are referenced as usual.
+        Default (or ``"auto"``): one shift per step by consensus of every region's candidate
+        reference lines (:mod:`specfit.xps.consensus`).  Given as
+        ``"COMPONENT@REGION=ENERGY"`` (one or several): the first sets the shift
+        and the others must agree within 0.2 eV
+        (:func:`specfit.xps.charge.measure_shift`).  None disables referencing.
+    charge_shift : float, sequence, xarray.DataArray or mapping, optional
+        Known shift (eV, added to the energies).  A number, a sequence (one per
+        step, input order) or a per-step DataArray applies to every region and
+        replaces ``reference``; a mapping region -> shift (each a number or a
+        sequence) applies to the regions it names (naming ``C1s`` or the
+        reference region sets every region's shift), the others are
+        referenced as usual.
     on_charge_error : {"raise", "flag"}
-        A reference at its range limit, minor, absent, or two references that
-        disagree: raise :class:`~specfit.errors.SpecfitError` (default), or
-        go on and flag the steps (``charge_reference_at_bound``,
-        ``charge_reference_minor``, ``charge_reference_not_found``,
-        ``charge_references_disagree`` in ``flags``).
+        A step whose referencing fails (two shifts equally good; with a given
+        reference: at its range limit, minor, absent, disagreeing): raise
+        :class:`~specfit.errors.SpecfitError` (default), or go on and flag it.
     resample : bool
         Allow spectra of one region on different axes (sequence input): see
         :func:`stack_steps`; resampled steps are flagged ``resampled_axis``.
     rsf : mapping, optional
         Element -> relative sensitivity factor (default: library, then Scofield).
-    transmission : mapping, optional
-        Region -> analyser transmission (default: the file's, else 1).
+    transmission : mapping, str or float, optional
+        Analyser transmission: see :func:`specfit.xps.quant.quantify` (default: the file's, else none).
+    imfp_exponent : float, optional
+        IMFP correction ``lambda ~ KE^m`` (default 0.75; 0 switches it off).
+    photon_energy : float, optional
+        Photon energy (eV); default the files', else Al Kα 1486.6 eV (noted).
     **fit_options
         Passed to :func:`specfit.fit` for every region (``background``,
         ``engine``, ``weights``...), or per region as a mapping.
@@ -191,17 +204,18 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
     -------
     xarray.DataTree
         One child per region with the ``specfit.fit`` schema, ``charge_shift``
-        (eV) and ``flags`` filled in; the per-component element is the
-        coordinate ``component_element`` there (``element`` is the root's
-        dimension, inherited by every child).  The root holds
-        ``atomic_percent``, ``species_percent`` (each with ``*_stderr``, in %)
-        and ``charge_shift`` along the batch dims.
+        and ``charge_shift_uncertainty`` (eV), ``flags`` and ``notes`` filled in;
+        the per-component element is the coordinate ``component_element`` there
+        (``element`` is the root's dimension, inherited by every child).  The
+        root holds ``atomic_percent``, ``species_percent`` (each with
+        ``*_stderr`` and ``*_uncertainty``, in %), ``charge_shift`` and
+        ``charge_shift_uncertainty`` along the batch dims, and the
+        cross-region checks (``cross_region_note``).
 
     Raises
     ------
     SpecfitError
-        Bad options, a region without a library, or a charge reference that
-        fails its checks (with ``on_charge_error="raise"``).
+        Bad options, or a step whose charge referencing fails (with ``on_charge_error="raise"``).
     """
     if on_charge_error not in ON_CHARGE_ERROR:
         raise SpecfitError(f"on_charge_error={on_charge_error!r}: choose one of {', '.join(ON_CHARGE_ERROR)}")
@@ -216,11 +230,19 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
         raise DataError("no regions to fit")
     resampled = {r: da[RESAMPLED] for r, da in data.items() if RESAMPLED in da.coords}
     data = {r: da.drop_vars(RESAMPLED, errors="ignore") for r, da in data.items()}
-    dims = _check_batches(data)
     libs = {r: (_per_region(libraries, r) if libraries else None) or region_library(r) for r in data}
-    missing = [r for r, lib in libs.items() if lib is None]
-    if missing:
-        raise SpecfitError(f"no library for region(s) {', '.join(missing)}; pass libraries={{region: name_or_path}}")
+    left_out = [r for r, lib in libs.items() if lib is None and not is_core_level(r)]
+    no_level = [r for r, lib in libs.items() if lib is None and is_core_level(r) and subshell(r) is None
+                and element_of(r) not in (rsf or {})]
+    if no_level:
+        raise SpecfitError(f"no library and no tabulated cross-section for region(s) {', '.join(no_level)}; pass "
+                           "libraries={region: name_or_path} or rsf={element: value}")
+    for r in left_out:
+        del data[r], libs[r]
+    if not data:
+        raise DataError(f"no core-level region to quantify (left out: {', '.join(left_out)})")
+    dims = _check_batches(data)
+    integrated = [r for r, lib in libs.items() if lib is None]
 
     def run(region: str, da: xr.DataArray, *, free_centers: bool = False) -> xr.Dataset:
         options = {k: _per_region(v, region) for k, v in fit_options.items()}
@@ -229,35 +251,98 @@ def fit_depth_profile(regions: Mapping[str, xr.DataArray], libraries: Mapping[st
         shared = None if free_centers else _per_region(share, region)
         return fit(da, libs[region], components=_per_region(components, region), share=shared or None, **options)
 
-    if reference is _DEFAULT:
-        reference = ChargeReference() if "C1s" in data else None
+    consensus_mode = reference is _DEFAULT or (isinstance(reference, str) and reference.strip().lower() == "auto")
+    if consensus_mode:
+        reference = None
     refs = parse_references(reference)
-    shifts, sources, codes, messages = _region_shifts(data, dims, refs, charge_shift, libs, components, run)
+    shifts, sources, codes, messages, uncertainty, step_notes = _region_shifts(
+        data, dims, refs, charge_shift, libs, components, run, consensus_mode)
     if messages and on_charge_error == "raise":
-        raise SpecfitError("; ".join(messages[:4]) + (f" (and {len(messages) - 4} more)" if len(messages) > 4 else "")
-                           + "; pass on_charge_error='flag' (--on-charge-error flag) to go on with flagged steps")
+        raise SpecfitError("; ".join(messages[:3]) + (f" (and {len(messages) - 3} more)" if len(messages) > 3 else "")
+                           + "; give --charge-shift or --on-charge-error flag")
     results = {}
     for region, da in data.items():
         shift = shifts[region]
-        shifted = apply_shift(da, shift) if shift is not None else da
-        ds = run(region, shifted)
+        shifted = da
+        if shift is not None:
+            shifted = apply_shift(da, shift)
+            # the axis is referenced: specfit.fit must not note it as measured (axis_not_referenced)
+            shifted.attrs = {**da.attrs, "charge_shift": float(np.nanmedian(np.asarray(shift, float)))}
+        ds = run(region, shifted) if region not in integrated else integrate_region(region, shifted)
         value = shift.fillna(0.0) if isinstance(shift, xr.DataArray) else (shift or 0.0)
         ds["charge_shift"] = (xr.zeros_like(ds["success"], dtype=float) + value).astype(float)
         ds["charge_shift"].attrs.update(units="eV", long_name="charge shift added to the binding energy")
+        unc = uncertainty.get(region) if uncertainty else None
+        ds["charge_shift_uncertainty"] = (xr.zeros_like(ds["success"], dtype=float)
+                                          + (unc if unc is not None else np.nan)).astype(float)
+        ds["charge_shift_uncertainty"].attrs.update(units="eV", long_name="standard uncertainty of charge_shift")
         ds.attrs["charge_shift_source"] = sources[region]
         step_codes = [codes] if codes is not None else []
         if region in resampled:
             step_codes.append(xr.where(resampled[region], RESAMPLED, "").astype(object))
         ds["flags"] = _merge_flags(ds, step_codes)
+        ds = _add_notes(ds, step_notes.get(region))
         results[region] = ds
-    root = quantify(results, rsf=dict(rsf or {}), transmission=dict(transmission or {}), data=data)
-    root["charge_shift"] = (results[next(iter(results))]["charge_shift"]).copy()
-    root.attrs.update(_root_attrs(results, libs, refs, charge_shift, share, sources))
+    root = quantify(results, rsf=dict(rsf or {}), transmission=_transmission_option(transmission), data=data,
+                    imfp_exponent=imfp_exponent, photon=photon_energy)
+    first = results[next(iter(results))]
+    root["charge_shift"] = first["charge_shift"].copy()
+    root["charge_shift_uncertainty"] = first["charge_shift_uncertainty"].copy()
+    checks = cross_region_checks(results, root)
+    root = root.assign(cross_region_note=checks.note)
+    for region, flags in checks.region_flags.items():
+        results[region] = _flag_region(results[region], flags)
+    root.attrs.update(_root_attrs(results, libs, refs, charge_shift, share, sources, consensus_mode))
+    root.attrs["regions_integrated"] = list(integrated)
+    root.attrs["regions_left_out"] = [f"{r} (not a core level: survey or valence)" for r in left_out]
     # the root's `element` dimension is inherited by every child: the children's per-component element
     # coordinate of the same name would clash with it (KeyError 'element' on .sel), so it is renamed there
     children = {f"/{r}": ds.rename_vars({"element": "component_element"}) if "element" in ds.coords else ds
                 for r, ds in results.items()}
     return xr.DataTree.from_dict({"/": root, **children})
+
+
+def _transmission_option(transmission):
+    if isinstance(transmission, Mapping):
+        return {normalise_region(k): v for k, v in transmission.items()}
+    return transmission
+
+
+def _add_notes(ds: xr.Dataset, notes: xr.DataArray | None) -> xr.Dataset:
+    """Append the workflow's per-step note (code, words) to the fit's ``notes``/``note_message``."""
+    base_codes = ds["notes"] if "notes" in ds else xr.full_like(ds["success"], "", dtype=object)
+    base_words = ds["note_message"] if "note_message" in ds else xr.full_like(ds["success"], "", dtype=object)
+    codes = [str(c) for c in np.ravel(base_codes.values)]
+    words = [str(w) for w in np.ravel(base_words.values)]
+    shift = np.ravel(ds["charge_shift"].values)
+    extra = np.ravel(np.broadcast_to(np.asarray(notes.broadcast_like(ds["success"]).values, dtype=object),
+                                     ds["success"].shape)) if notes is not None else [None] * len(codes)
+    for i, item in enumerate(extra):
+        if item:
+            code, text = item
+            codes[i] = join_notes(codes[i], code)
+            words[i] = f"{words[i]}; {text}" if words[i] else text
+        if "charge_shift_applied" in codes[i] or (np.isfinite(shift[i]) and shift[i] != 0.0):
+            codes[i] = ",".join(c for c in codes[i].split(",") if c and c != "axis_not_referenced")
+            words[i] = "; ".join(w for w in words[i].split("; ") if w and "not charge referenced" not in w)
+    shape = ds["success"].shape
+    ds["notes"] = ds["success"].copy(data=np.array(codes, dtype=object).astype(str).reshape(shape))
+    ds["note_message"] = ds["success"].copy(data=np.array(words, dtype=object).astype(str).reshape(shape))
+    return ds
+
+
+def _flag_region(ds: xr.Dataset, flags: list[tuple[np.ndarray, str]]) -> xr.Dataset:
+    """Add ``cross_region_mismatch`` with its words to the steps ``mask`` of a region."""
+    codes = [str(c) for c in np.ravel(ds["flags"].values)]
+    words = [str(w) for w in np.ravel(ds["fit_message"].values)] if "fit_message" in ds else [""] * len(codes)
+    for mask, text in flags:
+        for i in np.flatnonzero(np.ravel(mask)):
+            codes[i] = join_codes(codes[i], "cross_region_mismatch")
+            words[i] = f"{words[i]}; {text}" if words[i] else text
+    shape = ds["success"].shape
+    ds["flags"] = ds["success"].copy(data=np.array(codes, dtype=object).astype(str).reshape(shape))
+    ds["fit_message"] = ds["success"].copy(data=np.array(words, dtype=object).astype(str).reshape(shape))
+    return ds
 
 
 def _merge_flags(ds: xr.Dataset, extra: list[xr.DataArray]) -> xr.DataArray:
@@ -272,18 +357,44 @@ def _merge_flags(ds: xr.Dataset, extra: list[xr.DataArray]) -> xr.DataArray:
     return out
 
 
-def _region_shifts(data, dims, refs: list[ChargeReference], charge_shift, libs, components, run):
-    """Shift per region (None, float or per-step DataArray), its source, per-step flag codes and error messages."""
+def _per_step(template: xr.DataArray, value, what: str = "charge_shift") -> xr.DataArray:
+    """A shift for every step: a number, a sequence (one per step, input order) or a DataArray."""
+    if isinstance(value, xr.DataArray) or np.ndim(value) == 0:
+        try:
+            out = xr.zeros_like(template, dtype=float) + value
+        except (TypeError, ValueError):
+            raise SpecfitError(f"{what}: {value!r} is not a number") from None
+    else:
+        values = np.asarray(value, float).ravel()
+        if values.size != template.size:
+            raise SpecfitError(f"{what}: {values.size} shifts given for {template.size} steps (one per step, in "
+                               "input order)")
+        out = template.copy(data=values.reshape(template.shape))
+    return out.astype(float).assign_attrs(units="eV", long_name="charge shift")
+
+
+def _region_shifts(data, dims, refs: list[ChargeReference], charge_shift, libs, components, run,
+                   consensus_mode: bool = False):
+    """Shift per region (None or per-step DataArray), its source, per-step flag codes, error messages,
+    uncertainty per region and per-step notes ``(code, words)`` per region."""
     first_da = next(iter(data.values()))
     template = first_da.isel({first_da.dims[-1]: 0}, drop=True)
     template = template.drop_vars([c for c in template.coords if c not in template.dims])
+    labels = step_labels(template)
 
     def per_step(value) -> xr.DataArray:
-        return (xr.zeros_like(template, dtype=float) + value).assign_attrs(units="eV", long_name="charge shift")
+        return _per_step(template, value)
+
+    def given_notes(shift: xr.DataArray, text: str) -> xr.DataArray:
+        return template.copy(data=np.array([("charge_shift_applied", f"charge shift {v:+.2f} eV {text}")
+                                            for v in np.ravel(shift.values)] + [None],
+                                           dtype=object)[:-1].reshape(template.shape))
 
     if charge_shift is not None and not isinstance(charge_shift, Mapping):
         shift = per_step(charge_shift)
-        return dict.fromkeys(data, shift), dict.fromkeys(data, "given"), None, []
+        notes = given_notes(shift, "given")
+        return (dict.fromkeys(data, shift), dict.fromkeys(data, "given"), None, [], {},
+                dict.fromkeys(data, notes))
     given = {normalise_region(k): v for k, v in (charge_shift or {}).items()}
     unknown = [k for k in given if k not in data]
     if unknown:
@@ -291,6 +402,7 @@ def _region_shifts(data, dims, refs: list[ChargeReference], charge_shift, libs, 
                            f"(regions: {', '.join(data)})")
     shifts = {r: per_step(v) for r, v in given.items()}
     sources = dict.fromkeys(given, "given")
+    notes = {r: given_notes(shifts[r], f"given for {r}") for r in given}
     for region, da in data.items():
         cal = casa_calibration(da)
         if cal is not None:
@@ -298,24 +410,24 @@ def _region_shifts(data, dims, refs: list[ChargeReference], charge_shift, libs, 
             if region not in given:
                 shifts[region] = per_step(cal)
                 sources[region] = "CasaXPS calibration in the file: " + text
+                notes[region] = given_notes(shifts[region], "(CasaXPS calibration stored in the file)")
             else:
                 sources[region] = f"given (superseding the file's CasaXPS calibration {text})"
         # the workflow decides every region's shift: specfit.fit must not apply a calibration again
         data[region] = da.assign_attrs({CASA_APPLIED: sources.get(region, "")})
-    codes, messages, step = None, [], None
+    codes, messages, step, uncertainty, step_note = None, [], None, {}, None
     missing = [r.region for r in refs if r.region not in data]
     if missing:
         raise SpecfitError(f"charge reference {describe(refs)}: no {', '.join(missing)} region among "
                            f"{', '.join(data)}; pass another reference or disable it")
-    if refs and refs[0].region in shifts:
-        step, step_source = shifts[refs[0].region], f"{sources[refs[0].region]} (reference region {refs[0].region})"
+    lead = refs[0].region if refs else ("C1s" if consensus_mode else None)
+    if lead is not None and lead in shifts and lead in given:
+        step, step_source = shifts[lead], f"{sources[lead]} (reference region {lead})"
+        step_note = notes[lead]
     elif refs:
         measured: list[ShiftMeasurement] = []
         for ref in refs:
-            lib = load_library(libs[ref.region])
-            subset = _per_region(components, ref.region)
-            if subset:
-                lib = lib.subset([s.strip() for s in subset.split(",")] if isinstance(subset, str) else list(subset))
+            lib = _loaded(libs[ref.region], components, ref.region)
             measured.append(measure_shift(data[ref.region], ref, lib,
                                           lambda da, region=ref.region: run(region, da, free_centers=True)))
         codes = measured[0].codes.copy()
@@ -329,19 +441,56 @@ def _region_shifts(data, dims, refs: list[ChargeReference], charge_shift, libs, 
         step, step_source = measured[0].shift, f"reference {refs[0]}"
         if len(refs) > 1:
             step.attrs["checked_against"] = describe(refs[1:])
+        step_note = given_notes(step.fillna(0.0), f"from reference {refs[0]}")
+    elif consensus_mode:
+        todo = {r: da for r, da in data.items() if r not in shifts}
+        if todo:
+            loaded = {r: (_loaded(libs[r], components, r) if libs[r] is not None else None) for r in todo}
+            found = consensus_shifts(todo, loaded, lambda region, da: run(region, da, free_centers=True), labels)
+            values = np.array([o.shift for o in found])
+            if np.isfinite(values).any():
+                step = template.copy(data=values.reshape(template.shape)).assign_attrs(
+                    units="eV", long_name="charge shift", method="consensus of reference lines")
+                uncertainty_step = template.copy(data=np.array([o.uncertainty for o in found]).reshape(
+                    template.shape))
+                codes = template.copy(data=np.array([o.code for o in found], dtype=object).reshape(template.shape))
+                messages = [o.message for o in found if o.code]
+                items = [(("charge_shift_applied", "; ".join(t for t in (o.note, o.message) if t)) if o.note else
+                          ("axis_not_referenced", "no reference line found: axis not charge referenced"))
+                         for o in found]
+                step_note = template.copy(data=np.array(items + [None], dtype=object)[:-1].reshape(template.shape))
+                step_source = "consensus of reference lines (" + ", ".join(
+                    dict.fromkeys(n.split("@")[1] for o in found for n in o.agreed)) + ")"
+                uncertainty = dict.fromkeys(todo, uncertainty_step)
+            else:
+                step_source = "none (no reference line found in any region)"
     for region in data:
         if region not in shifts:
             shifts[region] = step
             sources[region] = step_source if step is not None else "none"
-    return shifts, sources, codes, messages
+            if step_note is not None:
+                notes[region] = step_note
+    return shifts, sources, codes, messages, uncertainty, notes
 
 
-def _root_attrs(results, libs, refs, charge_shift, share, sources) -> dict:
+def _loaded(lib, components, region):
+    lib = load_library(lib)
+    subset = _per_region(components, region)
+    if subset:
+        lib = lib.subset([s.strip() for s in subset.split(",")] if isinstance(subset, str) else list(subset))
+    return lib
+
+
+def _root_attrs(results, libs, refs, charge_shift, share, sources, consensus_mode=False) -> dict:
     first = next(iter(results.values()))
     if charge_shift is not None and not isinstance(charge_shift, Mapping):
         ref_text = "given"
+    elif refs:
+        ref_text = describe(refs)
+    elif consensus_mode:
+        ref_text = "consensus"  # of every region's reference lines (specfit.xps.consensus); short: figure titles
     else:
-        ref_text = describe(refs) if refs else "none"
+        ref_text = "none"
     return {
         "specfit_version": __version__,
         "workflow": "xps depth profile",
