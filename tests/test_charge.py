@@ -214,7 +214,7 @@ def test_profile_refuses_different_axes_unless_resample(tmp_path, capsys):
     np.testing.assert_allclose(tree["F1s"]["fraction"].values, frac, atol=0.02)
     assert "1 of 2 spectra flagged resampled_axis" in capsys.readouterr().err
     # after save/open: the children's per-component element does not clash with the root's `element`
-    assert float(tree["F1s"]["area"].sel(component="LiF", spectrum="s2_F1s")) > 0
+    assert float(tree["F1s"]["area"].sel(component="LiF", spectrum="s2")) > 0  # labelled by file name minus region
 
 
 def test_ionic_liquid_c_n_line_is_not_taken_for_c_c(shared_data):

@@ -17,7 +17,7 @@ The series structure (part of the default for a batch of 2 to :data:`LIMIT` spec
 The alternatives (``uncertainty="combined"``, the default)
     Each changes one modelling choice of the reported model and keeps the
     component set: the background (a polynomial one degree higher and lower;
-    active Shirley ↔ active Tougaard ↔ a fixed Shirley; none ↔ linear), the
+    active Shirley ↔ Tougaard ↔ a fixed Shirley; none ↔ linear), the
     shape tie (one shape for all bands ↔ one per band) and, for a series, the
     other structure (global ↔ independent).
 
@@ -119,7 +119,9 @@ def background_alternatives(options: FitOptions, technique: str) -> list[tuple[s
     if bg == "none":
         return [("linear background", {"background": "linear"})]
     if technique == "xps" and bg in ("shirley", "shirley_fixed", "tougaard", "tougaard_active"):
-        others = {"shirley": ("tougaard_active", "shirley_fixed"), "shirley_fixed": ("shirley",),
+        # Tougaard as the subtracted (fixed) kind: the active one has no compiled kernel and would run a
+        # user's Shirley fit's alternatives on the numpy path
+        others = {"shirley": ("tougaard", "shirley_fixed"), "shirley_fixed": ("shirley",),
                   "tougaard": ("shirley",), "tougaard_active": ("shirley",)}[bg]
         return [(f"{name} background", {"background": name, "background_options": {}}) for name in others]
     return []
