@@ -38,7 +38,8 @@ def _units(ds: xr.Dataset) -> str:
 
 
 def _component_rows(ds: xr.Dataset, extra: dict[str, str] | None = None):
-    """Rows (dicts) of one result Dataset: batch coords, component, values ± stderr, success, flags."""
+    """Rows (dicts) of one result Dataset: batch coords, component, values ± combined uncertainty (when the
+    result has it: statistical and model spread) and ± stderr (statistical), success, flags."""
     import pandas as pd
 
     dims = tuple(ds["success"].dims)
@@ -75,6 +76,10 @@ def _component_rows(ds: xr.Dataset, extra: dict[str, str] | None = None):
                 err = one[f"{var}_stderr"].values[k] if has_component else one[f"{var}_stderr"].values
                 suffix = f" ({var_unit})" if var_unit else ""
                 row[f"{var}{suffix}"] = float(value) * factor
+                combined = f"{var}_uncertainty"
+                if combined in ds:  # the combined standard uncertainty first: the value a table quotes
+                    u = one[combined].values[k] if has_component else one[combined].values
+                    row[f"{var} uncertainty{suffix}"] = float(u) * factor
                 row[f"{var} stderr{suffix}"] = float(err) * factor
             for var, title, factor in spreads:
                 row[title] = float(one[var].values[k]) * factor

@@ -76,8 +76,9 @@ def test_peak_table_matches_result_and_truth(f1s, tmp_path):
 def test_missing_stderr_is_na_in_table_and_figure(f1s, tmp_path):
     ds = f1s[0].copy(deep=True)
     ds["fraction_stderr"][1, 0] = np.nan
+    ds["fraction_uncertainty"][1, 0] = np.nan  # the combined uncertainty (what figures quote) is unknown with it
     rows = list(csv.DictReader(write_report(ds, tmp_path / "t.csv").open()))
-    assert rows[2]["fraction stderr (%)"] == "n/a"
+    assert rows[2]["fraction stderr (%)"] == "n/a" and rows[2]["fraction uncertainty (%)"] == "n/a"
     fig = figures(ds.isel(etch_time=1))[0]
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("± n/a" in t for t in texts)

@@ -654,7 +654,8 @@ def _has_nan_note(*errs) -> bool:
 
 
 def plot_fractions(ds: xr.Dataset, ax=None, *, spread: xr.DataArray | None = None):
-    """Fraction (%) of each component along the batch, ±1 stderr clipped to 0–100 %, flagged spectra marked.
+    """Fraction (%) of each component along the batch, ±1 combined uncertainty (else stderr) clipped to 0–100 %,
+    flagged spectra marked.
 
     Numeric batch coordinates (e.g. ``etch_time`` in s) give a numeric axis;
     labels (samples) give one tick each.  ``spread`` (same dims as
@@ -668,7 +669,7 @@ def plot_fractions(ds: xr.Dataset, ax=None, *, spread: xr.DataArray | None = Non
     dims = _batch_dims(ds)
     x, label, ticks = _overview_dim(ds)
     frac = ds["fraction"].transpose(*dims, "component")
-    err = ds["fraction_stderr"].transpose(*dims, "component")
+    err = ds[quoted_error(ds, "fraction")].transpose(*dims, "component")  # the combined uncertainty when present
     n_comp = frac.sizes["component"]
     vals = np.asarray(frac.values, float).reshape(-1, n_comp) * 100
     errs = np.asarray(err.values, float).reshape(-1, n_comp) * 100
@@ -692,7 +693,7 @@ def plot_fractions(ds: xr.Dataset, ax=None, *, spread: xr.DataArray | None = Non
     top = np.nanmax(np.where(np.isfinite(errs), vals + errs, vals)) if np.isfinite(vals).any() else 100.0
     ax.set_ylim(0, min(100.0, max(10.0, 10 * np.ceil(top / 10) + 5)))
     if _has_nan_note(errs):
-        ax.plot([], [], "o", mfc="white", mec="0.3", label="stderr n/a")
+        ax.plot([], [], "o", mfc="white", mec="0.3", label="uncertainty n/a")
     _outside_legend(ax)
     return ax
 
@@ -707,12 +708,20 @@ def _outside_legend(ax) -> None:
               bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
 
 
+def quoted_error(ds: xr.Dataset, name: str) -> str:
+    """The error variable a figure quotes for ``name``: ``<name>_uncertainty`` (statistical and model spread)
+    when the result has it, else ``<name>_stderr``."""
+    return f"{name}_uncertainty" if f"{name}_uncertainty" in ds else f"{name}_stderr"
+
+
 def _fraction_text(ds: xr.Dataset) -> list[str]:
-    """``LiF 45.2 ± 0.3 %`` per component (``± n/a`` when the stderr is NaN)."""
+    """``LiF 45.2 ± 0.3 %`` per component: ± the combined uncertainty when present, else the stderr (``± n/a``
+    when it is NaN)."""
     out = []
+    err = quoted_error(ds, "fraction")
     for k, name in enumerate(ds["component"].values):
         f = float(ds["fraction"].values[k]) * 100
-        e = float(ds["fraction_stderr"].values[k]) * 100
+        e = float(ds[err].values[k]) * 100
         out.append(f"{name}: {format_pm(f, e, '%')}")
     return out
 
@@ -816,7 +825,8 @@ def plot_speciation(ds: xr.Dataset, ax=None):
                     mec=species_colors(alt["component"].values)[str(alt["component"].values[k])],
                     label=f"{other.replace('_', '-')} shape model" if k == 0 else None)
         _outside_legend(ax)
-    ax.set_title("bars: ±1 stderr (statistical); grey: baseline spread (full range over "
+    bars = "±1 u (statistical and model spread)" if "fraction_uncertainty" in ds else "±1 stderr (statistical)"
+    ax.set_title(f"bars: {bars}; grey: baseline spread (full range over "
                  f"{', '.join(map(str, ds.attrs.get('baselines', []))) or 'baselines'})")
     return ax
 

@@ -99,7 +99,7 @@ def _profile_bars(tree: xr.DataTree, root: xr.Dataset, axes, species: np.ndarray
     ax0, ax1 = axes
     elements = [str(e) for e in root["element"].values]
     v = np.asarray(root["atomic_percent"].values, float).ravel()
-    e = np.asarray(root["atomic_percent_stderr"].values, float).ravel()
+    e = np.asarray(_uncertainty(root, "atomic_percent").values, float).ravel()
     known, lower, upper = _clipped_bar_errors(v, e)
     x = np.arange(len(elements), dtype=float)
     colors = [species_colors(elements)[e] for e in elements]
@@ -115,7 +115,7 @@ def _profile_bars(tree: xr.DataTree, root: xr.Dataset, axes, species: np.ndarray
     regions = [str(r) for r in root["species_region"].sel(species=species).values] if species.size else []
     comps = [str(c) for c in root["species_component"].sel(species=species).values] if species.size else []
     sv = np.asarray(root["species_percent"].sel(species=species).values, float).ravel()
-    se = np.asarray(root["species_percent_stderr"].sel(species=species).values, float).ravel()
+    se = np.asarray(_uncertainty(root, "species_percent").sel(species=species).values, float).ravel()
     known, lower, upper = _clipped_bar_errors(sv, se)
     any_nan |= not known.all()
     pos, centres, order = [], [], []
