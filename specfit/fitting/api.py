@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 import xarray as xr
 
 from specfit.errors import DataError
@@ -206,22 +207,41 @@ def fit(data: object, library: object, *, components: object = None, background:
 
 
 def _selected_spread(ds: xr.Dataset, data: object, lib: Library, options: FitOptions) -> xr.Dataset:
-    """The model spread of a selection result whose spectra all kept one component set (else statistical only)."""
-    selected = ds["selected"].transpose(..., "component").values.reshape(-1, ds.sizes["component"])
-    if not (selected == selected[:1]).all():
-        ds.attrs["uncertainty"] = ("covariance (statistical only: the selected components differ between spectra, "
-                                   "so no one set of alternative models applies to the batch)")
-        return ds
-    names = [str(c) for c, keep in zip(ds["component"].values, selected[0]) if keep]
-    sub_opts = replace(options, components=tuple(names), select="none", progress=False, series_choice=False)
-    sub_lib = lib.subset(names)
-    refined = refine(_fit_with(data, sub_lib, sub_opts), data, sub_lib, sub_opts, _fit_with)
-    for q in QUANTITIES:
-        for kind in ("model_spread", "uncertainty"):
-            var = f"{q}_{kind}"
-            ds[var] = refined[var].reindex(component=ds["component"].values).transpose(*ds[var].dims)
-    ds.attrs["uncertainty"] = refined.attrs.get("uncertainty", "covariance")
-    ds.attrs["model_alternatives"] = refined.attrs.get("model_alternatives", "{}")
+    """The model spread of a selection result: per group of spectra that kept the same component set.
+
+    Each group is refitted with its set and that set's alternatives (:func:`refine`, the series decision
+    left to the selection), so a profile whose steps kept different species still gets its spread.
+    """
+    comps = [str(c) for c in ds["component"].values]
+    bdims = tuple(ds["success"].dims)
+    selected = ds["selected"].transpose(*bdims, "component").values.reshape(-1, len(comps))
+    groups: dict[tuple[bool, ...], list[int]] = {}
+    for i, row in enumerate(selected):
+        groups.setdefault(tuple(bool(v) for v in row), []).append(i)
+    da = as_dataarray(data, lib)
+    axis = da.dims[-1]
+    flat = da.transpose(*bdims, axis).values.reshape(-1, da.sizes[axis]) if bdims else da.values[None, :]
+    out = {f"{q}_{k}": np.full(selected.shape, np.nan) for q in QUANTITIES for k in ("model_spread", "uncertainty")}
+    labels: list[str] = []
+    for mask, rows in groups.items():
+        names = [c for c, keep in zip(comps, mask) if keep]
+        if not names:
+            continue
+        sub = xr.DataArray(flat[rows], dims=("spectrum", axis), coords={axis: da[axis].values}, attrs=da.attrs)
+        sub[axis].attrs = da[axis].attrs
+        sub_opts = replace(options, components=tuple(names), select="none", progress=False, series_choice=False)
+        sub_lib = lib.subset(names)
+        refined = refine(_fit_with(sub, sub_lib, sub_opts), sub, sub_lib, sub_opts, _fit_with)
+        cols = [comps.index(n) for n in names]
+        for var, arr in out.items():
+            arr[np.ix_(rows, cols)] = refined[var].transpose("spectrum", "component").values
+        labels.append(refined.attrs.get("uncertainty", "covariance"))
+    shape = tuple(ds.sizes[d] for d in bdims) + (len(comps),)
+    for var, arr in out.items():
+        ds[var] = (bdims + ("component",), arr.reshape(shape), ds[var].attrs)
+    ds.attrs["uncertainty"] = (labels[0] if len(set(labels)) == 1 else
+                               f"{labels[0]} (per group of spectra with the same selected components: "
+                               f"{len(groups)} groups)") if labels else "covariance"
     return ds
 
 
