@@ -66,7 +66,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     data = load_inputs(args.inputs, args.dim, region=args.region, x_column=args.x_column,
                        y_columns=args.y_columns, args=args)
     options = {k: parse_value(v) for k, v in assignments(args.background_option, "--background-option").items()}
-    ds = fit(data, library, components=args.components, background=args.background, share=args.share,
+    components = args.components
+    if args.add and components and components.strip() != "auto":
+        # a component added with --add is fitted: an explicit --components list gains it (never dropped silently)
+        added = [item.split("@", 1)[0].strip() for item in args.add]
+        listed = [c.strip() for c in components.split(",")]
+        components = ",".join(listed + [a for a in added if a not in listed])
+    ds = fit(data, library, components=components, background=args.background, share=args.share,
              window=args.window, engine=args.engine, weights=args.weights, lineshape=args.lineshape,
              uncertainty=args.uncertainty, n_draws=args.n_draws, shape_tie=args.shape_tie,
              background_options=options or None, charge_shift=args.charge_shift,
