@@ -97,12 +97,12 @@ def _cmd_libraries(args: argparse.Namespace) -> int:
             continue
         lib = load_library(name)
         unit = {"xps": "eV", "raman": "cm-1", "nmr": "ppm"}.get(lib.technique, lib.units)
-        window = f"{lib.window[0]:g}-{lib.window[1]:g} {unit}" if lib.window else "whole axis"
+        window = f"{lib.window[0]:g} to {lib.window[1]:g} {unit}" if lib.window else "whole axis"
         print(f"{name}\n  technique: {lib.technique}, window: {window}, background: {lib.background}, "
               f"lineshape: {lib.lineshape}\n  components: {', '.join(lib.component_names)}")
         for comp in lib.components:  # each component's numbers with their source
             group = f" [look-alike group {comp.lookalike_group}]" if comp.lookalike_group else ""
-            print(f"    {comp.name}: {comp.center:g} ({comp.center_range[0]:g}-{comp.center_range[1]:g}) {unit}"
+            print(f"    {comp.name}: {comp.center:g} ({comp.center_range[0]:g} to {comp.center_range[1]:g}) {unit}"
                   f"{group}; source: {comp.source or 'see the library sources'}")
         for source in lib.sources:
             print(f"  source: {source}")
