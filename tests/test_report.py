@@ -196,7 +196,7 @@ def test_cli_libraries_long(capsys):
     assert main(["libraries", "--long"]) == 0
     out = capsys.readouterr().out
     block = out.split("xps/F1s\n")[1].split("\n\n")[0]
-    assert "technique: xps" in block and "window: 680-694 eV" in block
+    assert "technique: xps" in block and "window: 680 to 694 eV" in block
     assert "LiF" in block and "source: " in block
 
 
