@@ -769,7 +769,9 @@ def series_pages(ds: xr.Dataset, overview, *, per_page: int, max_pages: int, com
 def _caption(ds: xr.Dataset) -> str:
     bits = [f"library {ds.attrs['library']}" if ds.attrs.get("library") else "",
             f"background {ds.attrs['background']}" if ds.attrs.get("background") else "",
-            f"shared across the series: {ds.attrs['share']}" if ds.attrs.get("share") else ""]
+            f"shared across the series: {ds.attrs['share']}" if ds.attrs.get("share") else "",
+            "bars ±1 u (statistical and model spread)" if "fraction_model_spread" in ds
+            and bool(np.isfinite(ds["fraction_model_spread"].values).any()) else "bars ±1 stderr"]
     return "; ".join(b for b in bits if b)
 
 
