@@ -115,7 +115,8 @@ def prepare(data: object, library: Library, *, window: tuple[float, float] | Non
     if x_full.size < min_points:
         raise DataError(f"{_source(da)}only {x_full.size} points in the spectrum; a fit needs at least {min_points}")
     if inside.sum() < min_points and (hi < lo_data or lo > hi_data):
-        raise DataError(f"{_source(da)}library window {lo:g}–{hi:g} does not overlap the data range "
+        whose = "the window given" if window is not None else "library window"  # say whose window it is
+        raise DataError(f"{_source(da)}{whose} {lo:g}–{hi:g} does not overlap the data range "
                         f"{lo_data:g}–{hi_data:g}")
     if inside.sum() < min_points:
         raise DataError(f"{_source(da)}only {int(inside.sum())} points of the data ({lo_data:g}–{hi_data:g}) lie "
