@@ -114,7 +114,7 @@ class FitOptions:
             # a library may carry its background's options (e.g. a CasaXPS model's Tougaard B, C, D)
             background_options = dict(getattr(library, "background_options", ()) or ())
         share_t = as_names(share)
-        share_t = () if share_t == ("none",) else share_t  # "none": independent fits, said explicitly
+        share_t = () if tuple(w.lower() for w in share_t) == ("none",) else share_t  # "none": independent fits
         for word in share_t:
             if word not in SHARE_GROUPS:
                 raise OptionError(f"cannot share {word!r}; choose from {', '.join(SHARE_GROUPS)}")

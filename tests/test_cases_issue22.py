@@ -6,7 +6,6 @@ Each test reads the case folders directly (never copied into the repo); a missin
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +14,12 @@ import pytest
 import specfit
 from specfit.errors import FileFormatError
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
-
 
 def case_path(*parts: str) -> Path:
-    path = CASES.joinpath(*parts)
-    if not path.exists():
-        message = f"case data missing: {path}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    """A file of ``../shared/cases`` (fails under CI, skips locally when missing: conftest's rule)."""
+    from conftest import shared_path
+
+    return shared_path("..", "cases", *parts)
 
 
 # ------------------------------------------------------------------ 3. JCAMP-DX DIFDUP (case 30)

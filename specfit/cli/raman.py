@@ -36,10 +36,9 @@ def run(args: argparse.Namespace) -> int:
     out_kind(args.out)  # refused before any fitting
     check_extras(args)
     data = load_inputs(args.inputs, args.dim, args=args)
-    share = () if args.share.strip().lower() in ("", "none") else args.share
     baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
     with progress_of_fits("raman speciation", (ion_pairs,), quiet=args.quiet):
-        ds = ion_pairs.speciation(data, args.library, components=args.components, share=share,
+        ds = ion_pairs.speciation(data, args.library, components=args.components, share=args.share,
                                   baselines=baselines, spread=args.spread, window=args.window)
     ds.attrs["inputs"] = [str(p) for p in args.inputs]
     what = write_out(ds, args.out, tuple(args.inputs))

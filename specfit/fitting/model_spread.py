@@ -48,6 +48,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from types import MappingProxyType
 
 import numpy as np
 import xarray as xr
@@ -128,8 +129,6 @@ def background_alternatives(options: FitOptions, technique: str) -> list[tuple[s
 
 
 def _with(options: FitOptions, changes: dict) -> FitOptions:
-    from types import MappingProxyType
-
     if "background_options" in changes:
         changes = changes | {"background_options": MappingProxyType(dict(changes["background_options"]))}
     return replace(options, **changes)
@@ -148,8 +147,12 @@ def _note_all(ds: xr.Dataset, code: str, text: str) -> None:
 
 
 def choose_structure(ds: xr.Dataset, data: object, lib: Library, options: FitOptions,
-                     fit_fn: FitFunction) -> tuple[xr.Dataset, FitOptions, dict]:
-    """Independent fits or a global fit of the series, on the evidence (see the module docstring)."""
+                     fit_fn: FitFunction) -> tuple[xr.Dataset, FitOptions, dict[str, xr.Dataset]]:
+    """Independent fits or a global fit of the series, on the evidence (see the module docstring).
+
+    Returns the chosen result, its options and ``{name: result}`` of the structure not chosen (empty when
+    no choice was made).
+    """
     record: dict = {}
     if not options.series_choice or options.engine == "lmfit" or _n_spectra(ds) < 2 or not _free_lines(lib):
         return ds, options, record
@@ -169,9 +172,8 @@ def choose_structure(ds: xr.Dataset, data: object, lib: Library, options: FitOpt
     _note_all(chosen, code, text)
     record["chosen"] = "global" if chosen is other else "independent"
     chosen.attrs["series_structure"] = json.dumps(record)
-    return chosen, chosen_opts, {"global" if chosen is ds else "independent": (other if chosen is ds else ds,
-                                                                                glob_opts if chosen is ds
-                                                                                else options)}
+    rejected = "independent" if chosen is other else "global"
+    return chosen, chosen_opts, {rejected: ds if chosen is other else other}
 
 
 def alternatives(lib: Library, options: FitOptions) -> list[tuple[str, FitOptions]]:
@@ -250,7 +252,7 @@ def refine(ds: xr.Dataset, data: object, lib: Library, options: FitOptions, fit_
     if not options.model_spread:
         return chosen
     fits = {label: fit_fn(data, lib, opts) for label, opts in alternatives(lib, chosen_opts)}
-    fits.update({f"{name} structure": fit for name, (fit, _) in others.items()})
+    fits.update({f"{name} structure": fit for name, fit in others.items()})
     if not fits:
         chosen.attrs["uncertainty"] = "covariance (no alternative model applies: the model spread is 0)"
         for q in QUANTITIES:

@@ -15,6 +15,7 @@ from specfit.plotting.panels import (
     format_signed,
     merged_legend_entries,
     plot_fit,
+    quoted_error,
     series_style,
     species_colors,
     species_style,
@@ -162,11 +163,10 @@ def all_species_colors(tree: xr.DataTree) -> dict[str, str]:
 
 
 def _uncertainty(root: xr.Dataset, name: str) -> xr.DataArray:
-    """``<name>_uncertainty`` (combined) when the result has it, else ``<name>_stderr``, else NaN."""
-    for suffix in ("_uncertainty", "_stderr"):
-        if f"{name}{suffix}" in root:
-            return root[f"{name}{suffix}"]
-    return xr.full_like(root[name], np.nan)
+    """``<name>_uncertainty`` (combined) when the result has it, else ``<name>_stderr`` (:func:`quoted_error`),
+    else NaN."""
+    var = quoted_error(root, name)
+    return root[var] if var in root else xr.full_like(root[name], np.nan)
 
 
 def _species_series(tree: xr.DataTree, root: xr.Dataset, dim: str, species: str) -> tuple[np.ndarray, np.ndarray]:
