@@ -262,16 +262,22 @@ def lmfit_global(x: np.ndarray, y: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------- one scenario in one process
+def _rss() -> int:
+    """Resident memory of this process now, in bytes (``/proc/self/statm``; the peak so far elsewhere):
+    no psutil, which a plain ``pip install specfit`` does not bring."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def run_scenario(name: str, n: int, n_ref: int, workdir: Path, points: int | None = None) -> dict:
     """Fit one scenario (specfit on ``n`` spectra, lmfit on the first ``n_ref``) and measure it.
 
     ``points`` overrides the number of axis points of the Raman scenarios (smoke runs).
     """
-    import psutil
-
     import specfit
 
-    proc = psutil.Process()
     if name == "raman-6band":
         library = str(write_raman_library(workdir, bands=6))
         da = raman_six(n, points or 401)
@@ -289,7 +295,7 @@ def run_scenario(name: str, n: int, n_ref: int, workdir: Path, points: int | Non
         order = np.argsort(da.binding_energy.values)
         x = da.binding_energy.values[order]
         options = {"components": "Li2S,Li2SO4", "background": "shirley"}
-    rss_data = proc.memory_info().rss
+    rss_data = _rss()
     ref = da.isel({da.dims[0]: slice(0, n_ref)})
     t0 = time.perf_counter()
     if name == "raman-series-global":

@@ -363,3 +363,26 @@ def test_active_tougaard_recovers_generated_background():
     assert bool(ds["success"])
     assert float(ds["area"].sel(component="A")) == pytest.approx(2000.0, rel=1e-6)
     np.testing.assert_allclose(ds["background"].values, truth, atol=1e-6 * peaks.max())
+
+
+@pytest.mark.parametrize("quadrature", ["trapezoid", "casaxps"])
+@pytest.mark.parametrize("even", [True, False])
+@pytest.mark.parametrize("k", [0.0, 0.02, 0.4, -0.05])
+def test_shirley_fixed_point_solves_its_linear_system(quadrature, even, k):
+    """``B = low + k C(y - B)`` solved by the recursion (a recursive filter on even axes) equals the dense
+    solution of ``(I + k Q) s = Q (y - low)``, ``B = low + k s`` (Q the running-integral matrix, built here)."""
+    from specfit.backgrounds.shirley import _fixed_point
+
+    rng = np.random.default_rng(3)
+    x = np.linspace(280.0, 296.0, 161) if even else np.sort(rng.uniform(280.0, 296.0, 161))
+    y = 200.0 + 900.0 * np.exp(-0.5 * ((x - 285.0) / 0.6) ** 2) + 150.0 * (x > 287) + rng.normal(0, 3, x.size)
+    low = 200.0
+    dx = np.diff(x)
+    q = np.zeros((x.size, x.size))
+    for i in range(1, x.size):  # (Q v)_i: trapezoid up to x_i, or CasaXPS's sum of v dx strictly below
+        q[i, :i] = dx[:i] if quadrature == "casaxps" else 0.0
+        if quadrature == "trapezoid":
+            q[i, :i] += 0.5 * dx[:i]
+            q[i, 1:i + 1] += 0.5 * dx[:i]
+    s = np.linalg.solve(np.eye(x.size) + k * q, q @ (y - low))
+    np.testing.assert_allclose(_fixed_point(x, y, low, k, quadrature), low + k * s, rtol=0, atol=1e-9 * np.ptp(y))
