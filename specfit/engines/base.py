@@ -46,6 +46,8 @@ class EngineResult:
     success: NDArray  # (N,) converged
     message: list[str]  # per spectrum, "" when converged cleanly
     hess: NDArray | None = None  # (N, P, P) J^T J at theta when the engine has it (finalize then re-uses it)
+    #: the implementation that ran when it is not the one :meth:`Engine.path` names ("" when it is)
+    path: str = ""
 
 
 class Engine:

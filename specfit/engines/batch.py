@@ -33,8 +33,10 @@ class BatchEngine(Engine):
         spec = problem.spec
         max_nfev = options.max_nfev or 400
         compiled = compile_problem(problem)  # fused numba kernel, None without numba or for other models
+        path = ""
         if compiled is not None and not lm_ready(compiled):
             compiled = None  # first run on this machine: compiling in the background, numpy path meanwhile
+            path = BUILDING
         hess = None
         if compiled is not None:
             theta, cost, nfev, success, hess = _compiled_solve(compiled, theta0, spec.lower, spec.upper, max_nfev)
@@ -43,7 +45,11 @@ class BatchEngine(Engine):
                                       max_nfev=max_nfev, keep_jacobian=False)
             theta, cost, nfev, success = sol.theta, sol.cost, sol.nfev, sol.success
         message = ["" if ok else f"did not converge within {max_nfev} evaluations" for ok in success]
-        return EngineResult(theta, cost, nfev, success, message, hess)
+        return EngineResult(theta, cost, nfev, success, message, hess, path)
+
+
+#: ``EngineResult.path`` of spectra fitted on the numpy path while the compiled engine is built.
+BUILDING = "numpy (the compiled engine was being built for this machine)"
 
 
 def _compiled_solve(compiled, theta0: NDArray, lower: NDArray, upper: NDArray,

@@ -159,7 +159,7 @@ def lm_ready(compiled: CompiledProblem) -> bool:
     False while its first compilation runs in the background; the caller then uses the numpy engine)."""
     p = compiled.problem.spec.n_params
     if (compiled.codes == 2).any():
-        voigt_ready(compiled.y.size)  # before the engine: the numpy path meanwhile uses it once ready
+        voigt_ready()  # before the engine: the numpy path meanwhile uses it once ready
     return kernel_ready(_lm_kernel, (np.zeros((1, p)), np.zeros((1, p)), np.zeros((1, p)), np.zeros(1, np.int64),
                                      compiled.x, compiled.y, compiled.weights, compiled.arrays(), False, 1, 1.0, 1.0,
                                      1.0, np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.bool_),

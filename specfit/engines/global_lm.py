@@ -274,4 +274,4 @@ class GlobalEngine(Engine):
             return start
         sol, _, _ = fit_global(problem, start.theta, mask, max_nfev=options.max_nfev or 200, keep_jacobian=False)
         message = ["" if ok else "global fit did not converge" for ok in sol.success]
-        return EngineResult(sol.theta, sol.cost, sol.nfev, sol.success, message)
+        return EngineResult(sol.theta, sol.cost, sol.nfev, sol.success, message, path=start.path)

@@ -212,8 +212,8 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
     out.engine = engine.name
     out.attrs["engine_path"] = engine.path(spec)
     out.attrs["start"] = "library values (areas and backgrounds: least squares on each spectrum)"
-    if any(t.lineshape == "voigt" for t in spec.terms):  # a large first run: the Voigt kernel now (~2 s)
-        voigt_ready(rows.size * prep.x.size)
+    if any(t.lineshape == "voigt" for t in spec.terms):  # a first run: the Voigt kernel is built first
+        voigt_ready()
     # the start is the batch's (its pilot), stated even when none of these spectra can be fitted
     start = (_pilot_start(pilot, prep.x, spec, engine, options, out.attrs)
              if kind.in_fit and options.start == "auto" else None)
@@ -223,6 +223,7 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
         # one scale for the whole series: per-spectrum scales would re-weight spectra in the joint chi-square
         scale[rows] = scale[rows].max()
     chunks = [rows] if engine.shares else _chunks(rows, prep.x.size, p)
+    paths: dict[str, int] = {}
     for chunk in _progress(chunks, options, rows.size):
         s = scale[chunk]
         problem = FitProblem(spec, prep.x, y[chunk] / s[:, None], prep.weights[chunk])
@@ -231,6 +232,12 @@ def run_fit(prep: Prepared, lib: Library, options: FitOptions, pilot: Prepared |
             result = engine.solve(problem, theta0, options)
             sol = finalize(problem, result, engine.shared_mask(problem, options))
         _store(out, chunk, sol, s, amp)
+        if result.path:  # not the engine's usual implementation (a first run: numpy while it is built)
+            paths[result.path] = paths.get(result.path, 0) + chunk.size
+    if paths:
+        done = ", ".join(f"{k} for {v} of {rows.size} spectra" for k, v in paths.items())
+        out.attrs["engine_path"] = (done if sum(paths.values()) == rows.size
+                                    else f"{out.attrs['engine_path']}; {done}")
     return out
 
 

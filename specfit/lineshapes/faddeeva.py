@@ -151,11 +151,12 @@ def numpy_path_reason(reason: str) -> None:
              + (" -- pip install numba" if NUMBA_MISSING and "SPECFIT_NO_NUMBA" not in NUMBA_MISSING else ""))
 
 
-_READY: dict = {}  # (dispatcher, signature) -> True (compiled here) | False (queued for the background)
+_READY: dict = {}  # (dispatcher, signature) -> True (compiled here) | False (being built by a build process)
 _READY_LOCK = threading.Lock()
-_QUEUE: list = []  # (dispatcher, signature) to compile in the background, in order
-_WORKER: list = []
-_CURRENT: list = []  # the key the background thread is compiling
+_PENDING: list = []  # (dispatcher, signature) waiting for the next build process, in order
+_BUILD: list = []  # [Popen, keys, log path] of the running build process
+#: Set in a build process (it compiles in the foreground and never starts another one).
+BUILD_CHILD_ENV = "SPECFIT_BUILD_CHILD"
 
 
 def _wait() -> bool:
@@ -210,98 +211,207 @@ def kernel_ready(dispatcher, args: tuple, start: bool = True, now: bool = False)
 
     Compiled in this process: yes.  In numba's on-disk cache: loaded now
     (a fraction of a second), yes.  Neither (the first run on this machine):
-    it is queued for compilation on one background thread (at exit the
-    interpreter waits for it, so the cache gets written) and this
-    returns False until it is done: the caller uses the numpy path
-    meanwhile.  ``SPECFIT_COMPILE=wait`` compiles in the foreground instead.
-    With ``start=False`` nothing is compiled: False unless compiled or cached;
-    with ``now=True`` it is compiled in the foreground unless the background
-    thread is busy with another kernel (numba compiles one at a time).  The whole fused
-    engine takes about 10-25 s to compile on 2 cores, once per machine and
+    it is queued for a *build process* -- a separate, detached Python process
+    that compiles it into numba's cache (:func:`build_kernels`) -- and this
+    returns False until that process has finished: the caller uses the numpy
+    path meanwhile, on its own core and without sharing the interpreter lock
+    with numba's compiler (a compiler thread in this process slowed a first
+    8-spectrum fit 6x), and the process can exit at any time: the build goes
+    on and later runs load the cache.  ``SPECFIT_COMPILE=wait`` compiles in the
+    foreground instead.  With ``start=False`` nothing is queued: False unless
+    compiled or cached; with ``now=True`` it is compiled here, now.  The whole
+    engine takes about 10-20 s of one core to compile, once per machine and
     specfit version.
     """
     sig = tuple(numba.typeof(a) for a in args)
     key = (dispatcher, sig)
-    state = _READY.get(key)
-    if state or (state is not None and not now):
-        return state
+    if _READY.get(key):
+        return True
     with _READY_LOCK:
+        _poll_build()
         state = _READY.get(key)
-        if state or (state is not None and not now):
-            return state
-        cached = _cached_on_disk(dispatcher, sig)
-        if not start and not cached:
-            return False
-        busy = bool(_WORKER) and _WORKER[0].is_alive()
-        if cached or _wait() or (now and not busy):
-            dispatcher.compile(sig)
+        if state:
+            return True
+        if _cached_on_disk(dispatcher, sig) or _wait() or now or os.environ.get(BUILD_CHILD_ENV):
+            dispatcher.compile(sig)  # loaded from the cache, or compiled here
             _READY[key] = True
             return True
-        if now and (_CURRENT == [key] or (not _CURRENT and _QUEUE[:1] == [key])):  # its turn: here, now
-            _QUEUE[:] = [k for k in _QUEUE if k != key]
-            dispatcher.compile(sig)  # numba's lock: waits for the thread if it compiles this one
-            _READY[key] = True
-            return True
-        if state is False:  # queued already
+        if not start or state is False:  # not to be queued, or queued already
             return False
         _READY[key] = False
-        _QUEUE.append(key)
-        if not _WORKER or not _WORKER[0].is_alive():
-            where = getattr(getattr(dispatcher, "_cache", None), "_cache_path", "numba's cache")
-            say_once(f"compiling the fast engine for this machine in the background (once per machine and "
-                     f"version, about 10-25 s; cached in {where}); fits run on the numpy path until it is ready")
-            _WORKER[:] = [threading.Thread(target=_compile_queue, name="specfit-compile", daemon=True)]
-            _WORKER[0].start()
-            atexit.register(_finish_at_exit)
+        _PENDING.append(key)
+        say_once("compiling the fast engine for this machine in a background process (once per machine and "
+                 f"version, about 10-20 s; cached in {os.path.dirname(_cache_path(dispatcher))}); fits run on the "
+                 "numpy path until it is ready")
+        _start_build()
         return False
 
 
-def _finish_at_exit() -> None:
-    """At interpreter exit: let a running first compilation finish, so the cache is written (and say so)."""
-    if _WORKER and _WORKER[0].is_alive():
-        LOG.warning("specfit: finishing the one-time compilation of the fast engine before exit, so later runs "
-                    "start compiled (Ctrl-C skips it)")
+def _cache_path(dispatcher) -> str:
+    return str(getattr(getattr(dispatcher, "_cache", None), "_cache_path", "numba's cache"))
+
+
+def _poll_build() -> None:
+    """A finished build process: its kernels are loaded from the cache at their next use (or, if it failed,
+    stay on the numpy path, said once); the next queued kernels go to a new build process."""
+    if _BUILD and _BUILD[0].poll() is not None:
+        proc, keys, log = _BUILD
+        _BUILD.clear()
+        for key in keys:
+            if proc.returncode == 0 and _cached_on_disk(*key):
+                _READY.pop(key, None)  # cached now: loaded where it is next asked for
+            else:
+                numpy_path_reason(f"the background build of {key[0].py_func.__name__} failed "
+                                  f"({_last_line(log) or f'exit {proc.returncode}'})")
         try:
-            _WORKER[0].join()
-        except KeyboardInterrupt:  # pragma: no cover - the user's choice: compiled again next time
+            os.remove(log)
+        except OSError:
+            pass
+    if _PENDING and not _BUILD:
+        _start_build()
+
+
+def _last_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = [line.strip() for line in fh if line.strip()]
+        return lines[-1][:200] if lines else ""
+    except OSError:
+        return ""
+
+
+def _start_build() -> None:
+    """Start a detached build process for the queued kernels (one at a time; more queue behind it)."""
+    import pickle
+    import subprocess
+    import sys
+    import tempfile
+
+    if _BUILD or not _PENDING:
+        return
+    keys = list(_PENDING)
+    _PENDING.clear()
+    lock = os.path.join(_cache_path(keys[0][0]), "specfit-build.lock")
+    fd, job = tempfile.mkstemp(prefix="specfit-build-", suffix=".pkl")
+    log = job[:-4] + ".log"
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump({"lock": lock, "log": log,
+                     "kernels": [(d.py_func.__module__, d.py_func.__name__, sig) for d, sig in keys]}, fh)
+    # the build process sees this process's modules (a kernel defined outside an installed package included)
+    env = dict(os.environ, **{BUILD_CHILD_ENV: "1", "SPECFIT_COMPILE": "wait",
+                              "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    try:
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([sys.executable, "-c", "import sys; from specfit.lineshapes.faddeeva import "
+                                     "build_kernels; sys.exit(build_kernels(sys.argv[1]))", job],
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)  # Ctrl-C or the end of this process leave it running
+    except OSError as exc:  # no process can be started: compile here, in the foreground, when next asked
+        numpy_path_reason(f"no background build process ({exc})")
+        os.environ["SPECFIT_COMPILE"] = "wait"
+        for key in keys:
+            _READY.pop(key, None)
+        return
+    _BUILD[:] = [proc, keys, log]
+    if not _EXIT_NOTE:
+        _EXIT_NOTE.append(True)
+        atexit.register(_note_at_exit)
+
+
+_EXIT_NOTE: list = []
+
+
+def _note_at_exit() -> None:
+    """At interpreter exit: queued kernels go to a build process; one line says a build goes on."""
+    with _READY_LOCK:
+        _poll_build()
+        if _PENDING and _BUILD:  # waits for the running build's lock, then compiles the rest
+            running = _BUILD[:]
+            _BUILD.clear()
+            _start_build()
+            _BUILD[:] = running
+        if _BUILD:
+            LOG.warning("specfit: the one-time build of the fast engine goes on in the background (process %d); "
+                        "later runs start compiled", _BUILD[0].pid)
+
+
+def build_kernels(job: str) -> int:
+    """Entry point of a build process: compile the kernels listed in the pickled ``job`` into numba's cache.
+
+    One build runs at a time per cache folder (a lock file there; a stale lock, of a process that no
+    longer runs or older than 30 min, is taken over): a second process's build then finds the kernels
+    cached and ends at once.  Returns 0 when every kernel is compiled or cached.
+    """
+    import importlib
+    import pickle
+    import time
+
+    with open(job, "rb") as fh:
+        task = pickle.load(fh)
+    os.remove(job)
+    lock = task["lock"]
+    os.makedirs(os.path.dirname(lock), exist_ok=True)
+    waited = time.monotonic()
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            break
+        except FileExistsError:
+            if _stale(lock) or time.monotonic() - waited > 1800:
+                try:
+                    os.remove(lock)
+                except OSError:
+                    pass
+                continue
+            time.sleep(0.5)
+    try:
+        status = 0
+        for module, name, sig in task["kernels"]:
+            try:
+                getattr(importlib.import_module(module), name).compile(sig)
+            except Exception as exc:  # reported by the parent from the log's last line
+                print(f"{module}.{name}: {type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
+                status = 1
+        if status == 0 and task.get("log"):  # nothing to report (a failure's log is read by the parent)
+            try:
+                os.remove(task["log"])
+            except OSError:
+                pass
+        return status
+    finally:
+        try:
+            os.remove(lock)
+        except OSError:
             pass
 
 
-def _compile_queue() -> None:
-    """Background thread: compile the queued kernels in order.
+def _stale(lock: str) -> bool:
+    """A lock of a process that no longer runs, or older than 30 min."""
+    import time
 
-    Not niced: under load from other processes a niced thread was starved
-    (a 2 s compilation still unfinished after a 19 s fit).
-    """
-    while True:
-        with _READY_LOCK:
-            if not _QUEUE:
-                _CURRENT[:] = []
-                return
-            key = _QUEUE.pop(0)
-            _CURRENT[:] = [key]
-        dispatcher, sig = key
-        try:
-            dispatcher.compile(sig)
-        except Exception as exc:  # pragma: no cover - a numba failure: stay on the numpy path
-            numpy_path_reason(f"numba failed to compile {dispatcher.py_func.__name__} ({exc})")
-            continue
-        _READY[key] = True
+    try:
+        with open(lock, encoding="ascii") as fh:
+            pid = int(fh.read().strip() or 0)
+        if time.time() - os.path.getmtime(lock) > 1800 or pid <= 0:
+            return True
+        os.kill(pid, 0)
+        return False
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False  # unreadable (being written) or another user's process: wait
 
 
-#: Points (spectra x axis points) from which a first run compiles the Voigt kernel (about 2 s) before
-#: fitting on the numpy path: it then evaluates about 4x faster than scipy's ``wofz``.
-VOIGT_NOW_POINTS = 300_000
-
-
-def voigt_ready(points: int = 0) -> bool:
-    """Whether the compiled Voigt kernel runs now.  If not: compiled now for a batch of at least
-    :data:`VOIGT_NOW_POINTS` points (unless the background thread is busy), else queued first for the
-    background (the numpy path uses it from the moment it is ready, before the whole engine is)."""
+def voigt_ready() -> bool:
+    """Whether the compiled Voigt kernel runs now.  If not, it is queued first for the build process: it
+    takes about 2 s there, and the numpy path uses it from the moment it is ready, long before the whole
+    engine is (compiled here instead, it held a first 2 000-spectrum fit up by those 2 s: 4.0 s against 3.4 s)."""
     if not HAVE_NUMBA:
         return False
     z = np.zeros(1)
-    return kernel_ready(_voigt_kernel, (z, z, z, z, z, True), now=points >= VOIGT_NOW_POINTS)
+    return kernel_ready(_voigt_kernel, (z, z, z, z, z, True))
 
 
 #: Compiled ``(t, r, value, d_t, d_r, derivatives) -> None`` on 1-D arrays (numba only, else ``None``):
