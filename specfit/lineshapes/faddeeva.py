@@ -240,9 +240,10 @@ def kernel_ready(dispatcher, args: tuple, start: bool = True, now: bool = False)
             return False
         _READY[key] = False
         _PENDING.append(key)
-        say_once("compiling the fast engine for this machine in a background process (once per machine and "
-                 f"version, about 10-20 s; cached in {os.path.dirname(_cache_path(dispatcher))}); fits run on the "
-                 "numpy path until it is ready")
+        if not _EXIT_NOTE:  # the first kernel queued in this process: one line, whichever its cache folder
+            say_once("compiling the fast engine for this machine in a background process (once per machine and "
+                     f"version, about 10-20 s; cached in {os.path.dirname(_cache_path(dispatcher))} and beside "
+                     "it); fits run on the numpy path until it is ready")
         _start_build()
         return False
 
