@@ -63,10 +63,17 @@ def _process(n: int, cache: Path) -> dict:
 
 
 def _wait_for_build(cache: Path, timeout: float = 600.0) -> float:
+    """Until the engine's index is written and no build holds the lock for a second (builds queue behind
+    each other: the Voigt's first, then the engine's)."""
     t0 = time.perf_counter()
+    free_since = None
     while time.perf_counter() - t0 < timeout:
-        if any(cache.rglob("*.nbi")) and not any(cache.rglob("specfit-build.lock")):
-            return time.perf_counter() - t0
+        if any(cache.rglob("compiled_lm._lm_kernel*.nbi")) and not any(cache.rglob("specfit-build.lock")):
+            free_since = free_since or time.perf_counter()
+            if time.perf_counter() - free_since >= 1.0:
+                return free_since - t0
+        else:
+            free_since = None
         time.sleep(0.2)
     raise RuntimeError(f"the background build in {cache} did not finish in {timeout:.0f} s")
 

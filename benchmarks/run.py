@@ -368,7 +368,8 @@ def _warm() -> None:
     env = dict(os.environ, SPECFIT_COMPILE="wait", PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    # -P: specfit as the workers import it (installed), not a source tree in the current folder
+    subprocess.run([sys.executable, "-P", "-c", code], env=env, check=True, capture_output=True)
     print(f"(engine compiled or loaded from numba's cache in {time.perf_counter() - t0:.1f} s, not timed)",
           flush=True)
 

@@ -211,15 +211,15 @@ print("ready" if ready else "compiling", flush=True)
 '''
 
 
-def _run_kernel_module(tmp_path, cache):
+def _run_kernel_module(tmp_path, cache, cwd=None, flags=()):
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "SPECFIT_COMPILE"}
     env.update(NUMBA_CACHE_DIR=str(cache), PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path))
-    out = subprocess.run([sys.executable, "-c", "import firstrun"], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run([sys.executable, *flags, "-c", "import firstrun"], cwd=cwd or tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return out
 
@@ -254,6 +254,26 @@ def test_first_run_compiles_in_a_background_process_and_the_next_process_loads_t
     _wait_for_build(cache)
     second = _run_kernel_module(tmp_path, cache)
     assert second.stdout.split() == ["ready"] and second.stderr == ""
+
+
+def test_the_build_process_compiles_the_modules_this_process_uses(tmp_path):
+    """Started from a folder holding another ``specfit`` (a source checkout beside an installed copy), the
+    build process still imports this process's specfit, so the cache it writes is the one read here."""
+    from specfit.lineshapes import faddeeva
+
+    if not faddeeva.HAVE_NUMBA:
+        pytest.skip("numba not installed (or SPECFIT_NO_NUMBA): nothing to compile")
+    (tmp_path / "firstrun.py").write_text(_KERNEL_MODULE)
+    decoy = tmp_path / "checkout"
+    (decoy / "specfit").mkdir(parents=True)
+    (decoy / "specfit" / "__init__.py").write_text("raise ImportError('the decoy specfit was imported')\n")
+    cache = tmp_path / "cache"
+    # this process runs in the decoy's folder without it on its path (python -P), as a script run from there
+    first = _run_kernel_module(tmp_path, cache, cwd=decoy, flags=("-P",))
+    assert first.stdout.split() == ["compiling"], first.stderr
+    _wait_for_build(cache, timeout=120.0)
+    again = _run_kernel_module(tmp_path, cache)
+    assert again.stdout.split() == ["ready"] and again.stderr == ""
 
 
 _BROKEN_KERNEL_MODULE = """

@@ -297,13 +297,16 @@ def _start_build() -> None:
     log = job[:-4] + ".log"
     with os.fdopen(fd, "wb") as fh:
         pickle.dump({"lock": lock, "log": log,
-                     "kernels": [(d.py_func.__module__, d.py_func.__name__, sig) for d, sig in keys]}, fh)
-    # the build process sees this process's modules (a kernel defined outside an installed package included)
+                     "kernels": [(d.py_func.__module__, d.py_func.__name__, sig, d.py_func.__code__.co_filename)
+                                 for d, sig in keys]}, fh)
+    # the build process imports this process's modules, found where this process found them (a kernel
+    # defined outside an installed package included); -P: not the current folder first, which in a source
+    # checkout holds another copy of specfit whose cache this process would never read
     env = dict(os.environ, **{BUILD_CHILD_ENV: "1", "SPECFIT_COMPILE": "wait",
-                              "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+                              "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)})
     try:
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-c", "import sys; from specfit.lineshapes.faddeeva import "
+            proc = subprocess.Popen([sys.executable, "-P", "-c", "import sys; from specfit.lineshapes.faddeeva import "
                                      "build_kernels; sys.exit(build_kernels(sys.argv[1]))", job],
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
                                     start_new_session=True)  # Ctrl-C or the end of this process leave it running
@@ -369,9 +372,13 @@ def build_kernels(job: str) -> int:
             time.sleep(0.5)
     try:
         status = 0
-        for module, name, sig in task["kernels"]:
+        for module, name, sig, source in task["kernels"]:
             try:
-                getattr(importlib.import_module(module), name).compile(sig)
+                dispatcher = getattr(importlib.import_module(module), name)
+                found = dispatcher.py_func.__code__.co_filename
+                if os.path.realpath(found) != os.path.realpath(source):  # its cache would not be the parent's
+                    raise ImportError(f"the build process found {found}, the fitting process uses {source}")
+                dispatcher.compile(sig)
             except Exception as exc:  # reported by the parent from the log's last line
                 print(f"{module}.{name}: {type(exc).__name__}: {exc}".replace("\n", " "), flush=True)
                 status = 1
