@@ -256,6 +256,7 @@ def test_first_run_compiles_in_a_background_process_and_the_next_process_loads_t
     assert second.stdout.split() == ["ready"] and second.stderr == ""
 
 
+@pytest.mark.slow
 def test_the_build_process_compiles_the_modules_this_process_uses(tmp_path):
     """Started from a folder holding another ``specfit`` (a source checkout beside an installed copy), the
     build process still imports this process's specfit, so the cache it writes is the one read here."""
@@ -274,6 +275,105 @@ def test_the_build_process_compiles_the_modules_this_process_uses(tmp_path):
     _wait_for_build(cache, timeout=120.0)
     again = _run_kernel_module(tmp_path, cache)
     assert again.stdout.split() == ["ready"] and again.stderr == ""
+
+
+_TWO_KERNELS_MODULE = """
+import os, sys, tempfile, time, numba, numpy as np
+from specfit.lineshapes import faddeeva as f
+
+@numba.njit(cache=True)
+def first(a):
+    return a.sum()
+
+@numba.njit(cache=True)
+def second(a):
+    return a.sum() * 3.0
+
+def main():
+    if os.environ.get("WHERE") == "gone":  # the current folder deleted under the process
+        here = tempfile.mkdtemp()
+        os.chdir(here)
+        os.rmdir(here)
+    args = (np.ones(3),)
+    sig = tuple(numba.typeof(a) for a in args)
+    print(f.kernel_ready(first, args), f.kernel_ready(second, args), flush=True)
+    end = time.monotonic() + 120
+    while time.monotonic() < end and not f._cached_on_disk(second, sig):  # no fit asks meanwhile
+        time.sleep(0.2)
+    print(f._cached_on_disk(second, sig), f.kernel_ready(second, args), flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["here", "gone"])
+def test_a_long_lived_process_gets_every_queued_kernel_without_asking_again(tmp_path, where):
+    """Two kernels queued: the second is built as soon as the first build ends, while the process only
+    waits (a notebook between fits); it also works from a deleted current folder."""
+    import os
+    import subprocess
+    import sys
+
+    from specfit.lineshapes import faddeeva
+
+    if not faddeeva.HAVE_NUMBA:
+        pytest.skip("numba not installed (or SPECFIT_NO_NUMBA): nothing to compile")
+    (tmp_path / "twokernels.py").write_text(_TWO_KERNELS_MODULE)
+    env = {k: v for k, v in os.environ.items() if k != "SPECFIT_COMPILE"}
+    env.update(NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path),
+               WHERE=where)
+    out = subprocess.run([sys.executable, "-c", "import twokernels; twokernels.main()"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False", "True", "True"], out.stderr
+
+
+_FORK_MODULE = """
+import multiprocessing, time, numba, numpy as np
+from specfit.lineshapes import faddeeva as f
+
+@numba.njit(cache=True)
+def kernel(a):
+    return a.sum()
+
+ARGS = (np.ones(3),)
+
+def worker(_):
+    return f.kernel_ready(kernel, ARGS)
+
+def main():
+    print(f.kernel_ready(kernel, ARGS), flush=True)
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        print(*pool.map(worker, range(4)), flush=True)
+    sig = tuple(numba.typeof(a) for a in ARGS)
+    end = time.monotonic() + 120
+    while time.monotonic() < end and not f._cached_on_disk(kernel, sig):
+        time.sleep(0.2)
+    print(f.kernel_ready(kernel, ARGS), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_forked_workers_wait_for_the_parents_build(tmp_path):
+    """Forked workers (multiprocessing) neither report the parent's build as failed nor start their own
+    while it holds the lock."""
+    import os
+    import subprocess
+    import sys
+
+    from specfit.lineshapes import faddeeva
+
+    if not faddeeva.HAVE_NUMBA or not hasattr(os, "fork"):
+        pytest.skip("needs numba and fork")
+    (tmp_path / "forked.py").write_text(_FORK_MODULE)
+    env = {k: v for k, v in os.environ.items() if k != "SPECFIT_COMPILE"}
+    env.update(NUMBA_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path))
+    out = subprocess.run([sys.executable, "-c", "import forked; forked.main()"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split("\n")
+    assert lines[0] == "False" and lines[-2] == "True", out.stdout
+    assert "failed" not in out.stderr.replace(str(tmp_path), ""), out.stderr
+    assert out.stderr.count("compiling the fast engine") == 1, out.stderr
 
 
 _BROKEN_KERNEL_MODULE = """
@@ -295,6 +395,7 @@ print("gave-up" if not kernel_ready(kernel, args) else "ready", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_a_failed_background_build_is_said_once_and_the_numpy_path_stays(tmp_path):
     from specfit.lineshapes import faddeeva
 

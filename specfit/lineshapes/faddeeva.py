@@ -128,11 +128,22 @@ try:  # compiled kernels (numba is a dependency; the numpy path is the tested fa
         raise ImportError("disabled by SPECFIT_NO_NUMBA")
     import numba
 
+    # the kernels are cached (compiled once per machine): numba refuses that, at definition, when no cache
+    # folder is writable (a read-only install and home); probed here so that the numpy path runs instead
+    numba.njit(cache=True)(_numba_disabled)
     HAVE_NUMBA = True
 except Exception as exc:  # numpy fallback: numba not installed, or installed but broken
     numba = None
     HAVE_NUMBA = False
-    NUMBA_MISSING = f"numba {'is not installed' if isinstance(exc, ModuleNotFoundError) else 'cannot be used'} ({exc})"
+    if _numba_disabled():
+        NUMBA_MISSING = "numba disabled by SPECFIT_NO_NUMBA"
+    elif isinstance(exc, ModuleNotFoundError):
+        NUMBA_MISSING = f"numba is not installed ({exc})"
+    elif "no locator" in str(exc):
+        NUMBA_MISSING = ("numba has no writable cache folder for the compiled engine (set NUMBA_CACHE_DIR to a "
+                         "writable folder)")
+    else:
+        NUMBA_MISSING = f"numba cannot be used ({exc})"
 
 LOG = logging.getLogger("specfit")
 _SAID: set[str] = set()
@@ -148,15 +159,32 @@ def say_once(text: str) -> None:
 def numpy_path_reason(reason: str) -> None:
     """Say once why a fit runs on the numpy path (numba missing/broken, or ``reason``)."""
     say_once(f"{NUMBA_MISSING or reason}: fits run on the numpy path (same answers, several times slower)"
-             + (" -- pip install numba" if NUMBA_MISSING and "SPECFIT_NO_NUMBA" not in NUMBA_MISSING else ""))
+             + (" -- pip install numba" if NUMBA_MISSING.startswith("numba is not installed") else ""))
 
 
 _READY: dict = {}  # (dispatcher, signature) -> True (compiled here) | False (being built by a build process)
 _READY_LOCK = threading.Lock()
 _PENDING: list = []  # (dispatcher, signature) waiting for the next build process, in order
-_BUILD: list = []  # [Popen, keys, log path] of the running build process
+_BUILD: list = []  # [Popen, keys, log path] of the running build process started by this process
 #: Set in a build process (it compiles in the foreground and never starts another one).
 BUILD_CHILD_ENV = "SPECFIT_BUILD_CHILD"
+#: A build lock older than this is taken over (a build takes 10-30 s; the pid may have been reused).
+STALE_LOCK_SECONDS = 600.0
+
+
+def _forget_builds_after_fork() -> None:
+    """In a forked child (a multiprocessing worker): the parent's build process is not this process's
+    child (it cannot be waited for here) -- forget it; the kernels it builds are found in the cache."""
+    global _READY_LOCK
+    _READY_LOCK = threading.Lock()  # another thread of the parent may have held it at the fork
+    _BUILD.clear()
+    _PENDING.clear()
+    for key in [k for k, v in _READY.items() if v is False]:
+        del _READY[key]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_builds_after_fork)
 
 
 def _wait() -> bool:
@@ -217,11 +245,13 @@ def kernel_ready(dispatcher, args: tuple, start: bool = True, now: bool = False)
     path meanwhile, on its own core and without sharing the interpreter lock
     with numba's compiler (a compiler thread in this process slowed a first
     8-spectrum fit 6x), and the process can exit at any time: the build goes
-    on and later runs load the cache.  ``SPECFIT_COMPILE=wait`` compiles in the
-    foreground instead.  With ``start=False`` nothing is queued: False unless
-    compiled or cached; with ``now=True`` it is compiled here, now.  The whole
-    engine takes about 10-20 s of one core to compile, once per machine and
-    specfit version.
+    on and later runs load the cache.  While another process's build holds
+    the lock (:func:`build_lock_path`), nothing is queued here: its kernels
+    appear in the cache.  ``SPECFIT_COMPILE=wait`` compiles in the foreground
+    instead.  With ``start=False`` nothing is queued: False unless compiled or
+    cached; with ``now=True`` it is compiled here, now.  The whole engine
+    takes about 10-20 s of one core to compile, once per machine and specfit
+    version.
     """
     sig = tuple(numba.typeof(a) for a in args)
     key = (dispatcher, sig)
@@ -232,24 +262,38 @@ def kernel_ready(dispatcher, args: tuple, start: bool = True, now: bool = False)
         state = _READY.get(key)
         if state:
             return True
-        if _cached_on_disk(dispatcher, sig) or _wait() or now or os.environ.get(BUILD_CHILD_ENV):
+        if (_cached_on_disk(dispatcher, sig) or _wait() or now or os.environ.get(BUILD_CHILD_ENV)
+                or dispatcher.py_func.__module__ == "__main__"):  # a script's kernel: no other process finds it
             dispatcher.compile(sig)  # loaded from the cache, or compiled here
             _READY[key] = True
             return True
         if not start or state is False:  # not to be queued, or queued already
             return False
+        if not _BUILD and _lock_held():  # another process builds: its kernels will be in the cache
+            return False
         _READY[key] = False
         _PENDING.append(key)
-        if not _EXIT_NOTE:  # the first kernel queued in this process: one line, whichever its cache folder
+        if not _EXIT_NOTE:  # the first kernel queued in this process: one line
             say_once("compiling the fast engine for this machine in a background process (once per machine and "
-                     f"version, about 10-20 s; cached in {os.path.dirname(_cache_path(dispatcher))} and beside "
-                     "it); fits run on the numpy path until it is ready")
+                     f"version, about 10-20 s; numba's cache in {os.path.dirname(_cache_path(dispatcher))}); fits "
+                     "run on the numpy path until it is ready")
         _start_build()
         return False
 
 
 def _cache_path(dispatcher) -> str:
     return str(getattr(getattr(dispatcher, "_cache", None), "_cache_path", "numba's cache"))
+
+
+def build_lock_path() -> str:
+    """The lock file of the build process: one build at a time for everything specfit compiles into this
+    cache (in the cache folder numba chose for the Voigt kernel, so where the cache is writable)."""
+    return os.path.join(_cache_path(_voigt_kernel), "specfit-build.lock")
+
+
+def _lock_held() -> bool:
+    path = build_lock_path()
+    return os.path.exists(path) and not _stale(path)
 
 
 def _poll_build() -> None:
@@ -281,8 +325,22 @@ def _last_line(path: str) -> str:
         return ""
 
 
+def _search_path() -> str:
+    """This process's module search path for the build process (absolute; the current folder only if it
+    is on this process's path, and only while it exists)."""
+    import sys
+
+    try:
+        here = os.getcwd()
+    except OSError:  # the current folder was deleted
+        here = None
+    entries = [os.path.abspath(p) if p else here for p in sys.path] if here else [p for p in sys.path if p]
+    return os.pathsep.join(p for p in entries if p)
+
+
 def _start_build() -> None:
-    """Start a detached build process for the queued kernels (one at a time; more queue behind it)."""
+    """Start a detached build process for the queued kernels (one at a time; more queue behind it), and a
+    thread that waits for it, so the next queued kernels go to the next build at once."""
     import pickle
     import subprocess
     import sys
@@ -292,59 +350,76 @@ def _start_build() -> None:
         return
     keys = list(_PENDING)
     _PENDING.clear()
-    lock = os.path.join(_cache_path(keys[0][0]), "specfit-build.lock")
-    fd, job = tempfile.mkstemp(prefix="specfit-build-", suffix=".pkl")
-    log = job[:-4] + ".log"
-    with os.fdopen(fd, "wb") as fh:
-        pickle.dump({"lock": lock, "log": log,
-                     "kernels": [(d.py_func.__module__, d.py_func.__name__, sig, d.py_func.__code__.co_filename)
-                                 for d, sig in keys]}, fh)
     # the build process imports this process's modules, found where this process found them (a kernel
     # defined outside an installed package included); -P: not the current folder first, which in a source
     # checkout holds another copy of specfit whose cache this process would never read
-    env = dict(os.environ, **{BUILD_CHILD_ENV: "1", "SPECFIT_COMPILE": "wait",
-                              "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)})
+    env = dict(os.environ, **{BUILD_CHILD_ENV: "1", "SPECFIT_COMPILE": "wait", "PYTHONPATH": _search_path()})
+    job = None
     try:
+        fd, job = tempfile.mkstemp(prefix="specfit-build-", suffix=".pkl")
+        log = job[:-4] + ".log"
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump({"lock": build_lock_path(), "log": log,
+                         "kernels": [(d.py_func.__module__, d.py_func.__name__, sig, d.py_func.__code__.co_filename)
+                                     for d, sig in keys]}, fh)
         with open(log, "wb") as out:
             proc = subprocess.Popen([sys.executable, "-P", "-c", "import sys; from specfit.lineshapes.faddeeva import "
                                      "build_kernels; sys.exit(build_kernels(sys.argv[1]))", job],
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    cwd=tempfile.gettempdir(),
                                     start_new_session=True)  # Ctrl-C or the end of this process leave it running
     except OSError as exc:  # no process can be started: compile here, in the foreground, when next asked
         numpy_path_reason(f"no background build process ({exc})")
+        if job:
+            for path in (job, job[:-4] + ".log"):
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
         os.environ["SPECFIT_COMPILE"] = "wait"
         for key in keys:
             _READY.pop(key, None)
         return
     _BUILD[:] = [proc, keys, log]
+    threading.Thread(target=_watch, args=(proc,), name="specfit-build-watch", daemon=True).start()
     if not _EXIT_NOTE:
         _EXIT_NOTE.append(True)
         atexit.register(_note_at_exit)
+
+
+def _watch(proc) -> None:
+    """Wait for a build process (no compiling here: the interpreter lock stays free), then hand the queued
+    kernels to the next one -- a long-lived process (a notebook) gets the engine as soon as it is built."""
+    proc.wait()
+    with _READY_LOCK:
+        _poll_build()
 
 
 _EXIT_NOTE: list = []
 
 
 def _note_at_exit() -> None:
-    """At interpreter exit: queued kernels go to a build process; one line says a build goes on."""
+    """At interpreter exit: queued kernels go to a build process (it waits for the running build's lock,
+    then compiles them); one line says a build goes on."""
     with _READY_LOCK:
         _poll_build()
-        if _PENDING and _BUILD:  # waits for the running build's lock, then compiles the rest
-            running = _BUILD[:]
+        running = _BUILD[:]
+        if _PENDING and running:
             _BUILD.clear()
             _start_build()
-            _BUILD[:] = running
-        if _BUILD:
+            running = _BUILD[:] or running
+        if running:
             LOG.warning("specfit: the one-time build of the fast engine goes on in the background (process %d); "
-                        "later runs start compiled", _BUILD[0].pid)
+                        "later runs start compiled", running[0].pid)
 
 
 def build_kernels(job: str) -> int:
     """Entry point of a build process: compile the kernels listed in the pickled ``job`` into numba's cache.
 
-    One build runs at a time per cache folder (a lock file there; a stale lock, of a process that no
-    longer runs or older than 30 min, is taken over): a second process's build then finds the kernels
-    cached and ends at once.  Returns 0 when every kernel is compiled or cached.
+    One build runs at a time per cache (the lock file :func:`build_lock_path`; a stale lock, of a
+    process that no longer runs or older than :data:`STALE_LOCK_SECONDS`, is taken over): a second
+    process's build then finds the kernels cached and ends at once.  Returns 0 when every kernel is
+    compiled or cached.
     """
     import importlib
     import pickle
@@ -355,7 +430,6 @@ def build_kernels(job: str) -> int:
     os.remove(job)
     lock = task["lock"]
     os.makedirs(os.path.dirname(lock), exist_ok=True)
-    waited = time.monotonic()
     while True:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -363,7 +437,7 @@ def build_kernels(job: str) -> int:
             os.close(fd)
             break
         except FileExistsError:
-            if _stale(lock) or time.monotonic() - waited > 1800:
+            if _stale(lock):
                 try:
                     os.remove(lock)
                 except OSError:
@@ -396,13 +470,13 @@ def build_kernels(job: str) -> int:
 
 
 def _stale(lock: str) -> bool:
-    """A lock of a process that no longer runs, or older than 30 min."""
+    """A lock of a process that no longer runs, or older than :data:`STALE_LOCK_SECONDS`."""
     import time
 
     try:
         with open(lock, encoding="ascii") as fh:
             pid = int(fh.read().strip() or 0)
-        if time.time() - os.path.getmtime(lock) > 1800 or pid <= 0:
+        if time.time() - os.path.getmtime(lock) > STALE_LOCK_SECONDS or pid <= 0:
             return True
         os.kill(pid, 0)
         return False
