@@ -456,3 +456,40 @@ def test_without_numba_the_numpy_path_fits_and_says_why_once():
     assert out.stdout.split() == ["ok"]
     lines = [line for line in out.stderr.splitlines() if line.startswith("specfit:")]
     assert len(lines) == 1 and "SPECFIT_NO_NUMBA" in lines[0] and "numpy path" in lines[0], out.stderr
+
+
+_FORK_FIT_MODULE = """
+import multiprocessing
+import specfit
+from specfit.examples import raman_series
+
+DA, _ = raman_series(8, seed=4)
+
+def work(i):
+    ds = specfit.fit(DA[2 * i:2 * i + 2], "raman/fsi_tfsi", share="none", progress=False)
+    return float(ds.chisqr.sum())
+
+def main():
+    whole = specfit.fit(DA, "raman/fsi_tfsi", share="none", progress=False)  # the thread pool now exists
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        parts = pool.map(work, range(4))
+    print(abs(sum(parts) / float(whole.chisqr.sum()) - 1.0) < 1e-6, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_forked_workers_fit_after_the_parent_did(tmp_path):
+    """A fit in the parent starts the batch thread pool; forked workers (multiprocessing) have none of its
+    threads and must make their own (they hung for ever before)."""
+    import os
+    import subprocess
+    import sys
+
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+    (tmp_path / "forkfit.py").write_text(_FORK_FIT_MODULE)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path))
+    out = subprocess.run([sys.executable, "-c", "import forkfit; forkfit.main()"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True"], out.stderr

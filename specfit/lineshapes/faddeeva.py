@@ -177,6 +177,7 @@ def _forget_builds_after_fork() -> None:
     child (it cannot be waited for here) -- forget it; the kernels it builds are found in the cache."""
     global _READY_LOCK
     _READY_LOCK = threading.Lock()  # another thread of the parent may have held it at the fork
+    _POOL.clear()  # the parent's pool threads do not exist here: a new pool when first needed
     _BUILD.clear()
     _PENDING.clear()
     for key in [k for k, v in _READY.items() if v is False]:
