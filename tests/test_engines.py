@@ -408,6 +408,28 @@ def test_a_failed_background_build_is_said_once_and_the_numpy_path_stays(tmp_pat
     assert len(failed) == 1 and "TypingError" in failed[0] and "numpy path" in failed[0], out.stderr
 
 
+def test_engine_path_says_what_ran_while_the_engine_is_built(monkeypatch):
+    """attrs['engine_path'] names the numpy path for the spectra (or the global step) fitted while the
+    compiled kernels were being built, and the answers are the compiled ones."""
+    import specfit.engines.batch
+    import specfit.engines.fused
+    from specfit.lineshapes import faddeeva
+
+    if not faddeeva.HAVE_NUMBA:
+        pytest.skip("numba not installed: only the numpy path exists")
+    da, _ = raman_series(6, seed=2)
+    fast = specfit.fit(da, "raman/fsi_tfsi", share=("center", "width"), progress=False)
+    assert fast.attrs["engine_path"] == "compiled (numba)"
+    monkeypatch.setattr(specfit.engines.fused.CompiledProblem, "normal_equations_ready",
+                        lambda self, start=False: False)
+    glob = specfit.fit(da, "raman/fsi_tfsi", share=("center", "width"), progress=False)
+    assert glob.attrs["engine_path"].startswith("compiled (numba); the shared-parameter step on numpy")
+    monkeypatch.setattr(specfit.engines.batch, "lm_ready", lambda compiled: False)
+    plain = specfit.fit(da, "raman/fsi_tfsi", share="none", progress=False)
+    assert plain.attrs["engine_path"] == f"{specfit.engines.batch.BUILDING} for 6 of 6 spectra"
+    np.testing.assert_allclose(glob.chisqr, fast.chisqr, rtol=1e-9)
+
+
 def test_batch_engine_uses_the_numpy_path_while_the_engine_compiles(monkeypatch):
     """While the compiled LM is not ready the batch engine fits on the numpy path: the same minima."""
     import specfit.engines.batch

@@ -272,6 +272,12 @@ class GlobalEngine(Engine):
         mask = self.shared_mask(problem, options)
         if not mask.any() or problem.y.shape[0] < 2:
             return start
+        from specfit.engines.fused import compile_problem
+
+        compiled = compile_problem(problem)
+        building = compiled is not None and not compiled.normal_equations_ready(start=False)
         sol, _, _ = fit_global(problem, start.theta, mask, max_nfev=options.max_nfev or 200, keep_jacobian=False)
         message = ["" if ok else "global fit did not converge" for ok in sol.success]
-        return EngineResult(sol.theta, sol.cost, sol.nfev, sol.success, message, path=start.path)
+        path = start.path or (f"{self.path(problem.spec)}; the shared-parameter step on numpy (its compiled "
+                              "kernel was being built for this machine)" if building else "")
+        return EngineResult(sol.theta, sol.cost, sol.nfev, sol.success, message, path=path)
