@@ -165,6 +165,7 @@ def numpy_path_reason(reason: str) -> None:
 _READY: dict = {}  # (dispatcher, signature) -> True (compiled here) | False (being built by a build process)
 _READY_LOCK = threading.Lock()
 _PENDING: list = []  # (dispatcher, signature) waiting for the next build process, in order
+_LOOKED: dict = {}  # (dispatcher, signature) -> when its cache was last looked at while it was being built
 _BUILD: list = []  # [Popen, keys, log path] of the running build process started by this process
 #: Set in a build process (it compiles in the foreground and never starts another one).
 BUILD_CHILD_ENV = "SPECFIT_BUILD_CHILD"
@@ -263,12 +264,18 @@ def kernel_ready(dispatcher, args: tuple, start: bool = True, now: bool = False)
         state = _READY.get(key)
         if state:
             return True
+        if state is False and not now:  # this process's build has it: look in the cache at most once a second
+            import time
+
+            if time.monotonic() - _LOOKED.get(key, 0.0) < 1.0 or not _cached_on_disk(dispatcher, sig):
+                _LOOKED[key] = time.monotonic()
+                return False
         if (_cached_on_disk(dispatcher, sig) or _wait() or now or os.environ.get(BUILD_CHILD_ENV)
                 or dispatcher.py_func.__module__ == "__main__"):  # a script's kernel: no other process finds it
             dispatcher.compile(sig)  # loaded from the cache, or compiled here
             _READY[key] = True
             return True
-        if not start or state is False:  # not to be queued, or queued already
+        if not start:  # not to be queued
             return False
         if not _BUILD and _lock_held():  # another process builds: its kernels will be in the cache
             return False
