@@ -56,12 +56,11 @@ def _constrained_library(args: argparse.Namespace):
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
-    from specfit.cli.common import check_extras, out_kind, write_extras, write_out
+    from specfit.cli.common import check_outputs, write_extras, write_out
     from specfit.cli.inputs import load_inputs
     from specfit.fitting.api import fit
 
-    out_kind(args.out)  # refused before any fitting
-    check_extras(args)
+    check_outputs(args)  # refused before any fitting
     library = _constrained_library(args)
     data = load_inputs(args.inputs, args.dim, region=args.region, x_column=args.x_column,
                        y_columns=args.y_columns, args=args)
@@ -141,10 +140,10 @@ NO_PREFERENCE = 2.0
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     import specfit.comparison as comparison
-    from specfit.cli.common import out_kind, progress_of_fits
+    from specfit.cli.common import check_outputs, out_kind, progress_of_fits
     from specfit.cli.inputs import load_inputs
 
-    out_kind(args.out)  # refused before any fitting
+    check_outputs(args)  # refused before any fitting
     data = load_inputs(args.inputs, args.dim, region=args.region, args=args)
     with progress_of_fits("compare", (comparison,), quiet=args.quiet, total=len(args.models)):
         table = comparison.compare(data, args.models, library=args.library, criterion=args.criterion,

@@ -266,6 +266,13 @@ def check_extras(args) -> None:
         raise OptionError(f"{curves}: --curves needs a table file ({', '.join(TABLE_EXTENSIONS)})")
 
 
+def check_outputs(args) -> None:
+    """Refuse every output a fitting subcommand was asked for (``--out``, ``--plot``, ``--curves``) by its
+    extension, before any fitting: one line, exit 2."""
+    out_kind(args.out)
+    check_extras(args)
+
+
 class progress_of_fits:  # noqa: N801 (a context manager used like a function)
     """A progress bar counting the fits a workflow makes (tqdm on stderr; shown on a terminal only).
 

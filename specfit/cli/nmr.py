@@ -25,11 +25,10 @@ def add_subcommands(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import specfit.nmr.shifts as shifts
-    from specfit.cli.common import batch_dim, check_extras, out_kind, progress_of_fits, write_extras, write_out
+    from specfit.cli.common import batch_dim, check_outputs, progress_of_fits, write_extras, write_out
     from specfit.cli.inputs import load_inputs
 
-    out_kind(args.out)  # refused before any fitting
-    check_extras(args)
+    check_outputs(args)  # refused before any fitting
     data = load_inputs(args.inputs, args.dim, args=args)
     args.dim = batch_dim(args)
     reference = args.reference

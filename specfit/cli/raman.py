@@ -30,11 +30,10 @@ def add_subcommands(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import specfit.raman.ion_pairs as ion_pairs
-    from specfit.cli.common import check_extras, out_kind, progress_of_fits, write_extras, write_out
+    from specfit.cli.common import check_outputs, progress_of_fits, write_extras, write_out
     from specfit.cli.inputs import load_inputs
 
-    out_kind(args.out)  # refused before any fitting
-    check_extras(args)
+    check_outputs(args)  # refused before any fitting
     data = load_inputs(args.inputs, args.dim, args=args)
     baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
     with progress_of_fits("raman speciation", (ion_pairs,), quiet=args.quiet):

@@ -147,16 +147,14 @@ def run(args: argparse.Namespace) -> int:
     import specfit.xps.profile as profile
     from specfit.cli.common import (
         batch_dim,
-        check_extras,
+        check_outputs,
         file_coords,
-        out_kind,
         progress_of_fits,
         write_extras,
         write_out,
     )
 
-    out_kind(args.out)  # refused before any fitting
-    check_extras(args)
+    check_outputs(args)  # refused before any fitting
     coords = file_coords(args, args.inputs)
     args.dim = batch_dim(args)
     libraries = _by_region(args.library, "--library")
