@@ -28,6 +28,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -265,8 +266,6 @@ def kernel_ready(dispatcher, args: tuple, start: bool = True, now: bool = False)
         if state:
             return True
         if state is False and not now:  # this process's build has it: look in the cache at most once a second
-            import time
-
             if time.monotonic() - _LOOKED.get(key, 0.0) < 1.0 or not _cached_on_disk(dispatcher, sig):
                 _LOOKED[key] = time.monotonic()
                 return False
@@ -431,7 +430,6 @@ def build_kernels(job: str) -> int:
     """
     import importlib
     import pickle
-    import time
 
     with open(job, "rb") as fh:
         task = pickle.load(fh)
@@ -479,8 +477,6 @@ def build_kernels(job: str) -> int:
 
 def _stale(lock: str) -> bool:
     """A lock of a process that no longer runs, or older than :data:`STALE_LOCK_SECONDS`."""
-    import time
-
     try:
         with open(lock, encoding="ascii") as fh:
             pid = int(fh.read().strip() or 0)
