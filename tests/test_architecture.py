@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import specfit
@@ -75,3 +77,21 @@ def test_core_user_errors_are_specfit_errors():
         specfit.plot(3)
     with pytest.raises(SpecfitError):
         specfit.compare(None, [], library="raman/fsi_tfsi")
+
+
+def test_import_specfit_leaves_heavy_scipy_modules_for_first_use():
+    """``import specfit`` (every CLI call, every build process) does not import scipy.signal or
+    scipy.optimize (0.35 s and 0.2 s), nor compute the LA/LF tables: they load where first used."""
+    code = ("import sys, specfit, specfit.lineshapes.profiles as p; "
+            "print(sorted(m for m in ('scipy.signal', 'scipy.optimize', 'scipy.integrate') if m in sys.modules), "
+            "p._casa_table.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[] 0"
+    # and the lazy LA/LF table is the same lineshape once used
+    from specfit.lineshapes.profiles import LINESHAPE_TABLE, casa_fwhm_factor
+
+    la = LINESHAPE_TABLE["la"]
+    t = np.linspace(-60.0, 60.0, 24001)
+    assert la.unit(np.array([0.0]))[0] > la.unit(np.array([1.0]))[0] > 0
+    assert np.trapezoid(la.unit(t), t) == pytest.approx(1.0, abs=0.01)  # unit area (Lorentzian tails beyond)
+    assert casa_fwhm_factor("la") > 0

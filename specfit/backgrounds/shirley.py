@@ -21,8 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import brentq
-from scipy.signal import lfilter
 
 from specfit.backgrounds._validation import check_n_average, validate_axis
 from specfit.errors import DataError
@@ -73,6 +71,8 @@ def _fixed_point(x: NDArray, y: NDArray, low: float, k: float, quadrature: str =
     the same arithmetic in C, about 30x faster than the Python loop kept for
     uneven axes).
     """
+    from scipy.signal import lfilter  # here: importing scipy.signal costs 0.35 s, at every ``import specfit``
+
     dx = np.diff(x)
     s = np.zeros_like(y)
     even = y.size > 2 and np.ptp(dx) <= 1e-9 * abs(dx[0])
@@ -194,6 +194,8 @@ def shirley_fixed_point(x: NDArray, y: NDArray, low: float, high: float, *, quad
         edge = hi_k if k0 > 0 else lo_k
         f_edge = mismatch(edge)
         if np.sign(f_edge) != np.sign(f_zero) or f_edge == 0:
+            from scipy.optimize import brentq  # here: scipy.optimize's import costs 0.2 s
+
             root = brentq(mismatch, lo_k, hi_k, xtol=1e-14 * max(abs(k0), 1e-300), rtol=1e-13, maxiter=200)
             background = _fixed_point(x, y, low, root, quadrature)
             # a Shirley background is a monotone step between its end levels; one that overshoots them

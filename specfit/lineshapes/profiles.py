@@ -388,24 +388,24 @@ def casa_fwhm_factor(name: str, shape: float = 0.0) -> float:
 
 
 def _casa_lineshape(name: str) -> Lineshape:
+    """The LA/LF lineshape ``name``; its table (:func:`_casa_table`, about 0.3 s and scipy.signal's
+    0.35 s import) is computed at its first evaluation, not when specfit is imported."""
     kind, values = casa_parameters(name)
     shape_values = values[:3] if kind == "la" else values[:4]
-    u, g, dg, _, width, w = _casa_table(shape_values)
     alpha, beta = shape_values[:2]
 
-    norm = _casa_table(shape_values)[3]
-    far_w = w or None
-
     def unit(t: Array, s: Array | None = None) -> Array:
+        u, g, dg, norm, width, w = _casa_table(shape_values)
         ut = np.asarray(t, float) * width
         near = np.abs(ut) < u[-1]
-        return width * np.where(near, _hermite(u, g, dg, ut, False), _casa_raw(ut, alpha, beta, far_w) / norm)
+        return width * np.where(near, _hermite(u, g, dg, ut, False), _casa_raw(ut, alpha, beta, w or None) / norm)
 
     def dt(t: Array, s: Array | None = None) -> Array:
+        u, g, dg, norm, width, w = _casa_table(shape_values)
         ut = np.asarray(t, float) * width
         near = np.abs(ut) < u[-1]
         h = 1e-6 * np.maximum(np.abs(ut), 1.0)
-        far = (_casa_raw(ut + h, alpha, beta, far_w) - _casa_raw(ut - h, alpha, beta, far_w)) / (2 * h * norm)
+        far = (_casa_raw(ut + h, alpha, beta, w or None) - _casa_raw(ut - h, alpha, beta, w or None)) / (2 * h * norm)
         return width * width * np.where(near, _hermite(u, g, dg, ut, True), far)
 
     canonical = f"{kind}({','.join(format(v, 'g') for v in values)})"
