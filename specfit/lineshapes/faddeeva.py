@@ -508,7 +508,11 @@ voigt_kernel = None
 if HAVE_NUMBA:
     _near_lorentz_c = numba.njit(cache=True)(_near_lorentz)
     _A_ARRAY = _A.copy()
-    _BLOCK = 32  # points per block: independent Horner chains in SIMD lanes (latency-bound one by one)
+    # points per block: the Horner recursion is latency-bound point by point, so a block's points run as
+    # independent chains in SIMD lanes; 128 keeps enough of them in flight (Voigt kernel, 321 points:
+    # 19.4 ns/point at 32, 14.5 at 128, with the branch-free loops below)
+    _BLOCK = 128
+    _SQRT2 = float(np.sqrt(2.0))
 
     @numba.njit(cache=True, fastmath={"contract", "arcp", "reassoc"})  # not nnan/ninf: NaN must propagate
     def _weideman_block(zr, zi, m, wr, wi, s_zr, s_zi, s_ir, s_ii):  # pragma: no cover - compiled
@@ -532,6 +536,19 @@ if HAVE_NUMBA:
                 pr = wr[j] * s_zr[j] - wi[j] * s_zi[j] + a
                 wi[j] = wr[j] * s_zi[j] + wi[j] * s_zr[j]
                 wr[j] = pr
+        far = 0
+        for j in range(m):  # branch-free (vectorised); the rare far points are redone below
+            ir = s_ir[j]
+            ii = s_ii[j]
+            i2r = ir * ir - ii * ii
+            i2i = 2.0 * ir * ii
+            pr = wr[j]
+            pi = wi[j]
+            wr[j] = 2.0 * (pr * i2r - pi * i2i) + _INV_SQRT_PI * ir
+            wi[j] = 2.0 * (pr * i2i + pi * i2r) + _INV_SQRT_PI * ii
+            far += zr[j] * zr[j] + zi[j] * zi[j] >= ASYMPTOTIC_RADIUS * ASYMPTOTIC_RADIUS
+        if far == 0:
+            return
         for j in range(m):
             x = zr[j]
             y = zi[j]
@@ -541,15 +558,6 @@ if HAVE_NUMBA:
                 w = 1j * _INV_SQRT_PI / z * (1.0 + u * (1.0 + u * (3.0 + u * (15.0 + u * (105.0 + u * 945.0)))))
                 wr[j] = w.real
                 wi[j] = w.imag
-            else:
-                ir = s_ir[j]
-                ii = s_ii[j]
-                i2r = ir * ir - ii * ii
-                i2i = 2.0 * ir * ii
-                pr = wr[j]
-                pi = wi[j]
-                wr[j] = 2.0 * (pr * i2r - pi * i2i) + _INV_SQRT_PI * ir
-                wi[j] = 2.0 * (pr * i2i + pi * i2r) + _INV_SQRT_PI * ii
 
     @numba.njit(cache=True)
     def _wofz_kernel(z, out):  # pragma: no cover - compiled
@@ -580,62 +588,71 @@ if HAVE_NUMBA:
         c2 = SIGMA_PER_FWHM * SIGMA_PER_FWHM
         zr, zi, wr, wi = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
         s1, s2, s3, s4 = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
-        sig, sig_true, dqs, gam = np.empty(b), np.empty(b), np.empty(b), np.empty(b)
-        r_prev = np.nan
-        c_dq = c_sig_true = c_gam = c_sig = c_scale = 0.0
+        scale, sig_true, dqs = np.empty(b), np.empty(b), np.empty(b)
         for start in range(0, t.size, b):
             m = min(b, t.size - start)
+            # every loop over a block is branch-free, so that it runs in SIMD lanes; the points near the
+            # Lorentzian limit or far out (|z| >= ASYMPTOTIC_RADIUS) are redone one by one after them
             for j in range(m):
-                ri = r[start + j]
-                if ri != r_prev:  # constants of one line (r is constant along a spectrum)
-                    r_prev = ri
-                    ri = min(max(ri, 0.0), 1.0)
-                    q = (1.0 - OLIVERO_A * ri) ** 2 - OLIVERO_B * ri * ri
-                    c_dq = -2.0 * OLIVERO_A * (1.0 - OLIVERO_A * ri) - 2.0 * OLIVERO_B * ri
-                    c_sig_true = np.sqrt(max(q, 0.0)) * SIGMA_PER_FWHM
-                    c_gam = 0.5 * ri
-                    c_sig = max(c_sig_true, LORENTZ_LIMIT)
-                    c_scale = 1.0 / (c_sig * np.sqrt(2.0))
-                dqs[j] = c_dq
-                sig_true[j] = c_sig_true
-                gam[j] = c_gam
-                sig[j] = c_sig
-                zr[j] = t[start + j] * c_scale
-                zi[j] = c_gam * c_scale
+                ri = min(max(r[start + j], 0.0), 1.0)
+                q = (1.0 - OLIVERO_A * ri) ** 2 - OLIVERO_B * ri * ri
+                dqs[j] = -2.0 * OLIVERO_A * (1.0 - OLIVERO_A * ri) - 2.0 * OLIVERO_B * ri
+                st = np.sqrt(max(q, 0.0)) * SIGMA_PER_FWHM
+                sig_true[j] = st
+                sc = 1.0 / (max(st, LORENTZ_LIMIT) * _SQRT2)
+                scale[j] = sc
+                zr[j] = t[start + j] * sc
+                zi[j] = 0.5 * ri * sc
             _weideman_block(zr, zi, m, wr, wi, s1, s2, s3, s4)
+            if derivatives:
+                for j in range(m):
+                    i = start + j
+                    sc = scale[j]
+                    norm = sc * _INV_SQRT_PI
+                    v = wr[j] * norm
+                    value[i] = v
+                    x_ = zr[j]
+                    y_ = zi[j]
+                    dwr = -2.0 * (x_ * wr[j] - y_ * wi[j])  # dw/dz = -2 z w + 2i / sqrt(pi)
+                    dwi = -2.0 * (x_ * wi[j] + y_ * wr[j]) + 2.0 * _INV_SQRT_PI
+                    sn = sc * norm
+                    inv_sigma = sc * _SQRT2
+                    d_t[i] = dwr * sn
+                    d_gamma = -dwi * sn
+                    d_sigma = -(dwr * x_ - dwi * y_) * inv_sigma * norm - v * inv_sigma
+                    d_r[i] = d_sigma * c2 * dqs[j] * 0.5 * inv_sigma + 0.5 * d_gamma
+            else:
+                for j in range(m):
+                    value[start + j] = wr[j] * (scale[j] * _INV_SQRT_PI)
+            special = 0
+            for j in range(m):
+                special += ((zr[j] * zr[j] + zi[j] * zi[j] >= ASYMPTOTIC_RADIUS * ASYMPTOTIC_RADIUS)
+                            | (sig_true[j] < LORENTZ_LIMIT))
+            if special == 0:
+                continue
             for j in range(m):
                 i = start + j
-                ti = t[i]
-                sigma = sig[j]
-                sigma_true = sig_true[j]
-                if sigma_true < LORENTZ_LIMIT:
-                    v, dv_t, dv_r = _near_lorentz_c(ti, max(gam[j], 1e-12), sigma_true * sigma_true, dqs[j])
+                x_ = zr[j]
+                y_ = zi[j]
+                if sig_true[j] < LORENTZ_LIMIT:
+                    gam = 0.5 * min(max(r[i], 0.0), 1.0)
+                    v, dv_t, dv_r = _near_lorentz_c(t[i], max(gam, 1e-12), sig_true[j] * sig_true[j], dqs[j])
                     value[i] = v
                     if derivatives:
                         d_t[i] = dv_t
                         d_r[i] = dv_r
-                    continue
-                scale = 1.0 / (sigma * np.sqrt(2.0))
-                norm = scale * _INV_SQRT_PI
-                v = wr[j] * norm
-                value[i] = v
-                if derivatives:
-                    x_ = zr[j]
-                    y_ = zi[j]
-                    if x_ * x_ + y_ * y_ >= ASYMPTOTIC_RADIUS * ASYMPTOTIC_RADIUS:
-                        z = complex(x_, y_)
-                        u = 1.0 / (z * z)  # -2 z w + 2i/sqrt(pi) cancels out here: use the series
-                        dw = -1j * _INV_SQRT_PI * u * (1.0 + u * (1.5 + u * (3.75 + u * (13.125 + u * 59.0625))))
-                        dwr = dw.real
-                        dwi = dw.imag
-                    else:  # dw/dz = -2 z w + 2i / sqrt(pi)
-                        dwr = -2.0 * (x_ * wr[j] - y_ * wi[j])
-                        dwi = -2.0 * (x_ * wi[j] + y_ * wr[j]) + 2.0 * _INV_SQRT_PI
-                    sn = scale * norm
-                    inv_sigma = 1.0 / sigma
-                    d_t[i] = dwr * sn
-                    d_gamma = -dwi * sn
-                    d_sigma = -(dwr * x_ - dwi * y_) * inv_sigma * norm - v * inv_sigma
+                elif derivatives and x_ * x_ + y_ * y_ >= ASYMPTOTIC_RADIUS * ASYMPTOTIC_RADIUS:
+                    z = complex(x_, y_)
+                    u = 1.0 / (z * z)  # -2 z w + 2i/sqrt(pi) cancels out here: use the series
+                    dw = -1j * _INV_SQRT_PI * u * (1.0 + u * (1.5 + u * (3.75 + u * (13.125 + u * 59.0625))))
+                    sc = scale[j]
+                    norm = sc * _INV_SQRT_PI
+                    sn = sc * norm
+                    inv_sigma = sc * _SQRT2
+                    v = value[i]
+                    d_t[i] = dw.real * sn
+                    d_gamma = -dw.imag * sn
+                    d_sigma = -(dw.real * x_ - dw.imag * y_) * inv_sigma * norm - v * inv_sigma
                     d_r[i] = d_sigma * c2 * dqs[j] * 0.5 * inv_sigma + 0.5 * d_gamma
 
     voigt_kernel = _voigt_kernel
