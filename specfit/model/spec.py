@@ -236,7 +236,9 @@ def evaluate_with_jacobian(spec: ModelSpec, theta: NDArray, x: NDArray) -> tuple
     """Model ``(N, M)`` and its analytic Jacobian ``(N, M, P)``."""
     theta = np.atleast_2d(np.asarray(theta, float))
     n, m = theta.shape[0], x.size
-    jac = np.zeros((n, m, spec.n_params))
+    # stored parameter-major, (N, P, M), and returned as its (N, M, P) view: every derivative below
+    # is written contiguously (a strided scatter into (N, M, P) took as long as the lineshapes)
+    jac = np.zeros((n, spec.n_params, m)).transpose(0, 2, 1)
     peaks = np.zeros((n, m))
     for term in spec.terms:
         area, center, fwhm, shape = _term_params(term, theta)
