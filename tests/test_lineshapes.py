@@ -173,3 +173,37 @@ def test_casaxps_notation_parsing():
     assert ls.is_lineshape("la(1.1,2.3,5)") and not ls.is_lineshape("la(1,2)x")
     with pytest.raises(KeyError):
         ls.get_lineshape("lf(1,1)")
+
+
+@pytest.mark.parametrize("name, why", [
+    ("la(0.3,0.3,10)", "alpha, beta > 0.5"),  # tails ~ u^-0.6: no finite area, so no area to report
+    ("la(0.5,2,10)", "alpha, beta > 0.5"),
+    ("la(1,1,1e6)", "0..499"),  # CasaXPS's m range; such an m took 13 s before failing with an IndexError
+])
+def test_la_lf_without_a_finite_profile_are_refused_where_the_name_is_read(name, why, tmp_path):
+    import time
+
+    from specfit.errors import LibraryError
+    from specfit.library.loader import load_library
+
+    t0 = time.perf_counter()
+    with pytest.raises(KeyError, match=why.replace("(", r"\(").replace(".", r"\.")):
+        ls.get_lineshape(name)
+    assert not ls.is_lineshape(name) and time.perf_counter() - t0 < 2.0
+    path = tmp_path / "lib.toml"
+    path.write_text(f'[library]\nname = "t"\ntechnique = "xps"\naxis = "binding_energy"\nlineshape = "{name}"\n'
+                    '[[component]]\nname = "A"\ncenter = 285.0\ncenter_range = [284.0, 286.0]\nfwhm = 1.0\n'
+                    'fwhm_range = [0.5, 2.0]\n')
+    with pytest.raises(LibraryError, match="lineshape"):
+        load_library(path)
+
+
+def test_built_in_la_lf_tables_are_computed_at_first_use_and_kept():
+    # (import specfit computes none: tests/test_architecture.py) -- the entry holds its table once computed
+    la = ls.LINESHAPE_TABLE["la"]
+    first = la.unit(np.array([0.0, 0.5]))
+    ls._casa_table.cache_clear()
+    assert np.array_equal(la.unit(np.array([0.0, 0.5])), first)
+    assert ls._casa_table.cache_info().currsize == 0  # not recomputed: the lineshape kept it
+    # la(1,1,m) is a Voigt: at unit FWHM and unit area its top lies between the Lorentzian's and the Gaussian's
+    assert 0 < first[1] < first[0] and 2 / np.pi < first[0] < 2 * np.sqrt(np.log(2) / np.pi)

@@ -96,3 +96,13 @@ def test_no_model_is_an_error(shared_data):
     da = specfit.read(shared_data("xps/vamas/pynxtools_regular.vms"))
     with pytest.raises(LibraryError, match="no CasaXPS model"):
         library_from_casa(da)
+
+
+@pytest.mark.parametrize("shape, why", [("LA(0.3,0.3,10)", "alpha, beta > 0.5"), ("LF(0.54,10,80,5000)", "0..499")])
+def test_a_casa_lineshape_without_a_finite_profile_is_a_library_error(shared_data, shape, why):
+    da = specfit.read(shared_data(VMS))
+    key = next(k for k in ("casaxps_comment", "block_comment") if "CASA" in str(da.attrs.get(k, "")))
+    assert "LF(0.54,10,80,100,6)" in da.attrs[key]
+    da.attrs[key] = da.attrs[key].replace("LF(0.54,10,80,100,6)", shape)
+    with pytest.raises(LibraryError, match=why.replace(".", r"\.")):
+        library_from_casa(da)

@@ -16,7 +16,13 @@ from pathlib import Path
 from specfit.atomicio import record_read
 from specfit.backgrounds.registry import BACKGROUND_NAMES
 from specfit.errors import LibraryError
-from specfit.lineshapes.profiles import LINESHAPE_TABLE, canonical_lineshape, get_lineshape, is_lineshape
+from specfit.lineshapes.profiles import (
+    LINESHAPE_TABLE,
+    canonical_lineshape,
+    casa_parameters,
+    get_lineshape,
+    is_lineshape,
+)
 
 TECHNIQUES = ("raman", "xps", "nmr")
 DEFAULT_AXIS = {"raman": "raman_shift", "xps": "binding_energy", "nmr": "chemical_shift"}
@@ -219,6 +225,18 @@ def list_libraries() -> list[str]:
     return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.glob("*/*.toml"))
 
 
+def _lineshape_problem(lineshape: object) -> str:
+    """Why ``lineshape`` is refused: the choices, and for LA/LF notation the reason its values are not usable."""
+    text = f"must be one of {', '.join(LINESHAPE_TABLE)} or la(...)/lf(...), got {lineshape!r}"
+    if isinstance(lineshape, str):
+        try:
+            if casa_parameters(lineshape) is not None:
+                get_lineshape(lineshape)
+        except KeyError as exc:
+            return f"{text}: {exc.args[0]}"
+    return text
+
+
 def load_library(name_or_path: str | Path | Library) -> Library:
     """Load a shipped library by name (``"raman/fsi_tfsi"``) or a user TOML file by path."""
     if isinstance(name_or_path, Library):
@@ -303,8 +321,7 @@ def parse_library(data: dict, *, path: str = "", content_hash: str = "") -> Libr
         raise chk.fail("[library]", "background", f"must be one of {', '.join(BACKGROUNDS)}, got {background!r}")
     lineshape = head.get("lineshape", "voigt")
     if not isinstance(lineshape, str) or not is_lineshape(lineshape):
-        raise chk.fail("[library]", "lineshape", f"must be one of {', '.join(LINESHAPE_TABLE)} or la(...)/lf(...), "
-                                                 f"got {lineshape!r}")
+        raise chk.fail("[library]", "lineshape", _lineshape_problem(lineshape))
     lineshape = canonical_lineshape(lineshape)
     sources = head.get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
@@ -378,8 +395,7 @@ def _parse_component(chk: _Checker, raw: dict, index: int, lib_lineshape: str, l
         raise chk.fail(where, "fwhm", f"{fwhm:g} outside fwhm_range [{fwhm_range[0]:g}, {fwhm_range[1]:g}]")
     lineshape = raw.get("lineshape", lib_lineshape)
     if not isinstance(lineshape, str) or not is_lineshape(lineshape):
-        raise chk.fail(where, "lineshape", f"must be one of {', '.join(LINESHAPE_TABLE)} or la(...)/lf(...), "
-                                           f"got {lineshape!r}")
+        raise chk.fail(where, "lineshape", _lineshape_problem(lineshape))
     lineshape = canonical_lineshape(lineshape)
     ls = get_lineshape(lineshape)
     shape_range = chk.pair(raw, "shape_range", where) or lib_shape_range or ls.shape_limits

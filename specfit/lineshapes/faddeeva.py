@@ -616,7 +616,7 @@ if HAVE_NUMBA:
                     dwr = -2.0 * (x_ * wr[j] - y_ * wi[j])  # dw/dz = -2 z w + 2i / sqrt(pi)
                     dwi = -2.0 * (x_ * wi[j] + y_ * wr[j]) + 2.0 * _INV_SQRT_PI
                     sn = sc * norm
-                    inv_sigma = sc * _SQRT2
+                    inv_sigma = 1.0 / max(sig_true[j], LORENTZ_LIMIT)  # as 1 / sigma, not sc * sqrt(2): one rounding
                     d_t[i] = dwr * sn
                     d_gamma = -dwi * sn
                     d_sigma = -(dwr * x_ - dwi * y_) * inv_sigma * norm - v * inv_sigma
@@ -648,7 +648,7 @@ if HAVE_NUMBA:
                     sc = scale[j]
                     norm = sc * _INV_SQRT_PI
                     sn = sc * norm
-                    inv_sigma = sc * _SQRT2
+                    inv_sigma = 1.0 / max(sig_true[j], LORENTZ_LIMIT)  # as 1 / sigma, not sc * sqrt(2): one rounding
                     v = value[i]
                     d_t[i] = dw.real * sn
                     d_gamma = -dw.imag * sn

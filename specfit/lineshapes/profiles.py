@@ -267,6 +267,8 @@ def _numeric_ds(unit: Callable[..., Array]) -> Callable[..., Array]:
 # specfit does not imitate.  The fifth LF number written by CasaXPS 2.3.25 is not documented.
 #: Gaussian FWHM (in Lorentzian widths F) = m / CASA_M_PER_FWHM (calibrated, see above).
 CASA_M_PER_FWHM = 58.889
+#: Largest m of LA/LF (CasaXPS manual, "Line Shapes": m = 0..499).
+CASA_M_MAX = 499.0
 #: Far-tail exponent of LF (Major et al. 2020).
 CASA_LF_EXPONENT = 3.0
 #: Lorentzian width F of LA/LF divided by CasaXPS's FWHM parameter (calibrated, see above).
@@ -368,6 +370,11 @@ def casa_parameters(name: str) -> tuple[str, tuple[float, ...]] | None:
     if len(values) not in wanted or any(v < 0 for v in values) or min(values[:2]) <= 0:
         raise KeyError(f"lineshape {name!r}: {kind.upper()} takes "
                        f"{'(alpha, beta, m)' if kind == 'la' else '(alpha, beta, w, m)'} with alpha, beta > 0")
+    if kind == "la" and min(values[:2]) <= 0.5:  # tails l(u)^alpha ~ u^(-2 alpha): no finite area, no "area"
+        raise KeyError(f"lineshape {name!r}: LA has a finite area only for alpha, beta > 0.5 (use LF for "
+                       "heavier tails)")
+    if values[2 if kind == "la" else 3] > CASA_M_MAX:
+        raise KeyError(f"lineshape {name!r}: the Gaussian width m must lie in 0..{CASA_M_MAX:g} (CasaXPS manual)")
     return kind, values
 
 
@@ -387,21 +394,42 @@ def casa_fwhm_factor(name: str, shape: float = 0.0) -> float:
     return CASA_F_PER_PARAMETER * _casa_table(values[:3] if kind == "la" else values[:4])[4]
 
 
-def _casa_lineshape(name: str) -> Lineshape:
-    """The LA/LF lineshape ``name``; its table (:func:`_casa_table`, about 0.3 s and scipy.signal's
-    0.35 s import) is computed at its first evaluation, not when specfit is imported."""
+def _casa_lineshape(name: str, lazy: bool = False) -> Lineshape:
+    """The LA/LF lineshape ``name``, its table (:func:`_casa_table`) computed now, so that values without a
+    finite, normalisable profile are refused where the name is read (``KeyError``).  ``lazy``: at its first
+    evaluation instead (the two built-in entries: about 0.3 s and scipy.signal's 0.35 s import, which
+    ``import specfit`` should not pay)."""
     kind, values = casa_parameters(name)
     shape_values = values[:3] if kind == "la" else values[:4]
     alpha, beta = shape_values[:2]
+    held: list = []
+
+    def table() -> tuple[Array, Array, Array, float, float, float]:
+        if not held:
+            try:
+                found = _casa_table(shape_values)
+                u, g, _, norm, width, _ = found
+                problem = ("" if np.all(np.isfinite(g)) and np.isfinite(norm) and norm > 0 and np.isfinite(width)
+                           and 0 < width < u[-1] else "not finite")
+            except (ValueError, IndexError, ArithmeticError, MemoryError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem:
+                raise KeyError(f"lineshape {name!r}: these {kind.upper()} values give no finite, normalisable "
+                               f"profile ({problem})")
+            held.append(found)
+        return held[0]
+
+    if not lazy:
+        table()
 
     def unit(t: Array, s: Array | None = None) -> Array:
-        u, g, dg, norm, width, w = _casa_table(shape_values)
+        u, g, dg, norm, width, w = table()
         ut = np.asarray(t, float) * width
         near = np.abs(ut) < u[-1]
         return width * np.where(near, _hermite(u, g, dg, ut, False), _casa_raw(ut, alpha, beta, w or None) / norm)
 
     def dt(t: Array, s: Array | None = None) -> Array:
-        u, g, dg, norm, width, w = _casa_table(shape_values)
+        u, g, dg, norm, width, w = table()
         ut = np.asarray(t, float) * width
         near = np.abs(ut) < u[-1]
         h = 1e-6 * np.maximum(np.abs(ut), 1.0)
@@ -445,8 +473,8 @@ LINESHAPE_TABLE: dict[str, Lineshape] = {
 }
 # CasaXPS LA/LF: fixed shape constants carried in the name, e.g. "lf(0.54,10,80,100)";
 # the bare names stand for LA(1, 1, 100) (a Voigt) and LF(1, 1, 80, 100).
-LINESHAPE_TABLE["la"] = _casa_lineshape("la(1,1,100)")._replace(name="la")
-LINESHAPE_TABLE["lf"] = _casa_lineshape("lf(1,1,80,100)")._replace(name="lf")
+LINESHAPE_TABLE["la"] = _casa_lineshape("la(1,1,100)", lazy=True)._replace(name="la")
+LINESHAPE_TABLE["lf"] = _casa_lineshape("lf(1,1,80,100)", lazy=True)._replace(name="lf")
 
 #: Names accepted by the peak-library key ``lineshape``.
 LINESHAPES: tuple[str, ...] = tuple(LINESHAPE_TABLE)

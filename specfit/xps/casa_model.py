@@ -20,7 +20,7 @@ import xarray as xr
 
 from specfit.errors import LibraryError
 from specfit.library.loader import Library, parse_library
-from specfit.lineshapes.profiles import canonical_lineshape, casa_fwhm_factor, casa_parameters
+from specfit.lineshapes.profiles import canonical_lineshape, casa_fwhm_factor, casa_parameters, get_lineshape
 
 _NAME = r"\(\*(.*?)\*\)"
 _REGION_RE = re.compile(r"CASA region\s+" + _NAME + r"\s+" + _NAME + r"\s+(.*)")
@@ -44,8 +44,13 @@ def _lineshape(text: str, where: str) -> tuple[str, float, tuple[float, float]]:
     if match:
         value = float(match.group(2)) / 100.0
         return match.group(1).lower(), value, (value, value)
-    if casa_parameters(text) is not None:
-        return canonical_lineshape(text), 0.0, (0.0, 0.0)
+    try:
+        if casa_parameters(text) is not None:
+            name = canonical_lineshape(text)
+            get_lineshape(name)  # its table: values without a finite profile are refused here
+            return name, 0.0, (0.0, 0.0)
+    except KeyError as exc:
+        raise LibraryError(f"{where}: {exc.args[0]}") from None
     raise LibraryError(f"{where}: CasaXPS lineshape {text!r} is not supported (GL(p), SGL(p), LA(...), LF(...))")
 
 
